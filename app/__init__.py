@@ -1,0 +1,1 @@
+"""Grievance Desk: grievance intake and case management for supply-chain workers."""

@@ -1,0 +1,1 @@
+"""Staff organisations, users, passwords, TOTP, sessions and API tokens."""

@@ -1,0 +1,233 @@
+"""Writing and verifying the audit chain.
+
+`record()` is the one way to append. It runs inside the caller's transaction, so an event
+and the change it describes commit or vanish together. The head row is locked first
+(`SELECT ... FOR UPDATE` on PostgreSQL; SQLite transactions are already serial), which
+keeps the chain linear under concurrent writers.
+
+The hash of an event is SHA-256 over its fields joined by the record separator (0x1E):
+``seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash``. `data` is
+canonical JSON (sorted keys, no spaces, ASCII), so it never contains a raw 0x1E.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlmodel import Session, select
+
+from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from app.timeutil import iso_utc, utcnow
+
+SEP = "\x1e"
+FORBIDDEN_KEYS = frozenset(
+    {
+        "phone",
+        "phone_number",
+        "from",
+        "to",
+        "address",
+        "wa_id",
+        "narrative",
+        "body",
+        "name",
+        "profile_name",
+        "contact",
+        "email_of_reporter",
+        "ip",
+        "user_agent",
+        "receipt_code",
+    }
+)
+
+
+class AuditDataError(ValueError):
+    """Audit data tried to carry identity or grievance text."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # system | user | reporter | cli | provider
+    id: str | None = None
+
+    @classmethod
+    def user(cls, user_id: uuid.UUID) -> Actor:
+        return cls("user", str(user_id))
+
+
+SYSTEM = Actor("system")
+
+
+def canonical_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def event_hash(
+    seq: int,
+    occurred_at: str,
+    actor_kind: str,
+    actor_id: str | None,
+    action: str,
+    case_id: str | None,
+    data: str,
+    prev_hash: str,
+) -> str:
+    payload = SEP.join(
+        (str(seq), occurred_at, actor_kind, actor_id or "", action, case_id or "", data, prev_hash)
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _check_data(data: Mapping[str, Any]) -> None:
+    bad = FORBIDDEN_KEYS.intersection(k.lower() for k in data)
+    if bad:
+        raise AuditDataError(f"audit data may not carry {sorted(bad)}")
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    case_id: uuid.UUID | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction. The caller commits."""
+    payload = dict(data or {})
+    _check_data(payload)
+    if SEP in action or SEP in actor.kind or (actor.id and SEP in actor.id):
+        raise AuditDataError("audit fields may not contain the record separator")
+    session.flush()  # the change being recorded reaches the database first
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    seq = head.seq + 1
+    occurred_at = iso_utc(utcnow())
+    data_text = canonical_json(payload)
+    case_text = str(case_id) if case_id else None
+    digest = event_hash(
+        seq, occurred_at, actor.kind, actor.id, action, case_text, data_text, head.hash
+    )
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        case_id=case_id,
+        data=data_text,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    head.seq = seq
+    head.hash = digest
+    session.add(event)
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None
+    bad_seq: int | None = None
+
+
+def _rows(conn: Connection, batch: int) -> Iterable[tuple[Any, ...]]:
+    last = 0
+    sql = text(
+        "SELECT seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash, hash "
+        "FROM audit_event WHERE seq > :last ORDER BY seq LIMIT :n"
+    )
+    while True:
+        rows = conn.execute(sql, {"last": last, "n": batch}).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
+
+
+def _uuid_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text_value = str(value)
+    if len(text_value) == 32:  # SQLite stores UUIDs as 32 hex digits
+        return str(uuid.UUID(hex=text_value))
+    return text_value
+
+
+def verify(conn: Connection, *, batch: int = 20000) -> VerifyResult:
+    """Walk the chain from the start; report the first event that does not fit."""
+    sha256 = hashlib.sha256
+    expected_seq = 1
+    prev = GENESIS_HASH
+    checked = 0
+    for seq, at, kind, actor_id, action, case_id, data, prev_hash, digest in _rows(conn, batch):
+        if seq != expected_seq:
+            problem = (
+                f"event {expected_seq} is missing (the next one found is {seq})"
+                if seq > expected_seq
+                else f"event {seq} is out of order"
+            )
+            return VerifyResult(False, checked, seq, prev, problem, expected_seq)
+        if prev_hash != prev:
+            return VerifyResult(
+                False,
+                checked,
+                seq,
+                prev,
+                f"event {seq} does not link to event {seq - 1} (inserted, reordered or edited)",
+                seq,
+            )
+        payload = SEP.join(
+            (str(seq), at, kind, actor_id or "", action, _uuid_text(case_id) or "", data, prev_hash)
+        )
+        if sha256(payload.encode("utf-8")).hexdigest() != digest:
+            return VerifyResult(
+                False, checked, seq, prev, f"event {seq} was altered (its hash does not match)", seq
+            )
+        prev = digest
+        expected_seq += 1
+        checked += 1
+    head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
+    if head is None:
+        return VerifyResult(False, checked, checked, prev, "the audit head row is missing", None)
+    head_seq, head_hash = int(head[0]), str(head[1])
+    if head_seq < checked:
+        return VerifyResult(
+            False,
+            checked,
+            head_seq,
+            head_hash,
+            f"event {head_seq + 1} was added after the recorded head (inserted)",
+            head_seq + 1,
+        )
+    if head_seq > checked:
+        return VerifyResult(
+            False,
+            checked,
+            head_seq,
+            head_hash,
+            f"event {checked + 1} is missing: the head says the chain ends at {head_seq}",
+            checked + 1,
+        )
+    if head_hash != prev:
+        return VerifyResult(
+            False,
+            checked,
+            head_seq,
+            head_hash,
+            f"event {head_seq} does not match the recorded head",
+            head_seq,
+        )
+    return VerifyResult(True, checked, head_seq, head_hash)

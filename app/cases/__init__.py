@@ -1,0 +1,1 @@
+"""Cases: references, statuses, notes, links, remediation steps and scoped reads."""

@@ -1,0 +1,182 @@
+"""Case tables. Narratives, notes and comments are encrypted under the case's data key;
+structured fields used for routing and statistics stay queryable."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime
+from app.timeutil import utcnow
+
+
+class Status(StrEnum):
+    new = "new"
+    acknowledged = "acknowledged"
+    investigating = "investigating"
+    remediation = "remediation"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Category(StrEnum):
+    wages = "wages"
+    working_hours = "working_hours"
+    health_safety = "health_safety"
+    harassment_violence = "harassment_violence"
+    discrimination = "discrimination"
+    forced_labour = "forced_labour"
+    child_labour = "child_labour"
+    freedom_of_association = "freedom_of_association"
+    environment = "environment"
+    other = "other"
+
+
+class Channel(StrEnum):
+    sms = "sms"
+    whatsapp = "whatsapp"
+    web = "web"
+    field = "field"
+
+
+URGENT_CATEGORIES = frozenset(
+    {Category.harassment_violence, Category.child_labour, Category.forced_labour}
+)
+
+
+def _in(values: type[StrEnum]) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "grievance_case"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(Status)})", name="status"),
+        CheckConstraint(f"category IN ({_in(Category)})", name="category"),
+        CheckConstraint(f"channel IN ({_in(Channel)})", name="channel"),
+        Index("ix_grievance_case_created", "created_at", "id"),
+        Index("ix_grievance_case_partner_created", "partner_id", "created_at", "id"),
+        Index("ix_grievance_case_partner_status", "partner_id", "status"),
+        Index("ix_grievance_case_reporter", "reporter_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    reference: str = Field(max_length=9, unique=True)
+    status: str = Field(default=Status.new.value, max_length=16)
+    category: str = Field(default=Category.other.value, max_length=32)
+    country: str | None = Field(default=None, max_length=2, index=True)
+    channel: str = Field(max_length=16)
+    language: str = Field(max_length=16)
+    workplace: str | None = Field(default=None, max_length=200)
+    workplace_id: uuid.UUID | None = Field(default=None, foreign_key="workplace.id", index=True)
+    partner_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
+    assignee_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id")
+    data_key_id: uuid.UUID = Field(foreign_key="data_key.id")
+    narrative_enc: bytes | None = None
+    urgent: bool = False
+    submission_id: uuid.UUID | None = Field(default=None, unique=True)
+    receipt_hash: str | None = Field(default=None, max_length=64, unique=True)
+    closure_reason: str | None = Field(default=None, max_length=32)
+    closure_note_enc: bytes | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    feedback_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    feedback_given_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_reporter_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unread_reporter_messages: int = 0
+    version: int = 1
+
+
+class CaseMessage(SQLModel, table=True):
+    """The conversation with the reporter, both ways; bodies under the case's data key."""
+
+    __tablename__ = "case_message"
+    __table_args__ = (
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        Index("ix_case_message_case_created", "case_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id")
+    direction: str = Field(max_length=3)
+    channel: str = Field(max_length=16)
+    author_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    body_enc: bytes
+    has_media: bool = False
+    delivery_state: str = Field(default="received", max_length=24)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Note(SQLModel, table=True):
+    """A staff member's internal note: never shown to reporters, buyers or auditors."""
+
+    __tablename__ = "case_note"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id", index=True)
+    author_user_id: uuid.UUID = Field(foreign_key="staff_user.id")
+    body_enc: bytes
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseLink(SQLModel, table=True):
+    __tablename__ = "case_link"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id", index=True)
+    other_case_id: uuid.UUID = Field(foreign_key="grievance_case.id")
+    kind: str = Field(max_length=16)  # duplicate | related
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RemediationStep(SQLModel, table=True):
+    """One step of remediation. `summary` is written by staff for buyers to follow and
+    must not identify anyone; details and the reporter's comment are encrypted."""
+
+    __tablename__ = "remediation_step"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('proposed', 'in_progress', 'done', 'cancelled')", name="status"
+        ),
+        CheckConstraint(
+            "reporter_response IS NULL OR reporter_response IN ('agree', 'disagree')",
+            name="reporter_response",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id", index=True)
+    position: int = 0
+    summary: str = Field(max_length=300)
+    detail_enc: bytes | None = None
+    status: str = Field(default="proposed", max_length=16)
+    reporter_response: str | None = Field(default=None, max_length=16)
+    reporter_comment_enc: bytes | None = None
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseTimer(SQLModel, table=True):
+    """A deadline event that fired once (reminder, escalation, reassignment)."""
+
+    __tablename__ = "case_timer"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "due_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id", index=True)
+    kind: str = Field(max_length=32)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

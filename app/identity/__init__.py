@@ -1,0 +1,1 @@
+"""Reporter identity and encryption at rest: key file, data keys, blind indexes."""

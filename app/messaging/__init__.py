@@ -1,0 +1,1 @@
+"""Provider deliveries in (deduplicated) and out (the outbox)."""

@@ -1,0 +1,66 @@
+"""Inbound dedupe records, the outbox, and per-sender conversation state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime
+from app.timeutil import utcnow
+
+
+class InboundEvent(SQLModel, table=True):
+    """A provider message id seen once. Inserted atomically: the unique constraint, not a
+    prior lookup, decides which of two concurrent deliveries does the work. The reply is
+    kept (encrypted) so a repeat delivery gets the same answer."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("provider", "provider_message_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    provider: str = Field(max_length=16)
+    provider_message_id: str = Field(max_length=128)
+    reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id")
+    reply_enc: bytes | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message waiting to be sent to a reporter through their own channel. The body is
+    encrypted under the reporter's key; the address is decrypted only at send time."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    reporter_id: uuid.UUID = Field(foreign_key="reporter.id", index=True)
+    case_message_id: uuid.UUID | None = Field(default=None, foreign_key="case_message.id")
+    channel: str = Field(max_length=16)
+    body_enc: bytes
+    # pending | held_window | no_credentials | sent | delivered | read | failed |
+    # undelivered | opted_out
+    state: str = Field(default="pending", max_length=24)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=300)
+    provider_message_id: str | None = Field(default=None, max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """Where a sender is in the intake conversation. The draft (what they said so far)
+    is encrypted under the reporter's data key."""
+
+    __tablename__ = "conversation"
+
+    reporter_id: uuid.UUID = Field(foreign_key="reporter.id", primary_key=True)
+    state: str = Field(max_length=32)
+    draft_enc: bytes | None = None
+    case_id: uuid.UUID | None = Field(default=None, foreign_key="grievance_case.id")
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

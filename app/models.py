@@ -1,0 +1,35 @@
+"""Every table, imported in one place so Alembic and the app see the whole schema."""
+
+from app.accounts.models import ApiToken, LoginFailure, Organisation, StaffSession, User
+from app.audit.models import AuditEvent, AuditHead
+from app.cases.models import Case, CaseLink, CaseMessage, CaseTimer, Note, RemediationStep
+from app.db import metadata
+from app.identity.models import DataKey, Reporter
+from app.messaging.models import Conversation, InboundEvent, OutboxItem
+from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Case",
+    "CaseLink",
+    "CaseMessage",
+    "CaseTimer",
+    "ConflictExclusion",
+    "Conversation",
+    "DataKey",
+    "InboundEvent",
+    "LoginFailure",
+    "Note",
+    "Organisation",
+    "OutboxItem",
+    "RemediationStep",
+    "Reporter",
+    "RoutingRule",
+    "StaffSession",
+    "User",
+    "Workplace",
+    "WorkplaceBuyer",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Which monitoring partner a case goes to: workplaces, rules, conflict exclusions."""

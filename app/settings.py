@@ -1,0 +1,101 @@
+"""One typed settings object, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "test", "xxx", "todo"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says why in the operator's terms."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", validation_alias="GRIEVANCE_ENV"
+    )
+    data_dir: Path = Field(Path("./grievance-data"), validation_alias="GRIEVANCE_DATA_DIR")
+    database_url: str | None = Field(None, validation_alias="GRIEVANCE_DATABASE_URL")
+    master_key_file: Path | None = Field(None, validation_alias="GRIEVANCE_MASTER_KEY_FILE")
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="GRIEVANCE_PUBLIC_URL")
+    log_level: str = Field("INFO", validation_alias="GRIEVANCE_LOG_LEVEL")
+
+    twilio_account_sid: str | None = Field(None, validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_sms_from: str | None = Field(None, validation_alias="TWILIO_SMS_FROM")
+    twilio_whatsapp_from: str | None = Field(None, validation_alias="TWILIO_WHATSAPP_FROM")
+    twilio_api_base: str = Field(
+        "https://api.twilio.com", validation_alias="GRIEVANCE_TWILIO_API_BASE"
+    )
+
+    meta_app_secret: str | None = Field(None, validation_alias="META_APP_SECRET")
+    meta_verify_token: str | None = Field(None, validation_alias="META_VERIFY_TOKEN")
+    meta_access_token: str | None = Field(None, validation_alias="META_ACCESS_TOKEN")
+    meta_phone_number_id: str | None = Field(None, validation_alias="META_PHONE_NUMBER_ID")
+    meta_api_base: str = Field(
+        "https://graph.facebook.com/v21.0", validation_alias="GRIEVANCE_META_API_BASE"
+    )
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.data_dir / 'grievance.db'}"
+        if self.master_key_file is None:
+            self.master_key_file = self.data_dir / "master.key"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def key_file(self) -> Path:
+        assert self.master_key_file is not None
+        return self.master_key_file
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env != "development" and self.env != "test"
+
+    def check_production(self, *, key_was_generated: bool) -> None:
+        """Refuse to run in production on defaults that are only safe on a laptop."""
+        if not self.is_production:
+            return
+        problems: list[str] = []
+        if key_was_generated:
+            problems.append(
+                "the master key file was generated on this start; provision "
+                "GRIEVANCE_MASTER_KEY_FILE and keep a backup"
+            )
+        if not self.public_url.startswith("https://"):
+            problems.append("GRIEVANCE_PUBLIC_URL must be an https:// URL")
+        for name in (
+            "twilio_auth_token",
+            "meta_app_secret",
+            "meta_verify_token",
+            "meta_access_token",
+        ):
+            value = getattr(self, name)
+            if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append(f"{name.upper()} is a placeholder")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
