@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.db import create_db_engine
 from app.identity.keys import KeyFileError, KeyRing, UnwrapError
@@ -68,12 +68,11 @@ def check_key_matches_database(runtime: Runtime) -> None:
     """A key file that cannot open the database's data keys is refused at start, not
     discovered case by case later."""
     with runtime.session() as session:
-        row = session.exec(
-            select(DataKey).where(DataKey.wrapped.is_not(None)).limit(1)  # type: ignore[union-attr]
+        key = session.exec(
+            select(DataKey).where(col(DataKey.wrapped).is_not(None)).limit(1)
         ).first()
-        if row is None:
+        if key is None:
             return
-        key = row[0]
         try:
             assert key.wrapped is not None and key.kek_id is not None
             runtime.vault.keyring.unwrap(key.wrapped, kek_id=key.kek_id, key_id=str(key.id))

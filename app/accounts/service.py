@@ -1,0 +1,333 @@
+"""Use cases for staff accounts. Services flush but never commit: the caller does."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.twofactor import InvalidToken
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.accounts import passwords, totp
+from app.accounts.models import (
+    ApiToken,
+    LoginFailure,
+    Organisation,
+    OrgKind,
+    Role,
+    StaffSession,
+    User,
+)
+from app.audit.service import Actor, record
+from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
+from app.identity.vault import Vault
+from app.timeutil import utcnow
+
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_ABSOLUTE = timedelta(hours=12)
+FREE_FAILURES = 5  # then each failure doubles the wait, up to MAX_LOCK
+MAX_LOCK = timedelta(minutes=15)
+HOURLY_FAILURE_CAP = 100
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# organisations and users --------------------------------------------------------------
+
+
+def create_organisation(
+    session: Session, *, kind: str, slug: str, name: str, actor: Actor
+) -> Organisation:
+    if kind not in OrgKind.__members__:
+        raise AppError(f"kind must be one of {', '.join(OrgKind)}")
+    if not SLUG_RE.match(slug):
+        raise AppError("slug must be lowercase letters, digits and hyphens (at most 64)")
+    if not name.strip() or len(name) > 200:
+        raise AppError("name must be 1 to 200 characters")
+    if session.exec(select(Organisation).where(Organisation.slug == slug)).first():
+        raise Conflict(f"an organisation with slug {slug!r} already exists")
+    org = Organisation(kind=kind, slug=slug, name=name.strip())
+    session.add(org)
+    record(session, actor=actor, action="org.created", data={"org": slug, "kind": kind})
+    return org
+
+
+def organisation_by_slug(session: Session, slug: str) -> Organisation | None:
+    return session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    org_slug: str | None,
+    actor: Actor,
+    is_lead: bool = False,
+) -> User:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AppError(f"{email!r} is not an e-mail address")
+    if role not in Role.__members__:
+        raise AppError(f"role must be one of {', '.join(Role)}")
+    org: Organisation | None = None
+    if role in (Role.monitor, Role.buyer):
+        if not org_slug:
+            raise AppError(f"a {role} needs --org naming their organisation")
+        org = organisation_by_slug(session, org_slug)
+        wanted = OrgKind.partner if role == Role.monitor else OrgKind.buyer
+        if org is None:
+            raise AppError(f"no organisation with slug {org_slug!r}")
+        if org.kind != wanted:
+            raise AppError(f"a {role} belongs to a {wanted} organisation, not a {org.kind}")
+    elif org_slug:
+        raise AppError(f"an {role} does not belong to an organisation; leave out --org")
+    try:
+        password_hash = passwords.hash_password(password)
+    except passwords.WeakPasswordError as exc:
+        raise AppError(str(exc)) from exc
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(
+        email=email,
+        role=role,
+        org_id=org.id if org else None,
+        password_hash=password_hash,
+        is_lead=is_lead,
+    )
+    session.add(user)
+    record(
+        session,
+        actor=actor,
+        action="user.created",
+        data={"user": str(user.id), "role": role, "org": org.slug if org else None},
+    )
+    return user
+
+
+# two-factor ---------------------------------------------------------------------------
+
+
+def enrol_totp(session: Session, vault: Vault, *, user: User, actor: Actor) -> str:
+    """Give a user a new TOTP secret (returned once, for their authenticator app)."""
+    secret = totp.new_secret()
+    key = vault.new_data_key(session, purpose="system")
+    session.flush()
+    user.totp_key_id = key.id
+    user.totp_secret_enc = vault.encrypt(
+        session,
+        key_id=key.id,
+        table="staff_user",
+        row_id=user.id,
+        column="totp_secret",
+        plaintext=secret,
+    )
+    user.totp_last_step = None
+    session.add(user)
+    record(session, actor=actor, action="user.totp_enrolled", data={"user": str(user.id)})
+    return secret
+
+
+def totp_secret(session: Session, vault: Vault, user: User) -> str | None:
+    if user.totp_secret_enc is None or user.totp_key_id is None:
+        return None
+    return vault.decrypt(
+        session,
+        key_id=user.totp_key_id,
+        table="staff_user",
+        row_id=user.id,
+        column="totp_secret",
+        blob=user.totp_secret_enc,
+    )
+
+
+def mfa_required(user: User) -> bool:
+    return user.role == Role.admin or user.totp_secret_enc is not None
+
+
+# signing in ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User
+    needs_totp: bool
+
+
+def _lock_for(failures: int) -> timedelta:
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_LOCK)
+
+
+def _register_failure(session: Session, user: User, now: datetime) -> None:
+    user.failed_logins += 1
+    session.add(LoginFailure(user_id=user.id, at=now))
+    hour_ago = now - timedelta(hours=1)
+    recent = (
+        session.exec(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.user_id == user.id, LoginFailure.at > hour_ago)
+        ).one()
+        + 1
+    )
+    lock_until = now + _lock_for(user.failed_logins)
+    if recent >= HOURLY_FAILURE_CAP:
+        lock_until = max(lock_until, now + timedelta(hours=1))
+    user.locked_until = lock_until if lock_until > now else None
+    session.add(user)
+    record(
+        session,
+        actor=Actor.user(user.id),
+        action="auth.login_failed",
+        data={"user": str(user.id), "failures": user.failed_logins},
+    )
+
+
+def check_password(session: Session, *, email: str, password: str) -> LoginOutcome:
+    """First factor. Raises Unauthorized (same message for unknown e-mail and wrong
+    password) or TooManyRequests while the account is slowed down."""
+    now = utcnow()
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds")
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not user.is_active:
+        raise Unauthorized("wrong e-mail or password")
+    if not ok:
+        _register_failure(session, user, now)
+        raise Unauthorized("wrong e-mail or password")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return LoginOutcome(user=user, needs_totp=mfa_required(user))
+
+
+def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None:
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        raise TooManyRequests("too many failed sign-ins; wait and try again")
+    secret = totp_secret(session, vault, user)
+    if secret is None:
+        raise AppError("two-factor sign-in is not set up for this account; ask an admin")
+    try:
+        step = totp.verify(secret, code, last_step=user.totp_last_step, now=now.timestamp())
+    except InvalidToken:
+        _register_failure(session, user, now)
+        raise Unauthorized("wrong or expired code") from None
+    user.totp_last_step = step
+    session.add(user)
+
+
+def complete_login(session: Session, *, user: User, method: str) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    session.add(user)
+    record(
+        session,
+        actor=Actor.user(user.id),
+        action="auth.login",
+        data={"user": str(user.id), "method": method},
+    )
+
+
+# console sessions ---------------------------------------------------------------------
+
+
+def start_session(session: Session, *, user: User, mfa_passed: bool) -> str:
+    """Create a session and return its token (256 bits); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        StaffSession(
+            token_hash=sha256_hex(token),
+            user_id=user.id,
+            mfa_passed=mfa_passed,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_ABSOLUTE,
+        )
+    )
+    return token
+
+
+def resolve_session(session: Session, token: str) -> tuple[StaffSession, User] | None:
+    """The live session for a cookie token, sliding its idle timer; None if expired."""
+    row = session.exec(
+        select(StaffSession).where(StaffSession.token_hash == sha256_hex(token))
+    ).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None:
+        return None
+    if now >= row.expires_at or now - row.last_seen_at >= SESSION_IDLE:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    row.last_seen_at = now
+    session.add(row)
+    return row, user
+
+
+def end_session(session: Session, token: str) -> None:
+    row = session.exec(
+        select(StaffSession).where(StaffSession.token_hash == sha256_hex(token))
+    ).first()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        record(
+            session,
+            actor=Actor.user(row.user_id),
+            action="auth.logout",
+            data={"user": str(row.user_id)},
+        )
+
+
+# API tokens ---------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, *, email: str, actor: Actor) -> str:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise AppError(f"no user with e-mail {email.strip().lower()}")
+    token = "gd_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=sha256_hex(token))
+    session.add(row)
+    record(
+        session,
+        actor=actor,
+        action="token.created",
+        data={"user": str(user.id), "token": str(row.id)},
+    )
+    return token
+
+
+def resolve_api_token(session: Session, token: str) -> User | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        row.last_used_at = now  # coarse, so reads do not turn into a write each time
+        session.add(row)
+    return user
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)

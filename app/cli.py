@@ -1,0 +1,318 @@
+"""The `grievance` command line: serve, worker, and operators' tasks.
+
+Every failure is one clear line on standard error and a non-zero exit code; every
+command that writes does so in one transaction, so a failure leaves nothing half written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app import migrate
+from app.accounts import service as accounts
+from app.accounts.models import Role
+from app.accounts.totp import provisioning_uri
+from app.audit.service import Actor
+from app.audit.service import verify as verify_audit
+from app.cases.models import Category
+from app.errors import AppError
+from app.identity.keys import KeyFileError, UnwrapError
+from app.logs import configure_logging
+from app.routing import service as routing
+from app.runtime import Runtime, build_runtime, check_database, check_key_matches_database
+from app.settings import ConfigError, Settings, get_settings
+
+CLI = Actor("cli", os.environ.get("USER") or None)
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"grievance: error: {message} (see `grievance --help`)\n")
+
+
+def _runtime(*, migrate_db: bool = False) -> Runtime:
+    runtime = build_runtime(get_settings())
+    check_database(runtime)
+    if migrate_db:
+        migrate.upgrade(runtime.engine)
+    elif not migrate.is_current(runtime.engine):
+        raise ConfigError("the database is not migrated; run `grievance db upgrade`")
+    check_key_matches_database(runtime)
+    return runtime
+
+
+# commands ----------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.asgi import IN_PROCESS_WORKER
+
+    settings: Settings = get_settings()
+    configure_logging(settings.log_level)
+    _runtime(migrate_db=True).engine.dispose()
+    os.environ[IN_PROCESS_WORKER] = "0" if args.no_worker else "1"
+    uvicorn.run(
+        "app.asgi:serve_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.worker import Worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    runtime = _runtime()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Worker(runtime).run_forever())
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    runtime = _runtime(migrate_db=True)
+    print(f"database at revision {migrate.current_revision(runtime.engine)}")
+    return 0
+
+
+def cmd_orgs_create(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    with runtime.session() as session:
+        org = accounts.create_organisation(
+            session, kind=args.kind, slug=args.slug, name=args.name, actor=CLI
+        )
+        if args.fallback:
+            org.is_fallback = True
+        session.commit()
+    print(f"created {args.kind} {args.slug}")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password (at least 12 characters): ")
+        if getpass.getpass("Again: ") != first:
+            raise UsageError("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    password = _read_password()
+    with runtime.session() as session:
+        user = accounts.create_user(
+            session,
+            email=args.email,
+            role=args.role,
+            password=password,
+            org_slug=args.org,
+            actor=CLI,
+            is_lead=args.lead,
+        )
+        secret = None
+        if args.role == Role.admin or args.totp:
+            secret = accounts.enrol_totp(session, runtime.vault, user=user, actor=CLI)
+        session.commit()
+    print(f"created {args.role} {user.email}")
+    if secret:
+        print("two-factor secret (add it to an authenticator app; shown once):")
+        print(secret)
+        print(provisioning_uri(secret, account=user.email))
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    with runtime.session() as session:
+        token = accounts.create_api_token(session, email=args.email, actor=CLI)
+        session.commit()
+    print("API token (shown once; store it safely):")
+    print(token)
+    return 0
+
+
+def cmd_routing_add(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    with runtime.session() as session:
+        partner = accounts.organisation_by_slug(session, args.partner)
+        if partner is None:
+            raise AppError(f"no organisation with slug {args.partner!r}")
+        rule = routing.add_rule(
+            session,
+            partner=partner,
+            countries=args.country or (),
+            categories=args.category or (),
+            languages=args.language or (),
+            channels=args.channel or (),
+            priority=args.priority,
+            actor=CLI,
+        )
+        session.commit()
+    print(f"added routing rule {rule.id} -> {args.partner} (priority {args.priority})")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    runtime = build_runtime(get_settings())
+    check_database(runtime)
+    with runtime.engine.connect() as conn:
+        result = verify_audit(conn)
+    if not result.ok:
+        print(f"audit chain BROKEN: {result.problem}", file=sys.stderr)
+        return 1
+    expected = args.expect_head
+    if expected and expected != f"{result.head_seq}:{result.head_hash}":
+        print(
+            f"audit chain BROKEN: the head is {result.head_seq}:{result.head_hash}, "
+            f"not the expected {expected} (events removed from the end?)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"audit chain intact: {result.checked} events; head {result.head_seq}:{result.head_hash}")
+    return 0
+
+
+def cmd_keys_rotate(_args: argparse.Namespace) -> int:
+    from app.identity.rotation import rotate
+
+    runtime = _runtime()
+    kek_id, count = rotate(runtime, actor=CLI)
+    print(f"new key-encryption key {kek_id}; re-wrapped {count} data keys")
+    return 0
+
+
+# parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="grievance", description="Grievance Desk")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def add(
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        help_text: str,
+        into: argparse._SubParsersAction[Parser] = sub,
+    ) -> Parser:
+        command = into.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(func=func)
+        return command
+
+    serve = add("serve", cmd_serve, "run the web service (and the worker, unless --no-worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not run the outbox sender and timers in this process",
+    )
+    add("worker", cmd_worker, "run the outbox sender and timers alone")
+
+    db = sub.add_parser("db", help="database").add_subparsers(
+        dest="db_command", required=True, parser_class=Parser
+    )
+    add("upgrade", cmd_db_upgrade, "apply migrations and exit", db)
+
+    orgs = sub.add_parser("orgs", help="organisations").add_subparsers(
+        dest="orgs_command", required=True, parser_class=Parser
+    )
+    oc = add("create", cmd_orgs_create, "create a monitoring partner or a buyer", orgs)
+    oc.add_argument("--kind", required=True, choices=["partner", "buyer"])
+    oc.add_argument("--slug", required=True)
+    oc.add_argument("--name", required=True)
+    oc.add_argument(
+        "--fallback",
+        action="store_true",
+        help="a partner that receives cases no routing rule matches",
+    )
+
+    users = sub.add_parser("users", help="staff users").add_subparsers(
+        dest="users_command", required=True, parser_class=Parser
+    )
+    uc = add(
+        "create", cmd_users_create, "create a user; the password is read from standard input", users
+    )
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--role", required=True, choices=[r.value for r in Role])
+    uc.add_argument("--org")
+    uc.add_argument("--lead", action="store_true", help="the partner's lead (gets escalations)")
+    uc.add_argument("--totp", action="store_true", help="enrol two-factor (always for admins)")
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(
+        dest="tokens_command", required=True, parser_class=Parser
+    )
+    tc = add("create", cmd_tokens_create, "create an API token, printed once", tokens)
+    tc.add_argument("--email", required=True)
+
+    rules = sub.add_parser("routing", help="routing rules").add_subparsers(
+        dest="routing_command", required=True, parser_class=Parser
+    )
+    rc = add("add", cmd_routing_add, "add a routing rule", rules)
+    rc.add_argument("--partner", required=True)
+    rc.add_argument("--country", action="append", help="ISO 3166 alpha-2; repeatable")
+    rc.add_argument("--category", action="append", choices=[c.value for c in Category])
+    rc.add_argument("--language", action="append")
+    rc.add_argument("--channel", action="append", choices=["sms", "whatsapp", "web", "field"])
+    rc.add_argument("--priority", type=int, default=100)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True, parser_class=Parser
+    )
+    av = add("verify", cmd_audit_verify, "check the audit hash chain", audit)
+    av.add_argument("--expect-head", help="SEQ:HASH recorded earlier; catches truncation")
+
+    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(
+        dest="keys_command", required=True, parser_class=Parser
+    )
+    add("rotate", cmd_keys_rotate, "add a new key-encryption key and re-wrap data keys", keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except (AppError, ConfigError, KeyFileError, UnwrapError, UsageError) as exc:
+        message = exc.message if isinstance(exc, AppError) else str(exc)
+        print(f"grievance: error: {message}", file=sys.stderr)
+        return 1
+    except IntegrityError:
+        print(
+            "grievance: error: that conflicts with existing data; nothing was written",
+            file=sys.stderr,
+        )
+        return 1
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "database error"
+        print(f"grievance: error: database: {reason}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

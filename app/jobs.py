@@ -1,0 +1,1 @@
+"""The worker's jobs, registered by importing the modules that define them."""

@@ -1,0 +1,99 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app import health
+from app.cases import views as case_views
+from app.errors import install_error_handler
+from app.runtime import Runtime, build_runtime
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("grievance.http")
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+async def _log_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    # Method, route template, status and time only: never the query string, client
+    # address or user agent, which could identify a reporter.
+    started = time.perf_counter()
+    response = await call_next(request)
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": _route_template(request),
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the app. `run_worker` runs the outbox sender and timers inside this process."""
+    if runtime is None:
+        runtime = build_runtime(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from app.worker import Worker
+
+            worker = Worker(runtime)
+            worker.start_in_background()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+
+    app = FastAPI(
+        title="Grievance Desk",
+        version="0.1.0",
+        summary="Grievance intake and case management for supply-chain workers",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handler(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "problem": err["msg"]}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "detail": "the request is not valid",
+                "problems": problems,
+            },
+            status_code=422,
+        )
+
+    app.middleware("http")(_log_requests)
+    app.include_router(health.router)
+    app.include_router(case_views.router)
+    # Each domain package adds its router here.
+    return app

@@ -1,0 +1,103 @@
+"""Provider-neutral shapes shared by the channel adapters.
+
+Nothing here knows about the database or the web framework: the adapters turn provider
+payloads into these values, and the app decides what to store and how to answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Media:
+    # A MIME type for Twilio ("image/jpeg"); the Meta message type ("image", "location")
+    # for the Cloud API, which only hands out media ids, not URLs.
+    content_type: str
+    url: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    provider: str  # "twilio" | "meta"
+    channel: str  # "sms" | "whatsapp"
+    provider_message_id: str
+    sender: str  # "+E164" for SMS and WhatsApp alike, so one person is one address
+    text: str
+    media: tuple[Media, ...]
+    profile_name: str | None
+    received_at: datetime  # aware, UTC
+    recipient: str | None  # our number (Twilio) or phone_number_id (Meta)
+    num_segments: int = 1
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    provider: str
+    provider_message_id: str
+    status: str  # queued | sent | delivered | read | failed | undelivered
+    error_code: str | None
+    at: datetime | None  # the provider's timestamp when it sends one
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    channel: str  # "sms" | "whatsapp"
+    to: str  # "+E164"
+    body: str
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None
+    accepted: bool
+    retryable: bool
+    # Short machine-readable reason; never a phone number or message text, because it is
+    # stored and shown to staff next to the outbox entry.
+    error: str | None = None
+
+
+class ChannelError(Exception):
+    """Base of the errors a webhook handler maps to an HTTP status."""
+
+
+class BadRequest(ChannelError):
+    """400: the message names the field that is missing or bad."""
+
+
+class Forbidden(ChannelError):
+    """403: signature or verify token missing or wrong."""
+
+
+class NotConfigured(ChannelError):
+    """503: the provider's credentials are not set."""
+
+
+class TooLarge(ChannelError):
+    """413: the body is bigger than the provider ever sends."""
+
+
+STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivered")
+_RANK = {"pending": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3}
+_TERMINAL = frozenset({"failed", "undelivered"})
+
+
+def is_forward(old: str, new: str) -> bool:
+    """True when a message in state `old` may move to `new`.
+
+    Providers send status callbacks at least once and out of order, so a late report must
+    never undo a later one:
+    - pending/queued < sent < delivered < read; only a strictly higher rank moves forward
+      (a late `sent` after `delivered` is dropped, and repeating a state is a no-op);
+    - failed/undelivered are terminal: nothing follows them, not even delivered/read;
+    - failed/undelivered may follow pending, queued or sent, but not delivered or read,
+      since a delivery receipt is stronger evidence than a late failure report;
+    - unknown states never move anything.
+    """
+    if old in _TERMINAL or old not in _RANK:
+        return False
+    if new in _TERMINAL:
+        return _RANK[old] <= _RANK["sent"]
+    return new in _RANK and _RANK[new] > _RANK[old]

@@ -1,0 +1,261 @@
+"""WhatsApp Cloud API (Meta): handshake, signature, event parsing, sending."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from channels.base import (
+    BadRequest,
+    DeliveryStatus,
+    Forbidden,
+    InboundMessage,
+    Media,
+    NotConfigured,
+    OutboundMessage,
+    SendResult,
+    TooLarge,
+)
+
+META_MAX_BODY = 3 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+_CAPTIONED = frozenset({"image", "video", "document"})
+# Graph throttling codes come back with HTTP 400 yet clear up by themselves.
+_THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
+_OUTSIDE_WINDOW = 131047
+
+
+def verify_handshake(
+    *, verify_token: str | None, mode: str | None, token: str | None, challenge: str | None
+) -> str:
+    """Answer the subscription handshake: return hub.challenge when the token matches."""
+    if not verify_token:
+        raise NotConfigured("META_VERIFY_TOKEN is not set")
+    if mode != "subscribe" or token is None:
+        raise Forbidden("bad hub.mode or hub.verify_token")
+    if not hmac.compare_digest(token.encode("utf-8"), verify_token.encode("utf-8")):
+        raise Forbidden("bad hub.verify_token")
+    if not challenge:
+        raise BadRequest("missing hub.challenge")
+    return challenge
+
+
+def verify_signature(*, app_secret: str | None, body: bytes, header: str | None) -> None:
+    """Check X-Hub-Signature-256 over the raw body exactly as received."""
+    if not app_secret:
+        raise NotConfigured("META_APP_SECRET is not set")
+    if not header or not header.startswith("sha256="):
+        raise Forbidden("missing or malformed X-Hub-Signature-256")
+    expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    given = header[len("sha256=") :].strip().lower()
+    # Encoded first: compare_digest refuses non-ASCII str, and the header is untrusted.
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
+        raise Forbidden("invalid X-Hub-Signature-256")
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in _list(value) if isinstance(v, dict)]
+
+
+def _sub(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _content(msg: dict[str, Any]) -> tuple[str, tuple[Media, ...]]:
+    kind = _str(msg.get("type")) or "unknown"
+    if kind == "text":
+        return _str(_sub(msg, "text").get("body")), ()
+    if kind == "button":
+        button = _sub(msg, "button")
+        return _str(button.get("text")) or _str(button.get("payload")), ()
+    if kind == "interactive":
+        inter = _sub(msg, "interactive")
+        reply = _sub(inter, "button_reply") or _sub(inter, "list_reply")
+        if reply:
+            return _str(reply.get("title")), ()
+    # Anything else (media, location, contacts, reactions, types added later) is passed on
+    # as a Media marker so the app can answer that it only reads text.
+    part = _sub(msg, kind)
+    caption = _str(part.get("caption")) if kind in _CAPTIONED else ""
+    return caption, (Media(kind, _str(part.get("id"))),)
+
+
+def _message(
+    msg: dict[str, Any], names: dict[str, str], recipient: str | None
+) -> InboundMessage | None:
+    msg_id, sender = _str(msg.get("id")), _str(msg.get("from"))
+    if not msg_id or not sender:
+        return None
+    text, media = _content(msg)
+    return InboundMessage(
+        provider="meta",
+        channel="whatsapp",
+        provider_message_id=msg_id,
+        sender=sender if sender.startswith("+") else "+" + sender,
+        text=text,
+        media=media,
+        profile_name=names.get(sender),
+        # A message without a usable timestamp is still a message; use our clock.
+        received_at=_time(msg.get("timestamp")) or datetime.now(UTC),
+        recipient=recipient,
+    )
+
+
+def _status(item: dict[str, Any]) -> DeliveryStatus | None:
+    msg_id, status = _str(item.get("id")), _str(item.get("status"))
+    if not msg_id or status not in _STATUSES:
+        return None
+    errors = _dicts(item.get("errors"))
+    code = errors[0].get("code") if errors else None
+    return DeliveryStatus(
+        provider="meta",
+        provider_message_id=msg_id,
+        status=status,
+        error_code=str(code) if code is not None else None,
+        at=_time(item.get("timestamp")),
+    )
+
+
+def parse_events(
+    body: bytes, *, on_skip: Callable[[str], None] | None = None
+) -> tuple[list[InboundMessage], list[DeliveryStatus]]:
+    """Parse a (possibly batched) webhook POST into messages and delivery statuses.
+
+    Only a payload that is not a JSON object with an `entry` list raises BadRequest. A
+    single malformed message or status (no id/from, unknown status) is skipped rather than
+    failing the batch, because Meta retries a refused POST for days and the good items in
+    it would be held back too. Each skip calls `on_skip(kind)` with "message" or "status"
+    (no content) and is logged as a count.
+    """
+    if len(body) > META_MAX_BODY:
+        raise TooLarge(f"body over {META_MAX_BODY} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequest("body is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("entry"), list):
+        raise BadRequest("body is not an object with an entry list")
+    messages: list[InboundMessage] = []
+    statuses: list[DeliveryStatus] = []
+    skipped = 0
+
+    def skip(kind: str) -> None:
+        nonlocal skipped
+        skipped += 1
+        if on_skip is not None:
+            on_skip(kind)
+
+    for entry in _dicts(data["entry"]):
+        for change in _dicts(entry.get("changes")):
+            if change.get("field") != "messages":
+                continue
+            value = _sub(change, "value")
+            recipient = _str(_sub(value, "metadata").get("phone_number_id")) or None
+            names = {
+                _str(c.get("wa_id")): _str(_sub(c, "profile").get("name"))
+                for c in _dicts(value.get("contacts"))
+                if _str(_sub(c, "profile").get("name"))
+            }
+            for msg in _list(value.get("messages")):
+                parsed = _message(msg, names, recipient) if isinstance(msg, dict) else None
+                if parsed is None:
+                    skip("message")
+                else:
+                    messages.append(parsed)
+            for item in _list(value.get("statuses")):
+                status = _status(item) if isinstance(item, dict) else None
+                if status is None:
+                    skip("status")
+                else:
+                    statuses.append(status)
+    if skipped:
+        log.warning("meta webhook: skipped %d malformed item(s)", skipped)
+    return messages, statuses
+
+
+def _error_result(response: httpx.Response) -> SendResult:
+    error = _sub(_json(response), "error")
+    raw = error.get("code")
+    code = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    retryable = (
+        response.status_code == 429
+        or response.status_code >= 500
+        or code in _THROTTLED
+        or error.get("is_transient") is True
+    )
+    # Graph's `message` can quote the recipient, so only the numeric code is kept.
+    if code == _OUTSIDE_WINDOW:
+        text = "outside_window"
+    elif code is not None:
+        text = f"graph_{code}"
+    else:
+        text = f"http_{response.status_code}"
+    return SendResult(None, accepted=False, retryable=retryable, error=text)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def send(
+    client: httpx.AsyncClient,
+    *,
+    api_base: str,
+    access_token: str,
+    phone_number_id: str,
+    message: OutboundMessage,
+    template: tuple[str, str] | None = None,
+) -> SendResult:
+    """Send a text, or the approved template (name, language code) when given.
+
+    Raises NotConfigured when the token or phone number id is empty.
+    """
+    if not (access_token and phone_number_id):
+        raise NotConfigured("META_ACCESS_TOKEN or META_PHONE_NUMBER_ID is not set")
+    payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": message.to.lstrip("+")}
+    if template is not None:
+        name, language = template
+        payload |= {"type": "template", "template": {"name": name, "language": {"code": language}}}
+    else:
+        payload |= {"type": "text", "text": {"body": message.body}}
+    url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
+    headers = {"Authorization": f"Bearer {access_token}"}
+    try:
+        response = await client.post(url, json=payload, headers=headers)
+    except httpx.TransportError as exc:
+        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+    if response.status_code in (200, 201):
+        first = _dicts(_json(response).get("messages"))
+        msg_id = _str(first[0].get("id")) if first else ""
+        # Accepted even without an id: retrying could deliver the message twice.
+        return SendResult(msg_id or None, accepted=True, retryable=False)
+    return _error_result(response)

@@ -1,0 +1,251 @@
+"""Twilio Messaging (SMS and WhatsApp): webhook parsing and verification, TwiML, sending."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from channels.base import (
+    BadRequest,
+    DeliveryStatus,
+    Forbidden,
+    InboundMessage,
+    Media,
+    NotConfigured,
+    OutboundMessage,
+    SendResult,
+    TooLarge,
+)
+
+TWILIO_MAX_BODY = 64 * 1024
+# Twilio sends a few dozen fields (at most 10 media items); the cap bounds parsing work.
+_MAX_FIELDS = 1000
+_MAX_MEDIA = 10
+
+_STATUS_MAP = {
+    "queued": "queued",
+    "accepted": "queued",
+    "scheduled": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+    "undelivered": "undelivered",
+    "canceled": "failed",
+}
+_ERROR_TEXT = {"21610": "opted_out", "63016": "outside_window"}
+# Characters XML 1.0 cannot carry at all, even escaped.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+class FormParams(Mapping[str, str]):
+    """Form fields as they arrived. Indexing gives the first value of a repeated name;
+    `getall` gives every value, which is what RequestValidator signs over."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._all: dict[str, list[str]] = {}
+        for name, value in pairs:
+            self._all.setdefault(name, []).append(value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._all[name][0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all)
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def getall(self, name: str) -> list[str]:
+        return list(self._all[name])
+
+
+def parse_form(body: bytes) -> FormParams:
+    """Parse an application/x-www-form-urlencoded body strictly, keeping blank values."""
+    if len(body) > TWILIO_MAX_BODY:
+        raise TooLarge(f"form body over {TWILIO_MAX_BODY} bytes")
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=bool(text),
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=_MAX_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest("form body is not valid UTF-8") from None
+    except ValueError:
+        raise BadRequest("form body is not valid x-www-form-urlencoded") from None
+    return FormParams(pairs)
+
+
+def verify_signature(
+    *,
+    auth_token: str | None,
+    public_url: str,
+    path: str,
+    query: str,
+    params: Mapping[str, str],
+    signature: str | None,
+) -> None:
+    """Check X-Twilio-Signature over GRIEVANCE_PUBLIC_URL + path (+ query) and every param.
+
+    Pass `params` as returned by `parse_form` (or any mapping with `getall`/`getlist`) so
+    repeated names are signed with all their values; a plain dict only carries one.
+    """
+    if not auth_token:
+        raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
+    if not signature:
+        raise Forbidden("missing X-Twilio-Signature")
+    url = public_url.rstrip("/") + path + ("?" + query if query else "")
+    if not RequestValidator(auth_token).validate(url, params, signature):
+        raise Forbidden("invalid X-Twilio-Signature")
+
+
+def _get(params: Mapping[str, str], *names: str) -> str:
+    for name in names:
+        value = params.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def _address(value: str) -> str:
+    # Twilio WhatsApp addresses are "whatsapp:+E164"; store the bare number so the same
+    # person is the same sender whatever channel they use.
+    return value[len("whatsapp:") :] if value.lower().startswith("whatsapp:") else value
+
+
+def _int(value: str, default: int) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def parse_inbound(
+    params: Mapping[str, str], *, channel: str, now: datetime | None = None
+) -> InboundMessage:
+    """Turn an inbound SMS/WhatsApp webhook into an InboundMessage; unknown params are ignored."""
+    if channel not in ("sms", "whatsapp"):
+        raise ValueError(f"unknown channel {channel!r}")
+    sid = _get(params, "MessageSid", "SmsMessageSid", "SmsSid")
+    if not sid:
+        raise BadRequest("missing MessageSid")
+    sender = _address(_get(params, "From"))
+    if not sender:
+        raise BadRequest("missing From")
+    # Quick-reply buttons arrive with an empty Body; the button is what the person said.
+    text = params.get("Body", "") or _get(params, "ButtonText", "ButtonPayload")
+    media = []
+    for n in range(min(max(_int(_get(params, "NumMedia"), 0), 0), _MAX_MEDIA)):
+        url = _get(params, f"MediaUrl{n}")
+        if url:
+            media.append(Media(_get(params, f"MediaContentType{n}"), url))
+    return InboundMessage(
+        provider="twilio",
+        channel=channel,
+        provider_message_id=sid,
+        sender=sender,
+        text=text,
+        media=tuple(media),
+        profile_name=_get(params, "ProfileName") or None,
+        received_at=now or datetime.now(UTC),
+        recipient=_address(_get(params, "To")) or None,
+        num_segments=max(_int(_get(params, "NumSegments"), 1), 1),
+    )
+
+
+def parse_status(params: Mapping[str, str]) -> DeliveryStatus:
+    """Turn a status callback into a DeliveryStatus (Twilio sends no event time: at=None)."""
+    sid = _get(params, "MessageSid", "SmsSid")
+    if not sid:
+        raise BadRequest("missing MessageSid")
+    raw = _get(params, "MessageStatus", "SmsStatus")
+    if not raw:
+        raise BadRequest("missing MessageStatus")
+    status = _STATUS_MAP.get(raw.lower())
+    if status is None:
+        raise BadRequest("unknown MessageStatus")
+    return DeliveryStatus(
+        provider="twilio",
+        provider_message_id=sid,
+        status=status,
+        error_code=_get(params, "ErrorCode") or None,
+        at=None,
+    )
+
+
+def twiml(reply: str | None) -> str:
+    """TwiML answering with `reply` as one message, or with no message for None."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    if reply is None:
+        return head + "<Response/>"
+    body = escape(_XML_INVALID.sub("", reply), {'"': "&quot;", "'": "&apos;"})
+    return f"{head}<Response><Message>{body}</Message></Response>"
+
+
+def _whatsapp(address: str) -> str:
+    return address if address.startswith("whatsapp:") else "whatsapp:" + address
+
+
+def _error_result(response: httpx.Response) -> SendResult:
+    code = ""
+    try:
+        data = response.json()
+        if isinstance(data, dict) and data.get("code") is not None:
+            code = str(data["code"])
+    except ValueError:
+        pass
+    # Twilio's own `message` often quotes the phone number, so only the code is kept.
+    error = _ERROR_TEXT.get(code) or (f"twilio_{code}" if code else f"http_{response.status_code}")
+    retryable = response.status_code == 429 or response.status_code >= 500
+    return SendResult(provider_message_id=None, accepted=False, retryable=retryable, error=error)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    *,
+    api_base: str,
+    account_sid: str,
+    auth_token: str,
+    sender: str,
+    message: OutboundMessage,
+) -> SendResult:
+    """Send one message through Twilio's Messages API.
+
+    Raises NotConfigured when a credential or the sender is empty; the caller keeps the
+    message in the outbox unsent.
+    """
+    if not (account_sid and auth_token and sender):
+        raise NotConfigured("Twilio credentials or sender are not set")
+    to, from_ = message.to, sender
+    if message.channel == "whatsapp":
+        to, from_ = _whatsapp(to), _whatsapp(from_)
+    form = {"To": to, "From": from_, "Body": message.body}
+    if message.status_callback:
+        form["StatusCallback"] = message.status_callback
+    url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+    try:
+        response = await client.post(url, data=form, auth=(account_sid, auth_token))
+    except httpx.TransportError as exc:
+        # Connection refused, DNS, timeouts: Twilio may never have seen the request.
+        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+    if response.status_code in (200, 201):
+        try:
+            data = response.json()
+            sid = data.get("sid") if isinstance(data, dict) else None
+        except ValueError:
+            sid = None
+        # Twilio created the message; retrying would send it twice, even without a sid.
+        return SendResult(sid if isinstance(sid, str) else None, accepted=True, retryable=False)
+    return _error_result(response)

@@ -1,0 +1,5 @@
+from channels.segments import segments
+
+
+def test_empty() -> None:
+    assert segments("") == ("GSM-7", 1)
