@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
-from httpstub import refused_url, serve
+from tests.channels.httpstub import refused_url, serve
 from twilio.request_validator import RequestValidator
 
 from channels.base import (
