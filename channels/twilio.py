@@ -146,8 +146,9 @@ def parse_inbound(
         raise BadRequest("missing From")
     # Quick-reply buttons arrive with an empty Body; the button is what the person said.
     text = params.get("Body", "") or _get(params, "ButtonText", "ButtonPayload")
+    num_media = min(max(_int(_get(params, "NumMedia"), 0), 0), _MAX_MEDIA)
     media = []
-    for n in range(min(max(_int(_get(params, "NumMedia"), 0), 0), _MAX_MEDIA)):
+    for n in range(num_media):
         url = _get(params, f"MediaUrl{n}")
         if url:
             media.append(Media(_get(params, f"MediaContentType{n}"), url))
