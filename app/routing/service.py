@@ -40,6 +40,11 @@ def _excluded(session: Session, workplace_id: uuid.UUID | None, buyers: set[str]
     return {str(r) for r in rows}
 
 
+def excluded_partners(session: Session, workplace_id: uuid.UUID | None) -> set[str]:
+    """Partners (as id strings) with a conflict of interest in this workplace or its buyers."""
+    return _excluded(session, workplace_id, _buyers_of(session, workplace_id))
+
+
 def choose_partner(
     session: Session,
     *,

@@ -1,0 +1,186 @@
+"""A partner's triage queue: filters, sorting and keyset pagination (never OFFSET, so the
+thousandth page costs what the first does)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Uuid, and_, func, literal, or_, tuple_
+from sqlalchemy import case as sql_case
+from sqlmodel import Session, col
+
+from app.accounts.models import User
+from app.cases import service
+from app.cases.models import Case, Category, Status
+from app.db import UTCDateTime
+from app.errors import AppError
+from app.timeutil import utcnow
+
+SORTS = ("newest", "oldest", "due")
+MAX_LIMIT = 200
+# Cases without a deadline sort last by due date; a fixed far date keeps the key total.
+NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class QueueFilters:
+    status: str | None = None
+    category: str | None = None
+    country: str | None = None
+    workplace: str | None = None  # a workplace id, or a workplace name (any case)
+    urgent: bool | None = None
+    overdue: bool | None = None
+    unread: bool | None = None  # has reporter messages nobody has answered
+    assignee_id: uuid.UUID | None = None
+    sort: str = "newest"  # newest | oldest | due
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    """A deadline passed: not acknowledged in time, or no feedback in time; closed never is."""
+    if case.status == Status.closed:
+        return False
+    ack_late = (
+        case.acknowledged_at is None and case.ack_due_at is not None and case.ack_due_at < now
+    )
+    feedback_late = (
+        case.feedback_given_at is None
+        and case.feedback_due_at is not None
+        and case.feedback_due_at < now
+    )
+    return ack_late or feedback_late
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """The SQL twin of `is_overdue`."""
+    return and_(
+        col(Case.status) != Status.closed.value,
+        or_(
+            and_(col(Case.acknowledged_at).is_(None), col(Case.ack_due_at) < now),
+            and_(col(Case.feedback_given_at).is_(None), col(Case.feedback_due_at) < now),
+        ),
+    )
+
+
+def due_key() -> ColumnElement[datetime]:
+    """The next deadline that matters: acknowledgement first, then feedback."""
+    return func.coalesce(
+        sql_case(
+            (col(Case.acknowledged_at).is_(None), col(Case.ack_due_at)),
+            (col(Case.feedback_given_at).is_(None), col(Case.feedback_due_at)),
+            else_=None,
+        ),
+        literal(NO_DEADLINE, UTCDateTime()),
+        type_=UTCDateTime(),
+    )
+
+
+def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if filters.status:
+        if filters.status not in Status.__members__:
+            raise AppError(f"unknown status {filters.status!r}; one of {', '.join(Status)}")
+        out.append(col(Case.status) == filters.status)
+    if filters.category:
+        if filters.category not in Category.__members__:
+            raise AppError(f"unknown category {filters.category!r}; one of {', '.join(Category)}")
+        out.append(col(Case.category) == filters.category)
+    if filters.country:
+        out.append(col(Case.country) == filters.country.strip().upper())
+    if filters.workplace:
+        try:
+            out.append(col(Case.workplace_id) == uuid.UUID(filters.workplace))
+        except ValueError:
+            out.append(func.lower(col(Case.workplace)) == filters.workplace.strip().lower())
+    if filters.urgent is not None:
+        out.append(col(Case.urgent) == filters.urgent)
+    if filters.overdue is not None:
+        clause = overdue_clause(now)
+        out.append(clause if filters.overdue else ~clause)
+    if filters.unread is not None:
+        unread = col(Case.unread_reporter_messages) > 0
+        out.append(unread if filters.unread else ~unread)
+    if filters.assignee_id is not None:
+        out.append(col(Case.assignee_id) == filters.assignee_id)
+    return out
+
+
+# cursors --------------------------------------------------------------------------------
+
+
+def _encode(sort: str, key: datetime, ident: uuid.UUID) -> str:
+    raw = json.dumps({"s": sort, "k": key.astimezone(UTC).isoformat(), "i": str(ident)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        data: dict[str, Any] = json.loads(raw)
+        key, ident = datetime.fromisoformat(data["k"]), uuid.UUID(data["i"])
+        given = data["s"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise AppError("the cursor is not one this API gave out", code="bad_cursor") from exc
+    if given != sort:
+        raise AppError(
+            f"the cursor belongs to sort={given}; keep the same sort while paging",
+            code="bad_cursor",
+        )
+    if key.tzinfo is None:
+        key = key.replace(tzinfo=UTC)
+    return key, ident
+
+
+def _key_of(case: Case, sort: str) -> datetime:
+    if sort == "due":
+        if case.acknowledged_at is None and case.ack_due_at is not None:
+            return case.ack_due_at
+        if case.feedback_given_at is None and case.feedback_due_at is not None:
+            return case.feedback_due_at
+        return NO_DEADLINE
+    return case.created_at
+
+
+# the query ------------------------------------------------------------------------------
+
+
+def queue(
+    session: Session,
+    *,
+    user: User,
+    filters: QueueFilters,
+    cursor: str | None,
+    limit: int = 50,
+) -> tuple[list[Case], str | None]:
+    """One page of the cases the user may see, and the cursor of the next page (or None)."""
+    if filters.sort not in SORTS:
+        raise AppError(f"sort must be one of {', '.join(SORTS)}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise AppError(f"limit must be between 1 and {MAX_LIMIT}")
+    now = utcnow()
+    key: ColumnElement[datetime] = (
+        due_key() if filters.sort == "due" else col(Case.created_at)  # type: ignore[assignment]
+    )
+    query = service.readable_by(user).where(*_filter_clauses(filters, now))
+    descending = filters.sort == "newest"
+    if cursor:
+        after_key, after_id = _decode(cursor, filters.sort)
+        after = tuple_(literal(after_key, UTCDateTime()), literal(after_id, Uuid()))
+        row = tuple_(key, col(Case.id))
+        query = query.where(row < after if descending else row > after)
+    if descending:
+        query = query.order_by(key.desc(), col(Case.id).desc())
+    else:
+        query = query.order_by(key.asc(), col(Case.id).asc())
+    rows = list(session.exec(query.limit(limit + 1)).all())
+    page = rows[:limit]
+    more = len(rows) > limit and bool(page)
+    last = page[-1] if page else None
+    return page, (
+        _encode(filters.sort, _key_of(last, filters.sort), last.id) if more and last else None
+    )

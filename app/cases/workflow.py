@@ -1,0 +1,457 @@
+"""What staff do to a case: the status state machine, assignment, notes, links, re-routing.
+
+Every action is taken on a case the caller fetched through `service.get_case_for` (so a case
+they may not see was already a 404), checks that the actor may act on it (admins, and
+monitors of the partner it is routed to), bumps `version` with a conditional UPDATE
+(optimistic concurrency) and writes its audit event in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Organisation, OrgKind, Role, User
+from app.audit.service import Actor, record
+from app.cases import notices, service
+from app.cases.models import Case, CaseLink, Note, Status
+from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.identity.vault import Vault
+from app.routing.service import excluded_partners
+from app.timeutil import utcnow
+
+NOTE_TABLE = "case_note"
+CLOSURE_NOTE = "closure_note"
+MAX_REASON = 300
+MAX_NOTE = 10_000
+LINK_KINDS = ("duplicate", "related")
+CLOSURE_REASONS = ("resolved", "unfounded", "withdrawn", "unreachable")
+FEEDBACK_STATUSES = frozenset({Status.remediation, Status.resolved, Status.closed})
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.new: frozenset({Status.acknowledged, Status.closed}),
+    Status.acknowledged: frozenset({Status.investigating, Status.closed}),
+    Status.investigating: frozenset({Status.remediation, Status.resolved, Status.closed}),
+    Status.remediation: frozenset({Status.investigating, Status.resolved, Status.closed}),
+    Status.resolved: frozenset({Status.investigating, Status.closed}),
+    Status.closed: frozenset(),
+}
+
+
+class EditConflict(Conflict):
+    code = "edit_conflict"
+
+
+# permission and concurrency ----------------------------------------------------------
+
+
+def may_act(user: User, case: Case) -> bool:
+    if user.role == Role.admin:
+        return True
+    return (
+        user.role == Role.monitor
+        and case.partner_id is not None
+        and (case.partner_id == user.org_id)
+    )
+
+
+def require_actor(user: User, case: Case) -> None:
+    """Buyers and auditors only ever read; a monitor of another partner never saw it."""
+    if may_act(user, case):
+        return
+    if user.role == Role.monitor:
+        raise NotFound("no such case")
+    raise Forbidden(f"a {user.role} cannot change cases")
+
+
+def _bump(session: Session, case: Case, expected_version: int | None) -> None:
+    """Claim the next version; a concurrent writer that got there first makes this a 409."""
+    if expected_version is not None and expected_version != case.version:
+        raise EditConflict(
+            f"the case changed since you loaded it (version {case.version}, "
+            f"you sent {expected_version}); reload and try again"
+        )
+    result = session.connection().execute(
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.version) == case.version)
+        .values(version=case.version + 1)
+    )
+    if result.rowcount != 1:
+        raise EditConflict("the case was changed by someone else just now; reload and try again")
+    case.version += 1
+    case.updated_at = utcnow()
+    session.add(case)
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AppError("give a reason for the change (it goes into the audit log)")
+    if len(reason) > MAX_REASON:
+        raise AppError(f"the reason is longer than {MAX_REASON} characters")
+    return reason
+
+
+# the state machine --------------------------------------------------------------------
+
+
+def _target(case: Case, to: str) -> Status:
+    if to not in Status.__members__:
+        raise AppError(f"unknown status {to!r}; one of {', '.join(Status)}")
+    target, current = Status(to), Status(case.status)
+    if target not in ALLOWED[current]:
+        allowed = ", ".join(sorted(ALLOWED[current])) or "nothing (it is final)"
+        raise Conflict(
+            f"a case cannot go from {current} to {target}; from {current} it can go to {allowed}",
+            code="transition_not_allowed",
+        )
+    return target
+
+
+def _closure(closure_reason: str | None, explanation: str | None) -> tuple[str, str | None]:
+    if closure_reason not in CLOSURE_REASONS:
+        raise AppError(
+            f"closing needs a closure_reason: one of {', '.join(CLOSURE_REASONS)}",
+            code="closure_reason_required",
+        )
+    text = (explanation or "").strip() or None
+    if closure_reason == "unfounded" and text is None:
+        raise AppError(
+            "closing as unfounded needs an explanation; the reporter receives it",
+            code="explanation_required",
+        )
+    if text is not None and len(text) > service.MAX_MESSAGE:
+        raise AppError(f"the explanation is longer than {service.MAX_MESSAGE} characters")
+    return closure_reason, text
+
+
+def change_status(
+    session: Session,
+    vault: Vault,
+    *,
+    case: Case,
+    actor: User,
+    to: str,
+    reason: str,
+    closure_reason: str | None = None,
+    explanation: str | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Move a case along the state machine; the reporter is told in their language."""
+    require_actor(actor, case)
+    target = _target(case, to)
+    reason = _reason(reason)
+    closing: tuple[str, str | None] | None = None
+    if target == Status.closed:
+        closing = _closure(closure_reason, explanation)
+    elif closure_reason is not None:
+        raise AppError("closure_reason is only for closing a case")
+    _bump(session, case, expected_version)
+    previous, now = case.status, utcnow()
+    case.status = target.value
+    if target == Status.acknowledged and case.acknowledged_at is None:
+        case.acknowledged_at = now
+    if target in FEEDBACK_STATUSES and case.feedback_given_at is None:
+        case.feedback_given_at = now
+    if target == Status.closed and closing is not None:
+        case.closed_at = now
+        case.closure_reason = closing[0]
+        if closing[1] is not None:
+            case.closure_note_enc = vault.encrypt(
+                session,
+                key_id=case.data_key_id,
+                table=service.CASE_TABLE,
+                row_id=case.id,
+                column=CLOSURE_NOTE,
+                plaintext=closing[1],
+            )
+    if target in (Status.investigating, Status.remediation) and case.closed_at:
+        case.closed_at = None
+    session.add(case)
+    record(
+        session,
+        actor=Actor.user(actor.id),
+        action="case.status_changed",
+        case_id=case.id,
+        data={
+            "previous": previous,
+            "status": target.value,
+            "reason": reason,
+            "closure_reason": closing[0] if closing else None,
+            "version": case.version,
+        },
+    )
+    notices.tell_reporter(
+        session, vault, case=case, status=target, closure_reason=case.closure_reason
+    )
+    if closing is not None and closing[1] is not None:
+        service.send_to_reporter(session, vault, case=case, author=actor, body=closing[1])
+    return case
+
+
+def acknowledge(
+    session: Session,
+    vault: Vault,
+    *,
+    case: Case,
+    actor: User,
+    expected_version: int | None = None,
+) -> Case:
+    """new -> acknowledged; stops the acknowledgement timers."""
+    return change_status(
+        session,
+        vault,
+        case=case,
+        actor=actor,
+        to=Status.acknowledged.value,
+        reason="acknowledged",
+        expected_version=expected_version,
+    )
+
+
+# assignment -----------------------------------------------------------------------------
+
+
+def assign(
+    session: Session,
+    *,
+    case: Case,
+    actor: User,
+    assignee_id: uuid.UUID | None,
+    expected_version: int | None = None,
+) -> Case:
+    """Give the case to a monitor of its partner (or to nobody)."""
+    require_actor(actor, case)
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if (
+            assignee is None
+            or not assignee.is_active
+            or assignee.role != Role.monitor
+            or assignee.org_id != case.partner_id
+        ):
+            raise AppError(
+                "a case can only be assigned to an active monitor of the partner it is routed to",
+                code="bad_assignee",
+            )
+    if assignee_id == case.assignee_id:
+        return case
+    _bump(session, case, expected_version)
+    previous = case.assignee_id
+    case.assignee_id = assignee_id
+    record(
+        session,
+        actor=Actor.user(actor.id),
+        action="case.assigned",
+        case_id=case.id,
+        data={
+            "previous": str(previous) if previous else None,
+            "assignee": str(assignee_id) if assignee_id else None,
+            "version": case.version,
+        },
+    )
+    return case
+
+
+# internal notes -------------------------------------------------------------------------
+
+
+def add_note(session: Session, vault: Vault, *, case: Case, author: User, body: str) -> Note:
+    require_actor(author, case)
+    body = (body or "").strip()
+    if not body:
+        raise AppError("the note is empty")
+    if len(body) > MAX_NOTE:
+        raise AppError(f"the note is longer than {MAX_NOTE} characters")
+    note = Note(case_id=case.id, author_user_id=author.id, body_enc=b"")
+    note.body_enc = vault.encrypt(
+        session,
+        key_id=case.data_key_id,
+        table=NOTE_TABLE,
+        row_id=note.id,
+        column="body",
+        plaintext=body,
+    )
+    session.add(note)
+    record(
+        session,
+        actor=Actor.user(author.id),
+        action="note.added",
+        case_id=case.id,
+        data={"note": str(note.id)},
+    )
+    return note
+
+
+def list_notes(session: Session, vault: Vault, *, case: Case) -> list[tuple[Note, str]]:
+    """Decrypted notes, oldest first. Callers check `service.require_content_access` first."""
+    notes = session.exec(
+        select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))
+    ).all()
+    return [
+        (
+            n,
+            vault.decrypt(
+                session,
+                key_id=case.data_key_id,
+                table=NOTE_TABLE,
+                row_id=n.id,
+                column="body",
+                blob=n.body_enc,
+            ),
+        )
+        for n in notes
+    ]
+
+
+# links and suggestions --------------------------------------------------------------------
+
+
+def link_cases(session: Session, *, case: Case, other: Case, kind: str, actor: User) -> CaseLink:
+    """Mark two cases as duplicates or related; the actor must be able to act on both."""
+    require_actor(actor, case)
+    require_actor(actor, other)
+    if kind not in LINK_KINDS:
+        raise AppError(f"kind must be one of {', '.join(LINK_KINDS)}")
+    if other.id == case.id:
+        raise AppError("a case cannot be linked to itself")
+    existing = session.exec(
+        select(CaseLink).where(
+            or_(
+                and_(col(CaseLink.case_id) == case.id, col(CaseLink.other_case_id) == other.id),
+                and_(col(CaseLink.case_id) == other.id, col(CaseLink.other_case_id) == case.id),
+            )
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(f"the cases are already linked ({existing.kind})", code="already_linked")
+    link = CaseLink(case_id=case.id, other_case_id=other.id, kind=kind, created_by=actor.id)
+    session.add(link)
+    for one, two in ((case, other), (other, case)):
+        record(
+            session,
+            actor=Actor.user(actor.id),
+            action="case.linked",
+            case_id=one.id,
+            data={"other": two.reference, "kind": kind, "link": str(link.id)},
+        )
+    return link
+
+
+def links_of(session: Session, *, case: Case, user: User) -> list[tuple[CaseLink, Case]]:
+    """Links in both directions, keeping only the other cases the user may see."""
+    links = session.exec(
+        select(CaseLink)
+        .where(or_(col(CaseLink.case_id) == case.id, col(CaseLink.other_case_id) == case.id))
+        .order_by(col(CaseLink.created_at))
+    ).all()
+    out: list[tuple[CaseLink, Case]] = []
+    for link in links:
+        other_id = link.other_case_id if link.case_id == case.id else link.case_id
+        other = session.exec(service.readable_by(user).where(col(Case.id) == other_id)).first()
+        if other is not None:
+            out.append((link, other))
+    return out
+
+
+def related_suggestions(session: Session, *, case: Case, user: User, days: int = 30) -> list[Case]:
+    """Cases the user may see at the same workplace, in the same category, opened within
+    `days` of this one and not linked to it yet: likely the same problem."""
+    if case.workplace_id is not None:
+        same_place = col(Case.workplace_id) == case.workplace_id
+    elif case.workplace:
+        same_place = and_(col(Case.workplace_id).is_(None), col(Case.workplace) == case.workplace)
+    else:
+        return []
+    window = timedelta(days=days)
+    linked = {other.id for _, other in links_of(session, case=case, user=user)}
+    rows = session.exec(
+        service.readable_by(user)
+        .where(
+            same_place,
+            col(Case.category) == case.category,
+            col(Case.id) != case.id,
+            col(Case.created_at) >= case.created_at - window,
+            col(Case.created_at) <= case.created_at + window,
+        )
+        .order_by(col(Case.created_at).desc())
+        .limit(50)
+    ).all()
+    return [c for c in rows if c.id not in linked][:20]
+
+
+# re-routing -------------------------------------------------------------------------------
+
+
+def reroute(
+    session: Session,
+    vault: Vault,
+    *,
+    case: Case,
+    actor: User,
+    partner: Organisation,
+    reason: str,
+    expected_version: int | None = None,
+) -> Case:
+    """An admin sends the case to another partner (audited with the reason)."""
+    if actor.role != Role.admin:
+        if actor.role == Role.monitor and not may_act(actor, case):
+            raise NotFound("no such case")
+        raise Forbidden("only an admin can re-route a case")
+    return move_to_partner(
+        session,
+        case=case,
+        actor=Actor.user(actor.id),
+        partner=partner,
+        reason=_reason(reason),
+        expected_version=expected_version,
+    )
+
+
+def move_to_partner(
+    session: Session,
+    *,
+    case: Case,
+    actor: Actor,
+    partner: Organisation,
+    reason: str,
+    expected_version: int | None = None,
+) -> Case:
+    """Re-route (admin or the deadline job): deadlines restart, the assignment ends."""
+    if partner.kind != OrgKind.partner:
+        raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
+    if partner.id == case.partner_id:
+        raise AppError(f"the case is already routed to {partner.slug}")
+    if str(partner.id) in excluded_partners(session, case.workplace_id):
+        raise AppError(
+            f"{partner.slug} has a conflict of interest with this case's workplace or buyer",
+            code="conflict_of_interest",
+        )
+    if case.status == Status.closed:
+        raise Conflict("a closed case is not re-routed")
+    previous = session.get(Organisation, case.partner_id) if case.partner_id else None
+    _bump(session, case, expected_version)
+    now = utcnow()
+    case.partner_id = partner.id
+    case.assignee_id = None
+    if case.acknowledged_at is None:
+        case.ack_due_at = now + timedelta(days=partner.ack_days)
+    if case.feedback_given_at is None:
+        case.feedback_due_at = now + timedelta(days=partner.feedback_days)
+    session.add(case)
+    record(
+        session,
+        actor=actor,
+        action="case.rerouted",
+        case_id=case.id,
+        data={
+            "previous": previous.slug if previous else None,
+            "partner": partner.slug,
+            "reason": reason,
+            "version": case.version,
+        },
+    )
+    return case
