@@ -18,7 +18,9 @@ _PATTERNS = (
     (re.compile(r"whatsapp:\+?\d+"), "whatsapp:[number]"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
-    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
+    (re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"), "[ip]"),
+    (re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::"
+                r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?![\w:])"), "[ip]"),
     (re.compile(r"\+?\d[\d\s().-]{6,}\d"), "[number]"),
 )
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -51,12 +53,15 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                body[key] = value
+                body[key] = value if isinstance(value, int | float | bool) else scrub(
+                    value if isinstance(value, str) else json.dumps(value, default=str)
+                )
+        body["msg"] = scrub(body["msg"])
         if record.exc_info and record.exc_info[0] is not None:
-            # The type and the frames, never the exception's message: messages of
-            # database and HTTP errors can quote the data that caused them.
+            # The type only, never the exception's message: messages of database and
+            # HTTP errors can quote the data that caused them.
             body["error"] = record.exc_info[0].__name__
-        return scrub(json.dumps(body, default=str, ensure_ascii=False))
+        return json.dumps(body, default=str, ensure_ascii=False)
 
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
