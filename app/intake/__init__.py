@@ -1,0 +1,1 @@
+"""The SMS and WhatsApp intake conversation: from a first message to an opened case."""

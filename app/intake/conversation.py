@@ -1,0 +1,294 @@
+"""The channel-neutral SMS/WhatsApp conversation (CONTRACT.md, "The reporter's
+conversation"): one inbound message in, at most one reply out.
+
+Replies to opt-out words: Twilio confirms its own English words (STOP, UNSUBSCRIBE, END,
+QUIT, STOPALL, REVOKE, OPTOUT, CANCEL; START, YES, UNSTOP) on SMS itself, so those get
+no reply from us there (None). Every other opt-out or opt-in (WhatsApp, Meta, a word in
+another language) gets our confirmation in the sender's language, and that reply must be
+sent although the sender is now opted out: it is the last message they receive. While
+opted out, messages are still stored (joined to the case or the draft) but get no reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.cases import service as cases
+from app.cases.models import Case, Status
+from app.identity import service as identity
+from app.identity.models import Reporter
+from app.identity.vault import Vault
+from app.intake import draft as drafts
+from app.intake.draft import LANGUAGE, MAX_WORKPLACE, NARRATIVE, OPEN, WORKPLACE, Draft
+from app.intake.filing import file_draft
+from app.intake.keywords import (
+    TWILIO_OPT_IN,
+    TWILIO_OPT_OUT,
+    Keyword,
+    has_letters,
+    is_greeting,
+    keyword,
+)
+from app.intake.languages import by_name, by_number, country_of, detect, guess, menu
+from app.intake.replies import Replies
+from app.messaging.models import Conversation
+from channels.base import InboundMessage
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled, with everything it touches."""
+
+    session: Session
+    vault: Vault
+    message: InboundMessage
+    reporter: Reporter
+
+    @property
+    def say(self) -> Replies:
+        return Replies(self.reporter.language or guess(self.reporter.country))
+
+    @property
+    def twilio_sms(self) -> bool:
+        return self.message.provider == "twilio" and self.message.channel == "sms"
+
+    def audit(self, action: str) -> None:
+        record(
+            self.session,
+            actor=Actor("reporter"),
+            action=action,
+            data={"reporter": str(self.reporter.id), "channel": self.message.channel},
+        )
+
+
+def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+    """Apply one inbound SMS/WhatsApp message; return the reply text to send back (in the
+    sender's language), or None when nothing should be sent. Does not commit."""
+    reporter, _ = identity.find_or_create_reporter(
+        session,
+        vault,
+        channel=message.channel,
+        address=message.sender,
+        profile_name=message.profile_name,
+        country=country_of(message.sender),
+    )
+    identity.touch_inbound(reporter)
+    session.add(reporter)
+    turn = Turn(session, vault, message, reporter)
+    found = None if message.media else keyword(message.text, opted_out=reporter.opted_out)
+    if found is not None:
+        return _on_keyword(turn, *found)
+    reply = _on_content(turn)
+    return None if reporter.opted_out else reply
+
+
+# keywords ------------------------------------------------------------------------------
+
+
+def _on_keyword(turn: Turn, word: Keyword, written: str) -> str | None:
+    if word is Keyword.stop:
+        return _stop(turn, written)
+    if word is Keyword.start and turn.reporter.opted_out:
+        return _start(turn, written)
+    if turn.reporter.opted_out:
+        return None  # all outbound messages end until START
+    if word is Keyword.help:
+        return turn.say.help()
+    if word is Keyword.status:
+        return _status(turn)
+    if word is Keyword.new:
+        return _new(turn)
+    return _reprompt(turn)  # START while subscribed: just carry on
+
+
+def _stop(turn: Turn, written: str) -> str | None:
+    if not turn.reporter.opted_out:
+        turn.reporter.opted_out = True
+        turn.session.add(turn.reporter)
+        turn.audit("reporter.opted_out")
+    return None if turn.twilio_sms and written in TWILIO_OPT_OUT else turn.say.stopped()
+
+
+def _start(turn: Turn, written: str) -> str | None:
+    turn.reporter.opted_out = False
+    turn.session.add(turn.reporter)
+    turn.audit("reporter.opted_in")
+    return None if turn.twilio_sms and written in TWILIO_OPT_IN else turn.say.started()
+
+
+def _latest_case(turn: Turn) -> Case | None:
+    return turn.session.exec(
+        select(Case)
+        .where(Case.reporter_id == turn.reporter.id)
+        .order_by(col(Case.created_at).desc(), col(Case.id).desc())
+    ).first()
+
+
+def _status(turn: Turn) -> str:
+    case = _latest_case(turn)
+    if case is None:
+        return turn.say.no_case()
+    return turn.say.status(case.reference, Status(case.status))
+
+
+def _new(turn: Turn) -> str:
+    convo = drafts.conversation_for(turn.session, turn.reporter)
+    saved: Case | None = None
+    if convo.state != OPEN:
+        draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+        if draft.has_content():  # the unfinished report is filed, never dropped
+            saved = file_draft(
+                turn.session,
+                turn.vault,
+                reporter=turn.reporter,
+                convo=convo,
+                draft=draft,
+                channel=turn.message.channel,
+            )
+    drafts.restart(convo, turn.reporter)
+    drafts.save(turn.session, turn.vault, turn.reporter, convo, Draft(narrative_asked=True))
+    if convo.state == LANGUAGE:
+        return _show_menu(turn, convo, Draft(narrative_asked=True), retry=False)
+    say = turn.say
+    return say.saved_then_new(saved.reference) if saved else say.new_report()
+
+
+def _reprompt(turn: Turn) -> str:
+    convo = turn.session.get(Conversation, turn.reporter.id)
+    if convo is None or convo.state == OPEN:
+        return turn.say.help()
+    if convo.state == LANGUAGE:
+        draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+        return _show_menu(turn, convo, draft, retry=False)
+    return turn.say.ask_workplace() if convo.state == WORKPLACE else turn.say.ask_narrative()
+
+
+# everything else -----------------------------------------------------------------------
+
+
+def _on_content(turn: Turn) -> str | None:
+    convo = drafts.conversation_for(turn.session, turn.reporter)
+    if convo.state == OPEN:
+        case = turn.session.get(Case, convo.case_id) if convo.case_id else None
+        if case is not None and case.status != Status.closed:
+            return _join(turn, case)
+        drafts.restart(convo, turn.reporter)  # the last case is closed: a new grievance
+    draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+    if convo.state == LANGUAGE and turn.reporter.language is None:
+        reply = _answer_menu(turn, convo, draft)
+        return reply if reply is not None else _next_question(turn, convo, draft, chose=True)
+    _absorb(turn.message, draft, convo.state)
+    if turn.reporter.language is None:
+        turn.reporter.language = detect(draft.narrative_text())
+    if turn.reporter.language is None:
+        return _show_menu(turn, convo, draft, retry=False)
+    return _next_question(turn, convo, draft)
+
+
+def _join(turn: Turn, case: Case) -> str:
+    message = turn.message
+    lines = [message.text.strip()] if message.text.strip() else []
+    lines += [f"[attachment: {m.content_type} {m.url}]" for m in message.media]
+    if not lines:
+        return turn.say.unreadable()  # an empty message: nothing to add
+    cases.add_reporter_message(
+        turn.session,
+        turn.vault,
+        case=case,
+        body="\n".join(lines),
+        channel=message.channel,
+        has_media=bool(message.media),
+    )
+    drafts.save(turn.session, turn.vault, turn.reporter, _convo(turn), None)
+    if message.media and not has_letters(message.text):
+        return turn.say.media(len(message.media))
+    return turn.say.joined(case.reference)
+
+
+def _convo(turn: Turn) -> Conversation:
+    convo = turn.session.get(Conversation, turn.reporter.id)
+    assert convo is not None
+    return convo
+
+
+def _absorb(message: InboundMessage, draft: Draft, state: str) -> None:
+    """Keep what the message says in the draft; the state says what it answers."""
+    text = message.text.strip()
+    draft.media += [(m.content_type, m.url) for m in message.media]
+    if not text or (is_greeting(text) and not draft.parts):
+        return
+    if state == WORKPLACE and has_letters(text) and not is_greeting(text):
+        draft.workplace = text[:MAX_WORKPLACE]
+        if len(text) <= MAX_WORKPLACE:
+            return
+    draft.parts.append(text)
+
+
+def _answer_menu(turn: Turn, convo: Conversation, draft: Draft) -> str | None:
+    """Read a reply to the menu; a reply text when the menu must be shown again."""
+    text = turn.message.text
+    shown = _menu_page(turn, draft)[1]
+    choice = by_number(text, shown)
+    if choice is None:
+        choice = by_name(text)
+    if choice == 0:
+        draft.page += 1
+        return _show_menu(turn, convo, draft, retry=False)
+    if isinstance(choice, str):
+        turn.reporter.language = choice
+        draft.media += [(m.content_type, m.url) for m in turn.message.media]
+        return None
+    _absorb(turn.message, draft, NARRATIVE)  # nothing they wrote is lost
+    return _show_menu(turn, convo, draft, retry=True)
+
+
+def _menu_page(turn: Turn, draft: Draft, *, retry: bool = False) -> tuple[str, tuple[str, ...]]:
+    say = Replies(guess(turn.reporter.country))
+    headers = (say.menu_choose(), say.menu_retry())
+    header = headers[1] if retry else headers[0]
+    text, codes = menu(turn.reporter.country, draft.page, header, headers, say.menu_more())
+    return text, codes
+
+
+def _show_menu(turn: Turn, convo: Conversation, draft: Draft, *, retry: bool) -> str:
+    convo.state = LANGUAGE
+    text, _ = _menu_page(turn, draft, retry=retry)
+    drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
+    return text
+
+
+def _next_question(turn: Turn, convo: Conversation, draft: Draft, *, chose: bool = False) -> str:
+    """Ask for what is still missing, or open the case when nothing is. `chose`: the
+    message was a language choice, not an answer to read."""
+    say, message = turn.say, turn.message
+    media_only = bool(message.media) and not has_letters(message.text)
+    unreadable = not chose and not has_letters(message.text) and not message.media
+    if not draft.has_narrative():
+        convo.state = NARRATIVE
+        if media_only:
+            reply = say.media(len(message.media))
+        elif unreadable and draft.narrative_asked:
+            reply = say.unreadable()
+        else:
+            reply = say.ask_narrative()
+        draft.narrative_asked = True
+    elif draft.workplace is None:
+        asked_before = convo.state == WORKPLACE
+        convo.state = WORKPLACE
+        reply = say.unreadable() if unreadable and asked_before else say.ask_workplace()
+    else:
+        case = file_draft(
+            turn.session,
+            turn.vault,
+            reporter=turn.reporter,
+            convo=convo,
+            draft=draft,
+            channel=message.channel,
+        )
+        drafts.save(turn.session, turn.vault, turn.reporter, convo, None)
+        return say.filed(case.reference)
+    drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
+    return reply

@@ -1,0 +1,51 @@
+"""Turning a finished (or abandoned) draft into a case."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.audit.service import Actor
+from app.cases import service as cases
+from app.cases.models import Case
+from app.identity.models import Reporter
+from app.identity.vault import Vault
+from app.intake.categories import infer
+from app.intake.draft import MAX_WORKPLACE, OPEN, Draft
+from app.intake.languages import guess
+from app.messaging.models import Conversation
+
+
+def file_draft(
+    session: Session,
+    vault: Vault,
+    *,
+    reporter: Reporter,
+    convo: Conversation,
+    draft: Draft,
+    channel: str,
+) -> Case:
+    """Open the case with everything the sender wrote, and mark the intake done."""
+    text = draft.narrative_text()
+    # Nothing a worker said is thrown away: what does not fit the narrative follows it as
+    # messages from the reporter.
+    head, rest = text[: cases.MAX_NARRATIVE], text[cases.MAX_NARRATIVE :]
+    case = cases.open_case(
+        session,
+        vault,
+        channel=channel,
+        language=reporter.language or guess(reporter.country),
+        narrative_text=head,
+        category=infer(text),
+        country=reporter.country,
+        workplace=(draft.workplace or "")[:MAX_WORKPLACE] or None,
+        reporter=reporter,
+        actor=Actor("reporter"),
+    )
+    while rest:
+        chunk, rest = rest[: cases.MAX_MESSAGE], rest[cases.MAX_MESSAGE :]
+        cases.add_reporter_message(session, vault, case=case, body=chunk, channel=channel)
+    convo.state = OPEN
+    convo.case_id = case.id
+    convo.draft_enc = None
+    session.add(convo)
+    return case
