@@ -1,1 +1,2 @@
 """The worker's jobs, registered by importing the modules that define them."""
+import app.cases.timers  # noqa: F401

@@ -24,6 +24,13 @@ class CasePublic(BaseModel):
     ack_due_at: datetime | None
     feedback_due_at: datetime | None
     unread_reporter_messages: int
+    version: int = Field(description="send it back as `expected_version` to detect edit conflicts")
+    overdue: bool = Field(description="an acknowledgement or feedback deadline has passed")
+    assignee_id: uuid.UUID | None = None
+    acknowledged_at: datetime | None = None
+    feedback_given_at: datetime | None = None
+    closed_at: datetime | None = None
+    closure_reason: str | None = None
     narrative: str | None = Field(
         default=None, description="only for admins and monitors of the case's partner"
     )
@@ -62,3 +69,111 @@ class AuditEventPublic(BaseModel):
     data: dict[str, object]
     prev_hash: str
     hash: str
+
+
+# staff actions ----------------------------------------------------------------------------
+
+
+class Versioned(BaseModel):
+    expected_version: int | None = Field(
+        default=None,
+        description="the case `version` you saw; a different current version answers 409",
+    )
+
+
+class AcknowledgeIn(Versioned):
+    pass
+
+
+class StatusIn(Versioned):
+    to: str = Field(description="new, acknowledged, investigating, remediation, resolved, closed")
+    reason: str = Field(min_length=1, max_length=300, description="why; kept in the audit log")
+    closure_reason: str | None = Field(
+        default=None, description="needed to close: resolved, unfounded, withdrawn, unreachable"
+    )
+    explanation: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="needed for `unfounded`; sent to the reporter",
+    )
+
+
+class AssignIn(Versioned):
+    assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
+
+
+class RerouteIn(Versioned):
+    partner: str = Field(description="slug of the monitoring partner")
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class NoteIn(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class NotePublic(BaseModel):
+    id: uuid.UUID
+    author_user_id: uuid.UUID
+    body: str
+    created_at: datetime
+
+
+class LinkIn(BaseModel):
+    other: str = Field(description="the other case's id or reference")
+    kind: str = Field(description="duplicate or related")
+
+
+class CaseSummary(BaseModel):
+    """Another case, without any content."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    category: str
+    created_at: datetime
+
+
+class LinkPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    other: CaseSummary
+    created_at: datetime
+
+
+class StepIn(BaseModel):
+    summary: str = Field(
+        min_length=1, max_length=300, description="for buyers to read: never identify anyone"
+    )
+    detail: str | None = Field(default=None, max_length=10_000, description="staff only")
+    due_at: datetime | None = None
+
+
+class StepUpdate(BaseModel):
+    summary: str | None = Field(default=None, min_length=1, max_length=300)
+    detail: str | None = Field(default=None, max_length=10_000)
+    status: str | None = Field(default=None, description="proposed, in_progress, done, cancelled")
+    due_at: datetime | None = None
+
+
+class StepPublic(BaseModel):
+    id: uuid.UUID
+    position: int
+    summary: str
+    status: str
+    due_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    detail: str | None = Field(default=None, description="only for admins and the partner")
+    reporter_response: str | None = Field(
+        default=None, description="agree or disagree; only for admins and the partner"
+    )
+
+
+class AlertPublic(BaseModel):
+    seq: int
+    occurred_at: str
+    action: str = Field(description="deadline.reminder, deadline.escalated, deadline.reassigned")
+    case_id: uuid.UUID | None
+    reference: str | None
+    data: dict[str, object]

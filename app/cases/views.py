@@ -1,50 +1,50 @@
-"""Staff API for cases: list, read, history, and the conversation with the reporter."""
+"""Staff API for cases: the queue, one case, its history, the conversation with the reporter,
+the workflow actions, notes, links, remediation steps, and the caller's deadline alerts."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation, User
 from app.audit.models import AuditEvent
-from app.cases import service
-from app.cases.models import Case
+from app.cases import queue as triage
+from app.cases import remediation, service, workflow
+from app.cases.models import Case, RemediationStep
 from app.cases.schemas import (
+    AcknowledgeIn,
+    AlertPublic,
+    AssignIn,
     AuditEventPublic,
     CasePage,
     CasePublic,
+    CaseSummary,
+    LinkIn,
+    LinkPublic,
     MessageAccepted,
     MessageIn,
     MessagePublic,
+    NoteIn,
+    NotePublic,
+    RerouteIn,
+    StatusIn,
+    StepIn,
+    StepPublic,
+    StepUpdate,
 )
+from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.identity.vault import Vault
+from app.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+alerts_router = APIRouter(prefix="/api/v1/alerts", tags=["cases"])
 PAGE_SIZE = 50
-
-
-def encode_cursor(case: Case) -> str:
-    raw = f"{case.created_at.isoformat()}|{case.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, _, ident = raw.partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise AppError("the cursor is not one this API gave out", code="bad_cursor") from exc
 
 
 def to_public(
@@ -67,6 +67,13 @@ def to_public(
         ack_due_at=case.ack_due_at,
         feedback_due_at=case.feedback_due_at,
         unread_reporter_messages=case.unread_reporter_messages,
+        version=case.version,
+        overdue=triage.is_overdue(case, utcnow()),
+        assignee_id=case.assignee_id,
+        acknowledged_at=case.acknowledged_at,
+        feedback_given_at=case.feedback_given_at,
+        closed_at=case.closed_at,
+        closure_reason=case.closure_reason,
         narrative=text,
     )
 
@@ -79,40 +86,50 @@ def partner_slugs(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
     return {o.id: o.slug for o in rows}
 
 
-@router.get("", response_model=CasePage, summary="Cases the caller may see, newest first")
+def one(session: Session, vault: Vault, user: User, case: Case) -> CasePublic:
+    return to_public(session, vault, user, case, partner_slugs(session, [case]))
+
+
+@router.get("", response_model=CasePage, summary="Cases the caller may see (the triage queue)")
 def list_cases(
     user: ApiUser,
     session: SessionDep,
     vault: VaultDep,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+    status: Annotated[str | None, Query(description="one status")] = None,
+    category: Annotated[str | None, Query()] = None,
+    country: Annotated[str | None, Query(description="ISO 3166 alpha-2")] = None,
+    workplace: Annotated[str | None, Query(description="workplace id or name")] = None,
+    urgent: Annotated[bool | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="a deadline has passed")] = None,
+    unread: Annotated[bool | None, Query(description="unanswered reporter messages")] = None,
+    assignee_id: Annotated[uuid.UUID | None, Query()] = None,
+    sort: Annotated[str, Query(description="newest (default), oldest or due")] = "newest",
 ) -> CasePage:
-    query = service.readable_by(user)
-    if cursor:
-        created, ident = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Case.created_at) < created,
-                and_(col(Case.created_at) == created, col(Case.id) < ident),
-            )
-        )
-    rows = list(
-        session.exec(
-            query.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit + 1)
-        ).all()
+    filters = triage.QueueFilters(
+        status=status,
+        category=category,
+        country=country,
+        workplace=workplace,
+        urgent=urgent,
+        overdue=overdue,
+        unread=unread,
+        assignee_id=assignee_id,
+        sort=sort,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = triage.queue(
+        session, user=user, filters=filters, cursor=cursor, limit=limit
+    )
     partners = partner_slugs(session, page)
     return CasePage(
-        items=[to_public(session, vault, user, c, partners) for c in page],
-        next=encode_cursor(page[-1]) if more and page else None,
+        items=[to_public(session, vault, user, c, partners) for c in page], next=next_cursor
     )
 
 
 @router.get("/{case_id}", response_model=CasePublic, summary="One case")
 def get_case(case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    return to_public(session, vault, user, case, partner_slugs(session, [case]))
+    return one(session, vault, user, service.get_case_for(session, user, case_id))
 
 
 @router.get(
@@ -178,3 +195,295 @@ def post_message(
     message = service.send_to_reporter(session, vault, case=case, author=user, body=payload.body)
     session.commit()
     return MessageAccepted(id=message.id, delivery_state=message.delivery_state)
+
+
+# workflow -------------------------------------------------------------------------------
+
+
+@router.post("/{case_id}/acknowledge", response_model=CasePublic, summary="Acknowledge a new case")
+def acknowledge(
+    case_id: uuid.UUID, payload: AcknowledgeIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.acknowledge(
+        session, vault, case=case, actor=user, expected_version=payload.expected_version
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.post(
+    "/{case_id}/status",
+    response_model=CasePublic,
+    summary="Move the case along the state machine (the reporter is told)",
+)
+def change_status(
+    case_id: uuid.UUID, payload: StatusIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.change_status(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        to=payload.to,
+        reason=payload.reason,
+        closure_reason=payload.closure_reason,
+        explanation=payload.explanation,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.post("/{case_id}/assign", response_model=CasePublic, summary="Assign to a monitor")
+def assign(
+    case_id: uuid.UUID, payload: AssignIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.assign(
+        session,
+        case=case,
+        actor=user,
+        assignee_id=payload.assignee_id,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.post(
+    "/{case_id}/reroute", response_model=CasePublic, summary="Send to another partner (admin)"
+)
+def reroute(
+    case_id: uuid.UUID, payload: RerouteIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    partner = session.exec(select(Organisation).where(Organisation.slug == payload.partner)).first()
+    if partner is None:
+        workflow.require_actor(user, case)  # outsiders learn nothing about organisations
+        raise AppError(f"no organisation with slug {payload.partner!r}")
+    workflow.reroute(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        partner=partner,
+        reason=payload.reason,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+# notes and links ----------------------------------------------------------------------
+
+
+@router.get("/{case_id}/notes", response_model=list[NotePublic], summary="Internal notes")
+def list_notes(
+    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> list[NotePublic]:
+    case = service.get_case_for(session, user, case_id)
+    service.require_content_access(user, case)
+    return [
+        NotePublic(id=n.id, author_user_id=n.author_user_id, body=body, created_at=n.created_at)
+        for n, body in workflow.list_notes(session, vault, case=case)
+    ]
+
+
+@router.post(
+    "/{case_id}/notes",
+    response_model=NotePublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an internal note (staff of the partner and admins only)",
+)
+def add_note(
+    case_id: uuid.UUID, payload: NoteIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> NotePublic:
+    case = service.get_case_for(session, user, case_id)
+    note = workflow.add_note(session, vault, case=case, author=user, body=payload.body)
+    session.commit()
+    return NotePublic(
+        id=note.id,
+        author_user_id=note.author_user_id,
+        body=payload.body.strip(),
+        created_at=note.created_at,
+    )
+
+
+def summary_of(case: Case) -> CaseSummary:
+    return CaseSummary(
+        id=case.id,
+        reference=case.reference,
+        status=case.status,
+        category=case.category,
+        created_at=case.created_at,
+    )
+
+
+@router.get("/{case_id}/links", response_model=list[LinkPublic], summary="Linked cases")
+def list_links(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list[LinkPublic]:
+    case = service.get_case_for(session, user, case_id)
+    return [
+        LinkPublic(id=link.id, kind=link.kind, other=summary_of(other), created_at=link.created_at)
+        for link, other in workflow.links_of(session, case=case, user=user)
+    ]
+
+
+def _other_case(session: Session, user: User, other: str) -> Case:
+    try:
+        return service.get_case_for(session, user, uuid.UUID(other))
+    except ValueError:
+        found = session.exec(
+            service.readable_by(user).where(col(Case.reference) == other.strip().upper())
+        ).first()
+        if found is None:
+            raise NotFound("no such case to link") from None
+        return found
+
+
+@router.post(
+    "/{case_id}/links",
+    response_model=LinkPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Link a duplicate or related case",
+)
+def add_link(case_id: uuid.UUID, payload: LinkIn, user: ApiUser, session: SessionDep) -> LinkPublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.require_actor(user, case)
+    other = _other_case(session, user, payload.other)
+    link = workflow.link_cases(session, case=case, other=other, kind=payload.kind, actor=user)
+    session.commit()
+    return LinkPublic(
+        id=link.id, kind=link.kind, other=summary_of(other), created_at=link.created_at
+    )
+
+
+@router.get(
+    "/{case_id}/related",
+    response_model=list[CaseSummary],
+    summary="Suggested related cases: same workplace and category within 30 days",
+)
+def related(
+    case_id: uuid.UUID,
+    user: ApiUser,
+    session: SessionDep,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> list[CaseSummary]:
+    case = service.get_case_for(session, user, case_id)
+    workflow.require_actor(user, case)
+    found = workflow.related_suggestions(session, case=case, user=user, days=days)
+    return [summary_of(c) for c in found]
+
+
+# remediation --------------------------------------------------------------------------
+
+
+def step_public(
+    session: Session, vault: Vault, user: User, case: Case, step: RemediationStep
+) -> StepPublic:
+    inside = service.may_read_content(user, case)
+    return StepPublic(
+        id=step.id,
+        position=step.position,
+        summary=step.summary,
+        status=step.status,
+        due_at=step.due_at,
+        completed_at=step.completed_at,
+        created_at=step.created_at,
+        updated_at=step.updated_at,
+        detail=remediation.detail_of(session, vault, case, step) if inside else None,
+        reporter_response=step.reporter_response if inside else None,
+    )
+
+
+@router.get(
+    "/{case_id}/remediation",
+    response_model=list[StepPublic],
+    summary="Remediation steps (buyers of the workplace see the summaries)",
+)
+def list_steps(
+    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> list[StepPublic]:
+    case = service.get_case_for(session, user, case_id)
+    return [
+        step_public(session, vault, user, case, s) for s in remediation.steps(session, case=case)
+    ]
+
+
+@router.post(
+    "/{case_id}/remediation",
+    response_model=StepPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a remediation step",
+)
+def add_step(
+    case_id: uuid.UUID, payload: StepIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> StepPublic:
+    case = service.get_case_for(session, user, case_id)
+    step = remediation.add_step(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        summary=payload.summary,
+        detail=payload.detail,
+        due_at=payload.due_at,
+    )
+    session.commit()
+    return step_public(session, vault, user, case, step)
+
+
+@router.patch(
+    "/{case_id}/remediation/{step_id}",
+    response_model=StepPublic,
+    summary="Change a remediation step (status, summary, detail, due date)",
+)
+def update_step(
+    case_id: uuid.UUID,
+    step_id: uuid.UUID,
+    payload: StepUpdate,
+    user: ApiUser,
+    session: SessionDep,
+    vault: VaultDep,
+) -> StepPublic:
+    case = service.get_case_for(session, user, case_id)
+    step = remediation.update_step(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        step_id=step_id,
+        summary=payload.summary,
+        detail=payload.detail,
+        status=payload.status,
+        due_at=payload.due_at,
+    )
+    session.commit()
+    return step_public(session, vault, user, case, step)
+
+
+# deadline alerts ------------------------------------------------------------------------
+
+
+@alerts_router.get(
+    "",
+    response_model=list[AlertPublic],
+    summary="Deadline reminders and escalations addressed to the caller, newest first",
+)
+def alerts(
+    user: ApiUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertPublic]:
+    return [
+        AlertPublic(
+            seq=e.seq,
+            occurred_at=e.occurred_at,
+            action=e.action,
+            case_id=e.case_id,
+            reference=ref,
+            data=json.loads(e.data),
+        )
+        for e, ref in alerts_for(session, user=user, limit=limit)
+    ]

@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from babel import Locale
 from sqlmodel import Session, col, or_, select
 
 from app.accounts.models import Organisation, OrgKind
 from app.audit.service import Actor, record
 from app.cases.models import Category, Channel
 from app.errors import AppError
-from app.routing.models import ConflictExclusion, RoutingRule, WorkplaceBuyer
+from app.i18n import BY_CODE
+from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 
 
 def _matches(values: Sequence[str], value: str | None) -> bool:
@@ -89,6 +91,70 @@ def choose_partner(
     return None, "unrouted"
 
 
+def _countries() -> frozenset[str]:
+    # ISO 3166 alpha-2 as Babel knows them, without its pseudo-regions (XK is kept: Kosovo
+    # is in common use and in CLDR).
+    pseudo = {"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}
+    codes = Locale("en").territories
+    return frozenset(
+        c for c in codes if isinstance(c, str) and len(c) == 2 and c.isalpha() and c not in pseudo
+    )
+
+
+COUNTRIES = _countries()
+
+
+def _ids(values: Sequence[str], what: str) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError:
+            raise AppError(f"{value!r} is not a {what} id") from None
+    return out
+
+
+def _check_places(
+    session: Session,
+    *,
+    partner: Organisation,
+    countries: Sequence[str],
+    workplaces: Sequence[uuid.UUID],
+    buyers: Sequence[uuid.UUID],
+) -> None:
+    """Refuse a rule no case could ever match through its named workplaces and buyers."""
+    for buyer_id in buyers:
+        buyer = session.get(Organisation, buyer_id)
+        if buyer is None or buyer.kind != OrgKind.buyer:
+            raise AppError(f"there is no buyer organisation with id {buyer_id}")
+    named_buyers = {str(b) for b in buyers}
+    for buyer_id in buyers:
+        if str(partner.id) not in _excluded(session, None, {str(buyer_id)}):
+            break
+    else:
+        if buyers:
+            raise AppError(
+                f"{partner.slug} has a conflict of interest with every buyer the rule names, "
+                "so it could never receive these cases"
+            )
+    reasons = []
+    for place_id in workplaces:
+        place = session.get(Workplace, place_id)
+        if place is None:
+            raise AppError(f"there is no workplace with id {place_id}")
+        place_buyers = _buyers_of(session, place_id)
+        if countries and place.country and place.country not in countries:
+            reasons.append(f"{place.name} is in {place.country}, not in the rule's countries")
+        elif named_buyers and not named_buyers & place_buyers:
+            reasons.append(f"none of the rule's buyers sources from {place.name}")
+        elif str(partner.id) in _excluded(session, place_id, place_buyers):
+            reasons.append(f"{partner.slug} has a conflict of interest with {place.name}")
+        else:
+            return
+    if reasons:
+        raise AppError("the rule could never match: " + "; ".join(reasons))
+
+
 def add_rule(
     session: Session,
     *,
@@ -102,11 +168,12 @@ def add_rule(
     priority: int = 100,
     actor: Actor,
 ) -> RoutingRule:
+    """Add a rule after refusing any that could never match (with the reason)."""
     if partner.kind != OrgKind.partner:
         raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
     countries = [c.strip().upper() for c in countries]
     for c in countries:
-        if len(c) != 2 or not c.isalpha() or not c.isascii():
+        if c not in COUNTRIES:
             raise AppError(f"{c!r} is not an ISO 3166 alpha-2 country code")
     for cat in categories:
         if cat not in Category.__members__:
@@ -114,8 +181,13 @@ def add_rule(
     for ch in channels:
         if ch not in Channel.__members__:
             raise AppError(f"unknown channel {ch!r}; one of {', '.join(Channel)}")
+    for lang in languages:
+        if lang not in BY_CODE:
+            raise AppError(f"unknown language {lang!r}; one of {', '.join(BY_CODE)}")
     if not 0 <= priority <= 1_000_000:
         raise AppError("priority must be between 0 and 1000000")
+    places, buyers = _ids(workplace_ids, "workplace"), _ids(buyer_ids, "buyer")
+    _check_places(session, partner=partner, countries=countries, workplaces=places, buyers=buyers)
     rule = RoutingRule(
         partner_id=partner.id,
         priority=priority,
@@ -123,8 +195,8 @@ def add_rule(
         categories=sorted(set(categories)),
         languages=sorted(set(languages)),
         channels=sorted(set(channels)),
-        workplace_ids=sorted(set(workplace_ids)),
-        buyer_ids=sorted(set(buyer_ids)),
+        workplace_ids=sorted({str(p) for p in places}),
+        buyer_ids=sorted({str(b) for b in buyers}),
     )
     session.add(rule)
     record(
@@ -139,6 +211,65 @@ def add_rule(
             "categories": rule.categories,
             "languages": rule.languages,
             "channels": rule.channels,
+            "workplaces": rule.workplace_ids,
+            "buyers": rule.buyer_ids,
         },
     )
     return rule
+
+
+def deactivate_rule(session: Session, *, rule: RoutingRule, actor: Actor) -> RoutingRule:
+    rule.is_active = False
+    session.add(rule)
+    record(session, actor=actor, action="routing.rule_deactivated", data={"rule": str(rule.id)})
+    return rule
+
+
+def add_exclusion(
+    session: Session,
+    *,
+    partner: Organisation,
+    workplace: Workplace | None,
+    buyer: Organisation | None,
+    reason: str,
+    actor: Actor,
+) -> ConflictExclusion:
+    """A partner related to a workplace or buyer never gets its cases from now on."""
+    if partner.kind != OrgKind.partner:
+        raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
+    if (workplace is None) == (buyer is None):
+        raise AppError("name exactly one of a workplace or a buyer")
+    if buyer is not None and buyer.kind != OrgKind.buyer:
+        raise AppError(f"{buyer.slug} is not a buyer organisation")
+    reason = reason.strip()
+    if not reason or len(reason) > 300:
+        raise AppError("give the reason for the exclusion (1 to 300 characters)")
+    exclusion = ConflictExclusion(
+        partner_id=partner.id,
+        workplace_id=workplace.id if workplace else None,
+        buyer_id=buyer.id if buyer else None,
+        reason=reason,
+    )
+    session.add(exclusion)
+    record(
+        session,
+        actor=actor,
+        action="routing.exclusion_added",
+        data={
+            "exclusion": str(exclusion.id),
+            "partner": partner.slug,
+            "workplace": str(workplace.id) if workplace else None,
+            "buyer": buyer.slug if buyer else None,
+        },
+    )
+    return exclusion
+
+
+def remove_exclusion(session: Session, *, exclusion: ConflictExclusion, actor: Actor) -> None:
+    session.delete(exclusion)
+    record(
+        session,
+        actor=actor,
+        action="routing.exclusion_removed",
+        data={"exclusion": str(exclusion.id), "partner_id": str(exclusion.partner_id)},
+    )

@@ -1,0 +1,1 @@
+"""Administration: organisations, staff, workplaces and routing (admins only)."""

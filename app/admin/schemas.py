@@ -1,0 +1,120 @@
+"""JSON shapes of the admin API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class OrgIn(BaseModel):
+    kind: str = Field(description="partner or buyer")
+    slug: str
+    name: str
+    ack_days: int = Field(default=7, ge=1, le=365)
+    feedback_days: int = Field(default=90, ge=1, le=730)
+    reassign_after_days: int = Field(default=7, ge=1, le=365)
+    is_fallback: bool = False
+
+
+class OrgUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    ack_days: int | None = Field(default=None, ge=1, le=365)
+    feedback_days: int | None = Field(default=None, ge=1, le=730)
+    reassign_after_days: int | None = Field(default=None, ge=1, le=365)
+    is_fallback: bool | None = None
+
+
+class OrgPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    slug: str
+    name: str
+    ack_days: int
+    feedback_days: int
+    reassign_after_days: int
+    is_fallback: bool
+    created_at: datetime
+
+
+class UserIn(BaseModel):
+    email: str
+    role: str = Field(description="admin, monitor, buyer or auditor")
+    password: str = Field(min_length=1, description="never returned")
+    org: str | None = Field(default=None, description="slug: the partner of a monitor, the buyer")
+    is_lead: bool = False
+
+
+class UserUpdate(BaseModel):
+    is_lead: bool | None = None
+    is_active: bool | None = None
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    org: str | None
+    is_lead: bool
+    is_active: bool
+    created_at: datetime
+
+
+class WorkplaceIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    country: str | None = Field(default=None, description="ISO 3166 alpha-2")
+    buyers: list[str] = Field(default_factory=list, description="buyer slugs")
+
+
+class WorkplacePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    country: str | None
+    buyers: list[str]
+    created_at: datetime
+
+
+class BuyerLinkIn(BaseModel):
+    buyer: str = Field(description="buyer slug")
+
+
+class RuleIn(BaseModel):
+    partner: str = Field(description="partner slug")
+    priority: int = Field(default=100, description="the lowest number wins")
+    countries: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    workplaces: list[uuid.UUID] = Field(default_factory=list)
+    buyers: list[str] = Field(default_factory=list, description="buyer slugs")
+    languages: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+
+
+class RulePublic(BaseModel):
+    id: uuid.UUID
+    partner: str
+    priority: int
+    countries: list[str]
+    categories: list[str]
+    workplaces: list[str]
+    buyers: list[str]
+    languages: list[str]
+    channels: list[str]
+    is_active: bool
+    created_at: datetime
+
+
+class ExclusionIn(BaseModel):
+    partner: str = Field(description="partner slug")
+    workplace: uuid.UUID | None = None
+    buyer: str | None = Field(default=None, description="buyer slug")
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ExclusionPublic(BaseModel):
+    id: uuid.UUID
+    partner: str
+    workplace: uuid.UUID | None
+    buyer: str | None
+    reason: str
+    created_at: datetime
