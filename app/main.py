@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from app import health
 from app.admin.views import router as admin_router
 from app.cases import views as case_views
+from app.console import views as console_views
 from app.errors import install_error_handler
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
@@ -97,6 +98,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(case_views.router)
     # Each domain package adds its router here.
+    app.include_router(console_views.router)
+    console_views.install(app)
     app.include_router(case_views.alerts_router)
     app.include_router(admin_router)
     return app

@@ -1,0 +1,86 @@
+"""The console's router (prefix /console): sign-in, the queue, case pages and admin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import col, select
+
+from app.accounts.models import Organisation
+from app.accounts.web import Staff
+from app.cases.models import Category, Status
+from app.cases.queue import SORTS, QueueFilters, is_overdue
+from app.cases.queue import queue as fetch_queue
+from app.console import admin, auth, case_page
+from app.console.web import ConsoleRoute, install, page
+from app.deps import SessionDep
+from app.timeutil import utcnow
+
+__all__ = ["install", "router"]
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(case_page.router)
+router.include_router(admin.router)
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("1", "on", "true", "yes")
+
+
+@router.get("", summary="The caller's cases")
+def queue(
+    request: Request,
+    staff: Staff,
+    session: SessionDep,
+    status: Annotated[str | None, Query()] = None,
+    category: Annotated[str | None, Query()] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    workplace: Annotated[str | None, Query(max_length=200)] = None,
+    urgent: Annotated[str | None, Query()] = None,
+    overdue: Annotated[str | None, Query()] = None,
+    unread: Annotated[str | None, Query()] = None,
+    mine: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "newest",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    filters = QueueFilters(
+        status=status if status in Status.__members__ else None,
+        category=category if category in Category.__members__ else None,
+        country=(country or "").strip().upper() or None,
+        workplace=(workplace or "").strip() or None,
+        urgent=True if _flag(urgent) else None,
+        overdue=True if _flag(overdue) else None,
+        unread=True if _flag(unread) else None,
+        assignee_id=staff.user.id if _flag(mine) else None,
+        sort=sort if sort in SORTS else "newest",
+    )
+    cases, next_cursor = fetch_queue(session, user=staff.user, filters=filters, cursor=cursor)
+    partner_ids = {c.partner_id for c in cases if c.partner_id}
+    partners: dict[uuid.UUID, str] = {}
+    if partner_ids:
+        rows = session.exec(select(Organisation).where(col(Organisation.id).in_(partner_ids)))
+        partners = {o.id: o.name for o in rows}
+    now = utcnow()
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    return page(
+        request,
+        "queue.html",
+        {
+            "title": "Cases",
+            "cases": cases,
+            "overdue": {c.id for c in cases if is_overdue(c, now)},
+            "partners": partners,
+            "filters": filters,
+            "statuses": list(Status),
+            "categories": list(Category),
+            "sorts": SORTS,
+            "mine": _flag(mine),
+            "next_query": {**query, "cursor": next_cursor} if next_cursor else None,
+            "first_page": cursor is None,
+            "first_query": query,
+        },
+        staff=staff,
+    )

@@ -1,0 +1,205 @@
+"""Signing in and out of the console: two factors, slow-down, replay, timeouts, CSRF."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.accounts.models import StaffSession, User
+from app.accounts.totp import code_at
+from app.accounts.web import COOKIE
+from app.runtime import Runtime
+from app.timeutil import advance_clock
+from tests.console.helpers import (
+    code,
+    csrf_of,
+    enrol,
+    page_csrf,
+    password_step,
+    sign_in,
+    totp_step,
+)
+from tests.factories import make_org, make_user
+
+
+def _admin(runtime: Runtime) -> tuple[User, str]:
+    admin = make_user(runtime, email="admin@example.org", role="admin")
+    return admin, enrol(runtime, admin)
+
+
+def _goes_to_login(client: TestClient, url: str = "/console") -> bool:
+    answer = client.get(url, follow_redirects=False)
+    return answer.status_code == 303 and answer.headers["location"] == "/console/login"
+
+
+def test_password_then_totp_signs_in_and_is_audited(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    first = password_step(client, admin.email)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/console/login/totp"
+    half_token = client.cookies[COOKIE]
+    # Half signed in: no page but the code form.
+    assert _goes_to_login(client, "/console")
+    assert _goes_to_login(client, "/console/admin")
+    second = totp_step(client, code_at(secret, time.time()))
+    assert second.status_code == 303 and second.headers["location"] == "/console"
+    cookie = second.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert client.cookies[COOKIE] != half_token  # a new token once fully signed in
+    assert client.get("/console").status_code == 200
+    with runtime.session() as session:
+        rows = session.exec(select(StaffSession).where(StaffSession.user_id == admin.id)).all()
+        assert len(rows) == 2
+        assert sum(1 for r in rows if r.revoked_at is None and r.mfa_passed) == 1
+        from app.audit.models import AuditEvent
+
+        logins = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.login")).all()
+        assert len(logins) == 1 and '"method":"totp"' in logins[0].data
+
+
+def test_monitor_without_totp_signs_in_with_password(client: TestClient, runtime: Runtime) -> None:
+    make_org(runtime, slug="awaj")
+    monitor = make_user(runtime, email="mona@awaj.example", role="monitor", org="awaj")
+    answer = password_step(client, monitor.email)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console"
+    assert client.get("/console").status_code == 200
+
+
+def test_admin_without_enrolment_cannot_finish(client: TestClient, runtime: Runtime) -> None:
+    admin = make_user(runtime, email="admin@example.org", role="admin")
+    assert password_step(client, admin.email).headers["location"] == "/console/login/totp"
+    answer = totp_step(client, "123456")
+    assert answer.status_code == 400 and "not set up" in answer.text
+    assert _goes_to_login(client)
+
+
+def test_wrong_password_is_refused_and_counted(client: TestClient, runtime: Runtime) -> None:
+    admin, _ = _admin(runtime)
+    answer = password_step(client, admin.email, "not the password at all")
+    assert answer.status_code == 401
+    assert "Wrong e-mail or password." in answer.text
+    assert COOKIE not in client.cookies
+    with runtime.session() as session:
+        row = session.get(User, admin.id)
+        assert row is not None and row.failed_logins == 1
+
+
+def test_repeated_failures_lock_the_account(client: TestClient, runtime: Runtime) -> None:
+    admin, _ = _admin(runtime)
+    failures = 0
+    while failures < 8:
+        answer = password_step(client, admin.email, "wrong wrong wrong")
+        if answer.status_code == 429:
+            advance_clock(60)  # wait out the current lock, then fail again
+            continue
+        assert answer.status_code == 401
+        failures += 1
+    locked = password_step(client, admin.email)  # even the right password waits now
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.text
+    assert COOKIE not in client.cookies
+    with runtime.session() as session:
+        row = session.get(User, admin.id)
+        assert row is not None and row.failed_logins == 8 and row.locked_until is not None
+
+
+def test_wrong_totp_code_is_refused(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    password_step(client, admin.email)
+    answer = totp_step(client, "000000" if code(secret) != "000000" else "111111")
+    assert answer.status_code == 401 and "Wrong or expired code." in answer.text
+    assert _goes_to_login(client)
+
+
+def test_totp_code_cannot_be_replayed(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    used = code(secret)
+    password_step(client, admin.email)
+    assert totp_step(client, used).status_code == 303
+    client.post("/console/logout", data={"csrf": page_csrf(client)})
+    client.cookies.clear()
+    password_step(client, admin.email)
+    again = totp_step(client, used)
+    assert again.status_code == 401
+    assert _goes_to_login(client)
+
+
+def test_idle_timeout(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    sign_in(client, admin, secret)
+    advance_clock(29 * 60)
+    assert client.get("/console").status_code == 200  # activity slides the idle timer
+    advance_clock(31 * 60)
+    assert _goes_to_login(client)
+
+
+def test_absolute_timeout(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    sign_in(client, admin, secret)
+    for _ in range(28):  # active every 25 minutes: 11 h 40 min in all
+        advance_clock(25 * 60)
+        assert client.get("/console").status_code == 200
+    advance_clock(25 * 60)  # 12 h 5 min after signing in
+    assert _goes_to_login(client)
+
+
+def test_logout_ends_the_session(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    sign_in(client, admin, secret)
+    token = client.cookies[COOKIE]
+    answer = client.post(
+        "/console/logout", data={"csrf": page_csrf(client)}, follow_redirects=False
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    client.cookies.set(COOKIE, token)  # the old cookie is worth nothing now
+    assert _goes_to_login(client)
+
+
+def test_logout_needs_the_csrf_token(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    sign_in(client, admin, secret)
+    assert client.post("/console/logout", data={}).status_code == 403
+    assert client.post("/console/logout", data={"csrf": "forged"}).status_code == 403
+    assert client.get("/console").status_code == 200  # still signed in
+
+
+def test_login_form_needs_its_own_token(client: TestClient, runtime: Runtime) -> None:
+    admin, _ = _admin(runtime)
+    answer = client.post(
+        "/console/login",
+        data={"email": admin.email, "password": "x", "csrf": "guess"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403 and COOKIE not in client.cookies
+    with runtime.session() as session:
+        row = session.get(User, admin.id)
+        assert row is not None and row.failed_logins == 0
+
+
+def test_security_headers(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    for answer in (client.get("/console/login"), client.get("/console", follow_redirects=False)):
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        csp = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src" not in csp
+        assert "default-src 'none'" in csp
+    sign_in(client, admin, secret)
+    page = client.get("/console")
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script" not in page.text
+
+
+def test_session_fixation_half_token_dies(client: TestClient, runtime: Runtime) -> None:
+    admin, secret = _admin(runtime)
+    password_step(client, admin.email)
+    half = client.cookies[COOKIE]
+    totp_step(client, code(secret))
+    assert client.cookies[COOKIE] != half
+    client.cookies.set(COOKIE, half)
+    assert _goes_to_login(client, "/console/login/totp")
+    assert _goes_to_login(client)
+    assert csrf_of(client.get("/console/login").text)
