@@ -18,6 +18,8 @@ from app.console import views as console_views
 from app.errors import install_error_handler
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
+from app.submissions import views as submission_views
+from app.web import views as web_views
 
 log = logging.getLogger("grievance.http")
 
@@ -102,4 +104,6 @@ def create_app(
     console_views.install(app)
     app.include_router(case_views.alerts_router)
     app.include_router(admin_router)
+    app.include_router(submission_views.router)
+    app.include_router(web_views.router)
     return app

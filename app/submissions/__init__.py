@@ -1,0 +1,1 @@
+"""Grievances filed through the web form, offline devices and field intake."""

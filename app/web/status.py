@@ -1,0 +1,224 @@
+"""The status page: a reporter opens their case with the receipt code alone, reads the
+monitor's messages, answers them, and agrees or disagrees with remediation steps.
+
+There is no reporter session: every form on the page carries the code again (in the POST
+body, never in a URL) and every request checks it afresh. Wrong codes are counted per
+client under a daily-rotating keyed hash, and each check costs an Argon2id hash.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.cases.models import Case, RemediationStep, Status
+from app.cases.service import MAX_MESSAGE, add_reporter_message, conversation, message_body
+from app.deps import RuntimeDep, SessionDep
+from app.identity.vault import Vault
+from app.ratelimit import client_address, limiter
+from app.submissions.receipts import normalise
+from app.timeutil import utcnow
+from app.web.pages import NO_STORE, Page, page_for, render
+
+router = APIRouter(include_in_schema=False)
+WRONG_CODES = (10, 3600.0)  # wrong receipt codes per client per hour
+MAX_COMMENT = 1_000
+STEP_TABLE = "remediation_step"
+
+
+def find_case(session: Session, vault: Vault, code: str) -> Case | None:
+    """The case for a receipt code. The index lookup is on a slow salted hash, so its
+    timing says nothing about the code; the final comparison is constant-time."""
+    wanted = vault.receipt_hash(code)
+    case = session.exec(select(Case).where(Case.receipt_hash == wanted)).first()
+    if case is None or case.receipt_hash is None:
+        return None
+    return case if hmac.compare_digest(case.receipt_hash, wanted) else None
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    mine: bool
+    text: str
+    when: str
+
+
+def _messages(session: Session, vault: Vault, page: Page, case: Case) -> list[ShownMessage]:
+    return [
+        ShownMessage(
+            m.direction == "in", message_body(session, vault, case, m), page.date(m.created_at)
+        )
+        for m in conversation(session, case)
+    ]
+
+
+def _steps(session: Session, case: Case) -> list[RemediationStep]:
+    return list(
+        session.exec(
+            select(RemediationStep)
+            .where(RemediationStep.case_id == case.id, RemediationStep.status != "cancelled")
+            .order_by(col(RemediationStep.position), col(RemediationStep.created_at))
+        ).all()
+    )
+
+
+def _mark_read(session: Session, case: Case) -> None:
+    """Messages waiting for a web reporter count as delivered once shown to them."""
+    waiting = [
+        m
+        for m in conversation(session, case)
+        if m.direction == "out" and m.delivery_state == "awaiting_reporter"
+    ]
+    for message in waiting:
+        message.delivery_state = "delivered"
+        session.add(message)
+    if waiting:
+        record(
+            session,
+            actor=Actor("reporter"),
+            action="message.seen_by_reporter",
+            case_id=case.id,
+            data={"messages": [str(m.id) for m in waiting]},
+        )
+
+
+def reply(session: Session, vault: Vault, case: Case, text: str) -> str | None:
+    """Add the reporter's answer; a msgid describing the problem when there is one."""
+    text = text.strip()
+    if not text:
+        return "Please write your message."
+    if len(text) > MAX_MESSAGE:
+        return "Please write at most %(max)s characters."
+    if case.status == Status.closed:
+        return "This case is closed. To report something new, use the form again."
+    add_reporter_message(session, vault, case=case, body=text, channel="web")
+    return None
+
+
+def respond(
+    session: Session, vault: Vault, case: Case, step_id: str, answer: str, comment: str
+) -> str | None:
+    """Record the reporter's agreement or disagreement with one remediation step."""
+    try:
+        step = session.get(RemediationStep, uuid.UUID(step_id))
+    except ValueError:
+        step = None
+    if step is None or step.case_id != case.id or step.status == "cancelled":
+        return "This form is damaged. Please load it again."
+    if answer not in ("agree", "disagree"):
+        return "Please choose: I agree, or I do not agree."
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        return "Please write at most %(max)s characters."
+    step.reporter_response = answer
+    step.reporter_comment_enc = (
+        vault.encrypt(
+            session,
+            key_id=case.data_key_id,
+            table=STEP_TABLE,
+            row_id=step.id,
+            column="reporter_comment",
+            plaintext=comment,
+        )
+        if comment
+        else None
+    )
+    step.updated_at = utcnow()
+    session.add(step)
+    record(
+        session,
+        actor=Actor("reporter"),
+        action="remediation.reporter_response",
+        case_id=case.id,
+        data={"step": str(step.id), "response": answer, "commented": bool(comment)},
+    )
+    return None
+
+
+def _show(
+    request: Request,
+    session: Session,
+    vault: Vault,
+    page: Page,
+    case: Case,
+    code: str,
+    **extra: Any,
+) -> Response:
+    return render(
+        request,
+        page,
+        "status.html",
+        cache=NO_STORE,
+        case=case,
+        code=code,
+        messages=_messages(session, vault, page, case),
+        steps=_steps(session, case),
+        opened=page.date(case.created_at),
+        **extra,
+    )
+
+
+@router.get("/status")
+def status_form(request: Request) -> Response:
+    return render(request, page_for(request), "status.html", cache=NO_STORE, case=None)
+
+
+def _limit_page(request: Request, page: Page, message: str, status: int) -> Response:
+    return render(
+        request,
+        page,
+        "status.html",
+        cache=NO_STORE,
+        status=status,
+        case=None,
+        errors={"code": page.gettext(message)},
+    )
+
+
+@router.post("/status")
+async def status_post(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+    page = page_for(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
+    address = client_address(request)
+    if guesses.blocked(address):
+        return _limit_page(request, page, "Too many tries. Please wait an hour and try again.", 429)
+    code = normalise(form.get("code", ""))
+    case = find_case(session, runtime.vault, code) if code else None
+    if case is None or code is None:
+        guesses.hit(address)
+        return _limit_page(
+            request, page, "We could not find this code. Check it and try again.", 404
+        )
+    action = form.get("action", "view")
+    problem: str | None = None
+    if action == "reply":
+        problem = reply(session, runtime.vault, case, form.get("body", ""))
+    elif action == "respond":
+        problem = respond(
+            session,
+            runtime.vault,
+            case,
+            form.get("step", ""),
+            form.get("answer", ""),
+            form.get("comment", ""),
+        )
+    _mark_read(session, case)
+    session.commit()
+    errors: dict[str, str] = {}
+    notice = None
+    if problem:
+        limit = MAX_COMMENT if action == "respond" else MAX_MESSAGE
+        errors[action] = page.gettext(problem) % {"max": page.number(limit)}
+    elif action in ("reply", "respond"):
+        notice = page.gettext("Thank you. We saved your answer.")
+    draft = form.get("body", "") if problem else ""
+    return _show(
+        request, session, runtime.vault, page, case, code, errors=errors, notice=notice, draft=draft
+    )

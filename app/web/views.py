@@ -1,0 +1,163 @@
+"""Routes of the reporter's pages and the field form."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.accounts.models import Role
+from app.accounts.web import Staff, check_csrf, require_role
+from app.audit.service import Actor
+from app.cases.models import Channel
+from app.deps import RuntimeDep, SessionDep
+from app.errors import Conflict, NotFound
+from app.ratelimit import client_address, limiter
+from app.submissions.service import Invalid, Problem, file_submission, first_answers, validate
+from app.submissions.views import WEB_LIMIT, say
+from app.web import assets, status
+from app.web.countries import SUGGESTED, country_choices
+from app.web.pages import NO_STORE, Page, compressed, page_for, render
+
+router = APIRouter(include_in_schema=False)
+router.include_router(status.router)
+FORM_FIELDS = ("language", "country", "workplace", "category", "narrative", "contact")
+HONEYPOT = "website"
+
+
+@router.get("/")
+def choose(request: Request) -> Response:
+    return render(request, page_for(request), "index.html")
+
+
+def _form(request: Request, page: Page, values: dict[str, Any], **extra: Any) -> Response:
+    values.setdefault("country", SUGGESTED.get(page.lang.code, ""))
+    values.setdefault("submission_id", str(uuid.uuid4()))
+    return render(
+        request,
+        page,
+        extra.pop("template", "report.html"),
+        status=extra.pop("status", 200),
+        cache=NO_STORE,
+        values=values,
+        countries=country_choices(page.lang),
+        **extra,
+    )
+
+
+@router.get("/report")
+def report_form(request: Request) -> Response:
+    page = page_for(request)
+    return _form(request, page, {})
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _errors(page: Page, problems: list[Problem]) -> dict[str, str]:
+    return {p.field: say(page.lang.code, p) for p in problems}
+
+
+@router.post("/report")
+async def report_post(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+    """The form without JavaScript: validate, file once, show the receipt."""
+    page = page_for(request)
+    values = await _posted(request)
+    values["language"] = page.lang.code
+    if values.get(HONEYPOT):
+        problem = Problem(HONEYPOT, "Please leave this field empty.")
+        return _form(request, page, values, errors=_errors(page, [problem]), status=422)
+    if not limiter(request, "submissions", limit=WEB_LIMIT[0], window=WEB_LIMIT[1]).hit(
+        client_address(request)
+    ):
+        problem = Problem("form", "Too many tries. Please wait an hour and try again.")
+        return _form(request, page, values, errors=_errors(page, [problem]), status=429)
+    return _file(request, runtime, session, page, values, Channel.web, Actor("reporter"))
+
+
+def _file(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    page: Page,
+    values: dict[str, str],
+    channel: Channel,
+    actor: Actor,
+    **extra: Any,
+) -> Response:
+    raw = {key: values.get(key) or None for key in (*FORM_FIELDS, "submission_id")}
+    try:
+        submission = validate(raw)
+        filed = file_submission(
+            session, runtime.vault, submission=submission, channel=channel.value, actor=actor
+        )
+    except Invalid as exc:
+        return _form(request, page, values, errors=_errors(page, exc.problems), status=422, **extra)
+    except Conflict:
+        session.rollback()
+        problem = Problem("form", "This form is damaged. Please load it again.")
+        return _form(request, page, values, errors=_errors(page, [problem]), status=409, **extra)
+    session.commit()
+    code = filed.receipt_code
+    if filed.created and code:
+        first_answers.remember(filed.case, code)
+    return render(
+        request,
+        page,
+        "receipt.html",
+        cache=NO_STORE,
+        reference=filed.case.reference,
+        code=code,
+        repeat=not filed.created,
+        **extra,
+    )
+
+
+@router.get("/field")
+def field_form(request: Request, staff: Staff) -> Response:
+    """A monitor records a grievance on a worker's behalf; it opens and saves offline."""
+    require_role(staff, Role.monitor, Role.admin)
+    page = page_for(request)
+    return _form(request, page, {}, template="field.html", csrf=staff.csrf)
+
+
+@router.post("/field")
+async def field_post(
+    request: Request, runtime: RuntimeDep, session: SessionDep, staff: Staff
+) -> Response:
+    require_role(staff, Role.monitor, Role.admin)
+    await check_csrf(request, staff)
+    page = page_for(request)
+    values = await _posted(request)
+    return _file(
+        request,
+        runtime,
+        session,
+        page,
+        values,
+        Channel.field,
+        Actor.user(staff.user.id),
+        template="field.html",
+        csrf=staff.csrf,
+    )
+
+
+@router.get("/sw.js")
+def service_worker(request: Request) -> Response:
+    worker = assets.service_worker()
+    response = compressed(request, worker.body, worker.media_type, gzipped=worker.gzipped)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@router.get("/assets/{name}")
+def asset(request: Request, name: str) -> Response:
+    found = assets.by_url().get(name)
+    if found is None:
+        raise NotFound("no such file")
+    response = compressed(request, found.body, found.media_type, gzipped=found.gzipped)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
