@@ -18,7 +18,9 @@ from app.identity.vault import Vault
 from app.timeutil import iso_utc
 
 # Shown by their own entries (with the text) to those who may read it.
-CONTENT_ACTIONS = frozenset({"message.to_reporter", "message.from_reporter", "note.added"})
+CONTENT_ACTIONS = frozenset(
+    {"message.to_reporter", "message.from_reporter", "message.status_notice", "note.added"}
+)
 DELIVERY = {
     "pending": "waiting to be sent",
     "awaiting_reporter": "waiting for the reporter to check the status page",
@@ -50,31 +52,53 @@ def _s(data: dict[str, Any], key: str, default: str = "—") -> str:
     return str(value).replace("_", " ") if value not in (None, "") else default
 
 
+def _status_change(data: dict[str, Any]) -> str:
+    label = f"Status changed from {_s(data, 'previous')} to {_s(data, 'status')}"
+    if data.get("closure_reason"):
+        label += f" ({_s(data, 'closure_reason')})"
+    return label
+
+
+def _assigned(data: dict[str, Any], users: dict[str, str]) -> str:
+    who = data.get("assignee")
+    return f"Assigned to {users.get(str(who), 'a monitor')}" if who else "Unassigned"
+
+
 def describe(action: str, data: dict[str, Any], users: dict[str, str]) -> tuple[str, str | None]:
     """Plain words for an audit event, and an optional detail line."""
-    if action == "case.opened":
-        return f"Case opened by {_s(data, 'channel')}", f"category {_s(data, 'category')}"
-    if action == "case.routed":
-        partner = data.get("partner")
-        return (f"Routed to {partner}" if partner else "Not routed: no partner matched"), None
-    if action == "case.rerouted":
-        return f"Re-routed from {_s(data, 'from')} to {_s(data, 'partner')}", _s(data, "reason")
-    if action == "case.status_changed":
-        label = f"Status changed from {_s(data, 'from')} to {_s(data, 'status')}"
-        if data.get("closure_reason"):
-            label += f" ({_s(data, 'closure_reason')})"
-        return label, _s(data, "reason")
-    if action == "case.assigned":
-        who = data.get("assignee")
-        return (f"Assigned to {users.get(str(who), 'a monitor')}" if who else "Unassigned"), None
-    if action == "case.linked":
-        return f"Linked to case {_s(data, 'other')} as {_s(data, 'kind')}", None
-    if action == "message.to_reporter":
-        return "Message sent to the reporter", None
-    if action == "message.from_reporter":
-        return "Message from the reporter", None
-    if action == "note.added":
-        return "Internal note added", None
+    labels: dict[str, tuple[str, str | None]] = {
+        "case.opened": (
+            f"Case opened by {_s(data, 'channel')}",
+            f"category {_s(data, 'category')}",
+        ),
+        "case.routed": (
+            f"Routed to {data['partner']}"
+            if data.get("partner")
+            else "Not routed: no partner matched",
+            None,
+        ),
+        "case.rerouted": (
+            f"Re-routed from {_s(data, 'previous')} to {_s(data, 'partner')}",
+            _s(data, "reason"),
+        ),
+        "case.status_changed": (_status_change(data), _s(data, "reason")),
+        "case.assigned": (_assigned(data, users), None),
+        "case.linked": (f"Linked to case {_s(data, 'other')} as {_s(data, 'kind')}", None),
+        "message.to_reporter": ("Message sent to the reporter", None),
+        "message.from_reporter": ("Message from the reporter", None),
+        "message.status_notice": (f"Reporter told: case {_s(data, 'status')}", None),
+        "message.delivery": (f"Message delivery: {_s(data, 'state')}", None),
+        "note.added": ("Internal note added", None),
+        "remediation.step_added": ("Remediation step added", None),
+        "remediation.step_updated": ("Remediation step updated", None),
+        "identity.revealed": ("The reporter's identity was revealed (audited)", None),
+        "identity.shredded": ("The reporter's identity was destroyed", None),
+        "deadline.reminder": (f"Reminder: {_s(data, 'deadline')} deadline near", None),
+        "deadline.escalated": (f"Escalated: {_s(data, 'deadline')} deadline missed", None),
+        "deadline.reassigned": (f"Re-assigned: {_s(data, 'deadline')} deadline missed", None),
+    }
+    if action in labels:
+        return labels[action]
     return action.replace(".", ": ").replace("_", " ").capitalize(), None
 
 
