@@ -128,18 +128,29 @@ GREETINGS = (
     | _words("sannu|ina kwana|barka")
 )
 
-_TRIM = re.compile(r"^[\s\W_]+|[\s\W_]+$")
 _SPACES = re.compile(r"\s+")
+# Dropped at both ends: punctuation, symbols (emoji), spaces and controls, but never
+# the combining vowel signs of Indic, Khmer and Burmese words.
+_EDGE = ("P", "S", "Z", "C")
+
+
+def _edge(ch: str) -> bool:
+    return unicodedata.category(ch).startswith(_EDGE)
 
 
 def normalise(text: str) -> str:
     """Case-folded, trimmed, inner spaces collapsed, punctuation at both ends dropped.
 
-    `\\W` keeps combining marks of Indic, Khmer and Burmese scripts (they are word
-    characters), so a word in those scripts keeps its vowel signs.
+    Turkish dotted capital I folds to "i" plus a combining dot; the dot is dropped so
+    "YENİ" reads as "yeni".
     """
-    folded = unicodedata.normalize("NFC", text).casefold()
-    return _SPACES.sub(" ", _TRIM.sub("", folded))
+    folded = unicodedata.normalize("NFC", text).casefold().replace("i\u0307", "i")
+    start, end = 0, len(folded)
+    while start < end and _edge(folded[start]):
+        start += 1
+    while end > start and _edge(folded[end - 1]):
+        end -= 1
+    return _SPACES.sub(" ", folded[start:end])
 
 
 _LOOKUP = {word: keyword for keyword, words in _WORDS.items() for word in words}
@@ -157,7 +168,9 @@ def keyword(text: str, *, opted_out: bool) -> tuple[Keyword, str] | None:
 
 
 def is_greeting(text: str) -> bool:
-    word = normalise(re.sub(r"[^\w\s]", " ", text))
+    """Only a greeting ("Hi!", "Assalamu alaikum", "হ্যালো 🙏"), nothing to keep."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    word = normalise(cleaned)
     return bool(word) and (word in GREETINGS or all(w in GREETINGS for w in word.split()))
 
 

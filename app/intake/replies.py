@@ -104,12 +104,12 @@ class Replies:
     def status(self, ref: str, status: Status) -> str:
         texts = {
             Status.new: self.gettext(
-                "Case {ref}: we got your report. A monitor will look at it soon."
+                "Case {ref}: we got your report. Our team will look at it soon."
             ),
             Status.acknowledged: self.gettext(
-                "Case {ref}: a monitor has read your report and will act on it."
+                "Case {ref}: our team has read your report and will act on it."
             ),
-            Status.investigating: self.gettext("Case {ref}: a monitor is checking what happened."),
+            Status.investigating: self.gettext("Case {ref}: our team is checking what happened."),
             Status.remediation: self.gettext("Case {ref}: work to fix the problem has started."),
             Status.resolved: self.gettext(
                 "Case {ref}: the problem is marked as solved. Reply if it is not."
