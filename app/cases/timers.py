@@ -96,8 +96,9 @@ def _claim(session: Session, case: Case, kind: str, due_at: datetime) -> bool:
         insert(CaseTimer)
         .values(id=uuid.uuid4(), case_id=case.id, kind=kind, due_at=due_at, fired_at=utcnow())
         .on_conflict_do_nothing(index_elements=["case_id", "kind", "due_at"])
+        .returning(col(CaseTimer.id))
     )
-    return session.connection().execute(statement).rowcount == 1
+    return session.connection().execute(statement).first() is not None
 
 
 def _alert(
