@@ -181,8 +181,8 @@ def _on_content(turn: Turn) -> str | None:
         reply = _answer_menu(turn, convo, draft)
         return reply if reply is not None else _next_question(turn, convo, draft, chose=True)
     _absorb(turn.message, draft, convo.state)
-    if turn.reporter.language is None:
-        turn.reporter.language = detect(draft.narrative_text())
+    if turn.reporter.language is None:  # a greeting in Bengali script still says Bengali
+        turn.reporter.language = detect(draft.narrative_text() or turn.message.text)
     if turn.reporter.language is None:
         return _show_menu(turn, convo, draft, retry=False)
     return _next_question(turn, convo, draft)

@@ -1,0 +1,169 @@
+"""Messages after intake, odd input, and the intake time-out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+import app.intake.jobs  # noqa: F401  (registers the job, as app/jobs.py does)
+from app import worker
+from app.cases import service as case_service
+from app.cases.models import Case
+from app.identity.models import Reporter
+from app.messaging.models import Conversation, OutboxItem
+from app.runtime import Runtime
+from app.timeutil import advance_clock
+from channels.base import Media
+from tests.intake.helpers import BD, GB, cases, messages, send
+
+STORY = "Our manager keeps us working until midnight and we get no day off for weeks."
+PHOTO = Media("image/jpeg", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
+
+
+def _file_case(runtime: Runtime, sender: str = GB) -> Case:
+    send(runtime, STORY, sender=sender)
+    send(runtime, "Golden Thread Ltd", sender=sender)
+    [case] = cases(runtime)
+    return case
+
+
+def _raw_bytes(runtime: Runtime, table: str, column: str) -> list[bytes]:
+    with runtime.engine.connect() as conn:
+        return [bytes(row[0]) for row in conn.execute(text(f"SELECT {column} FROM {table}"))]
+
+
+def test_further_messages_join_the_open_case_encrypted(runtime: Runtime) -> None:
+    case = _file_case(runtime)
+    extra = "They also took 500 taka from everyone for the uniform."
+    reply = send(runtime, extra)
+    assert reply == f"Thank you. We added your message to case {case.reference}."
+    [message] = messages(runtime, case)
+    assert (message.direction, message.channel, message.has_media) == ("in", "sms", False)
+    with runtime.session() as session:
+        assert case_service.message_body(session, runtime.vault, case, message) == extra
+        assert session.get(Case, case.id).unread_reporter_messages == 1  # type: ignore[union-attr]
+    assert all(extra.encode() not in raw for raw in _raw_bytes(runtime, "case_message", "body_enc"))
+    assert len(cases(runtime)) == 1
+
+
+def test_draft_is_encrypted_at_rest(runtime: Runtime) -> None:
+    send(runtime, STORY)
+    [draft] = _raw_bytes(runtime, "conversation", "draft_enc")
+    assert b"midnight" not in draft and len(draft) > len(STORY)
+
+
+def test_media_only_message_is_acknowledged_and_kept(runtime: Runtime) -> None:
+    case = _file_case(runtime)
+    reply = send(runtime, "", media=(PHOTO,))
+    assert reply == "We got your file. Please also write in words what it shows."
+    reply = send(runtime, "", media=(PHOTO, PHOTO))
+    assert reply == "We got your 2 files. Please also write in words what they show."
+    first, second = messages(runtime, case)
+    assert first.has_media and second.has_media
+    with runtime.session() as session:
+        assert PHOTO.url in case_service.message_body(session, runtime.vault, case, first)
+
+
+def test_media_only_during_intake_asks_for_words(runtime: Runtime) -> None:
+    send(runtime, "হ্যালো", sender=BD)
+    reply = send(runtime, "", sender=BD, media=(PHOTO,))
+    assert reply == "আপনার ফাইল পেয়েছি। এতে কী আছে তা কথায়ও লিখুন।"
+    send(runtime, "ছবিতে ভাঙা সিঁড়ি দেখা যাচ্ছে, গতকাল একজন পড়ে আহত হয়েছে।", sender=BD)
+    send(runtime, "রূপসা নিট", sender=BD)
+    [case] = cases(runtime)
+    with runtime.session() as session:
+        narrative = case_service.narrative(session, runtime.vault, case)
+    assert narrative is not None and PHOTO.url in narrative and "সিঁড়ি" in narrative
+
+
+def test_empty_and_emoji_only_messages(runtime: Runtime) -> None:
+    menu = send(runtime, "")
+    assert menu is not None and "1 English" in menu  # a new sender learns the options
+    assert send(runtime, "1") == (
+        "What happened? Please tell us in one message. You do not need to give your name."
+    )
+    assert send(runtime, "😡😡😡") == "We could not read your message. Please write it in words."
+    assert send(runtime, "   ") == "We could not read your message. Please write it in words."
+    send(runtime, STORY)
+    assert send(runtime, "🏭") == "We could not read your message. Please write it in words."
+    reply = send(runtime, "Golden Thread")
+    [case] = cases(runtime)
+    assert reply is not None and case.reference in reply and case.workplace == "Golden Thread"
+    with runtime.session() as session:
+        narrative = case_service.narrative(session, runtime.vault, case)
+    assert narrative is not None and "😡😡😡" in narrative and "🏭" in narrative
+    assert send(runtime, "👍") == f"Thank you. We added your message to case {case.reference}."
+    assert send(runtime, "") == "We could not read your message. Please write it in words."
+    assert len(messages(runtime, case)) == 1
+
+
+def test_a_1600_character_message_is_kept_whole(runtime: Runtime) -> None:
+    long_story = ("We are not paid for the overtime we work every week. " * 40)[:1600]
+    assert len(long_story) == 1600
+    reply = send(runtime, long_story)
+    assert reply is not None and "workplace" in reply
+    send(runtime, "W" * 1600)  # an absurd workplace answer: cut for the field, kept in full
+    [case] = cases(runtime)
+    assert case.workplace == "W" * 200
+    with runtime.session() as session:
+        narrative = case_service.narrative(session, runtime.vault, case)
+    assert narrative == long_story + "\n\n" + "W" * 1600
+
+
+def test_new_during_intake_files_what_was_said(runtime: Runtime) -> None:
+    send(runtime, STORY)
+    reply = send(runtime, "new")
+    [case] = cases(runtime)
+    assert reply == (
+        f"Your last report is saved as case {case.reference}. Now tell us about the new problem."
+    )
+    assert case.workplace is None
+
+
+def _run_worker(runtime: Runtime) -> None:
+    asyncio.run(worker.run_once(runtime))
+
+
+def test_idle_intake_is_filed_by_the_time_out_job(runtime: Runtime) -> None:
+    send(runtime, STORY)  # the workplace question is never answered
+    advance_clock(23 * 3600)
+    _run_worker(runtime)
+    assert cases(runtime) == []
+    advance_clock(2 * 3600)
+    _run_worker(runtime)
+    [case] = cases(runtime)
+    assert case.language == "en" and case.workplace is None and case.category == "working_hours"
+    with runtime.session() as session:
+        assert case_service.narrative(session, runtime.vault, case) == STORY
+        [item] = session.exec(select(OutboxItem)).all()
+        [reporter] = session.exec(select(Reporter)).all()
+        assert item.reporter_id == reporter.id
+        [convo] = session.exec(select(Conversation)).all()
+        assert (convo.state, convo.case_id) == ("open", case.id)
+    # The worker's next message joins the case the time-out opened.
+    reply = send(runtime, "It is Golden Thread Ltd.")
+    assert reply == f"Thank you. We added your message to case {case.reference}."
+
+
+def test_greeting_only_intake_times_out_without_a_case(runtime: Runtime) -> None:
+    send(runtime, "hi")
+    advance_clock(25 * 3600)
+    _run_worker(runtime)
+    assert cases(runtime) == []
+    with runtime.session() as session:
+        assert session.exec(select(Conversation)).all() == []
+        assert session.exec(select(OutboxItem)).all() == []
+    # The next message starts afresh (the language is still unknown: the menu).
+    reply = send(runtime, "hello")
+    assert reply is not None and "1 English" in reply
+
+
+def test_time_out_is_configurable(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIEVANCE_INTAKE_TIMEOUT_HOURS", "2")
+    send(runtime, STORY)
+    advance_clock(3 * 3600)
+    _run_worker(runtime)
+    assert len(cases(runtime)) == 1
