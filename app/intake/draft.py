@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.identity.models import Reporter
@@ -92,10 +93,17 @@ def save(
 def conversation_for(session: Session, reporter: Reporter) -> Conversation:
     """The reporter's conversation row, a fresh intake when there is none."""
     convo = session.get(Conversation, reporter.id)
-    if convo is None:
-        convo = Conversation(reporter_id=reporter.id, state=NARRATIVE)
-        session.add(convo)
-    return convo
+    if convo is not None:
+        return convo
+    try:
+        with session.begin_nested():
+            convo = Conversation(reporter_id=reporter.id, state=NARRATIVE)
+            session.add(convo)
+        return convo
+    except IntegrityError:  # a concurrent first message from the same sender won
+        found = session.get(Conversation, reporter.id, populate_existing=True)
+        assert found is not None
+        return found
 
 
 def restart(convo: Conversation, reporter: Reporter) -> None:

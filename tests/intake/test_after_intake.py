@@ -167,3 +167,54 @@ def test_time_out_is_configurable(runtime: Runtime, monkeypatch: pytest.MonkeyPa
     advance_clock(3 * 3600)
     _run_worker(runtime)
     assert len(cases(runtime)) == 1
+
+
+def test_a_message_after_the_case_is_closed_starts_a_new_grievance(runtime: Runtime) -> None:
+    case = _file_case(runtime)
+    with runtime.session() as session:
+        stored = session.get(Case, case.id)
+        assert stored is not None
+        stored.status = "closed"
+        session.commit()
+    status = send(runtime, "STATUS")
+    assert status == (
+        f"Case {case.reference}: this case is closed. Send NEW to report a new problem."
+    )
+    reply = send(runtime, "They fired me yesterday because I joined the union meeting.")
+    assert reply is not None and "workplace" in reply  # language is known: no menu
+    send(runtime, "Golden Thread Ltd")
+    first, second = cases(runtime)
+    assert first.id == case.id and second.category == "freedom_of_association"
+    assert messages(runtime, first) == []
+
+
+def test_an_overlong_draft_overflows_into_reporter_messages(runtime: Runtime) -> None:
+    from app.intake.draft import Draft, conversation_for
+    from app.intake.filing import file_draft
+
+    parts = [f"{i:02d}" + "x" * 1598 for i in range(14)]  # 14 x 1600 = 22,400 characters
+    with runtime.session() as session:
+        reporter = Reporter(
+            data_key_id=runtime.vault.new_data_key(session, purpose="r").id,
+            channel="sms",
+            language="en",
+        )
+        session.add(reporter)
+        session.flush()
+        convo = conversation_for(session, reporter)
+        case = file_draft(
+            session,
+            runtime.vault,
+            reporter=reporter,
+            convo=convo,
+            draft=Draft(parts=parts, workplace="Mill"),
+            channel="sms",
+        )
+        session.commit()
+        narrative = case_service.narrative(session, runtime.vault, case)
+        rest = [
+            case_service.message_body(session, runtime.vault, case, m)
+            for m in case_service.conversation(session, case)
+        ]
+    assert narrative is not None and len(narrative) == case_service.MAX_NARRATIVE
+    assert narrative + "".join(rest) == "\n\n".join(parts)

@@ -86,14 +86,16 @@ def test_menu_nonsense_then_a_language_name_keeps_everything(runtime: Runtime) -
 
 def test_menu_pages_through_every_language(runtime: Runtime) -> None:
     first = send(runtime, "hello", sender=MY)
-    assert first is not None and first.startswith("Pilih bahasa anda.")
-    assert "1 Bahasa Melayu\n2 English\n3 বাংলা\n4 नेपाली\n5 မြန်မာ" in first
-    # The rest of the country's languages did not fit two segments: they come next.
-    second = send(runtime, "0", sender=MY)
-    assert (
-        second == "Pilih bahasa anda. Hantar nombornya:\n1 Bahasa Indonesia\n2 Tiếng Việt\n0 Lagi"
+    assert first == (
+        "Pilih bahasa anda. Hantar nombornya:\n1 Bahasa Melayu\n2 English\n3 বাংলা"
+        "\n4 नेपाली\n5 မြန်မာ\n6 Bahasa Indonesia\n7 Tiếng Việt\n0 Lagi"
     )
-    third = send(runtime, "0", sender=MY)
-    assert third is not None and "1 Español" in third and third.endswith("0 Lagi")
-    reply = send(runtime, "1", sender=MY)
-    assert reply is not None and reply.startswith("¿Qué pasó?")
+    second = send(runtime, "0", sender=MY)
+    assert second is not None and second.startswith("Pilih bahasa anda. Hantar nombornya:\n")
+    assert "1 Español\n2 Français\n3 العربية" in second and second.endswith("0 Lagi")
+    assert send(runtime, "0", sender=MY) != second  # the last page ...
+    assert send(runtime, "0", sender=MY) == first  # ... wraps around to the first
+    retry = send(runtime, "??", sender=MY)
+    assert retry is not None and retry.startswith("Maaf, tidak faham.")
+    reply = send(runtime, "6", sender=MY)
+    assert reply is not None and reply.startswith("Apa yang terjadi?")  # Indonesian
