@@ -218,9 +218,9 @@ def _absorb(message: InboundMessage, draft: Draft, state: str) -> None:
     """Keep what the message says in the draft; the state says what it answers."""
     text = message.text.strip()
     draft.media += [(m.content_type, m.url) for m in message.media]
-    if not text or (is_greeting(text) and not draft.parts):
+    if not text or is_greeting(text):  # a greeting says nothing about the grievance
         return
-    if state == WORKPLACE and has_letters(text) and not is_greeting(text):
+    if state == WORKPLACE and has_letters(text):
         draft.workplace = text[:MAX_WORKPLACE]
         if len(text) <= MAX_WORKPLACE:
             return

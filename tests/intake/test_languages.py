@@ -99,3 +99,16 @@ def test_menu_pages_through_every_language(runtime: Runtime) -> None:
     assert retry is not None and retry.startswith("Maaf, tidak faham.")
     reply = send(runtime, "6", sender=MY)
     assert reply is not None and reply.startswith("Apa yang terjadi?")  # Indonesian
+
+
+def test_opt_out_in_bengali_is_confirmed_by_us_even_on_twilio_sms(runtime: Runtime) -> None:
+    # Twilio knows no Bengali keywords, so it sends no confirmation of its own.
+    reply = send(runtime, "বন্ধ", sender=BD)
+    assert reply == "আমাদের আর কোনো বার্তা পাবেন না। আবার পেতে শুরু লিখে পাঠান।"
+    assert send(runtime, "হ্যালো", sender=BD) is None
+    assert send(runtime, "শুরু", sender=BD) == "আবার স্বাগতম। আপনি আবার আমাদের বার্তা পাবেন।"
+    help_text = send(runtime, "সাহায্য", sender=BD)
+    assert help_text is not None and help_text.startswith("আমরা শ্রমিকদের অভিযোগ গোপনে নিই।")
+    with runtime.session() as session:
+        [reporter] = session.exec(select(Reporter)).all()
+        assert not reporter.opted_out and reporter.last_inbound_at is not None
