@@ -221,7 +221,9 @@ def _absorb(message: InboundMessage, draft: Draft, state: str) -> None:
     if not text or is_greeting(text):  # a greeting says nothing about the grievance
         return
     if state == WORKPLACE and has_letters(text):
-        draft.workplace = text[:MAX_WORKPLACE]
+        # Stored in clear for routing and statistics: one plain line, no control characters.
+        draft.workplace = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+        draft.workplace = draft.workplace[:MAX_WORKPLACE]
         if len(text) <= MAX_WORKPLACE:
             return
     draft.parts.append(text)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import SYSTEM, record
 from app.cases import service as cases
 from app.identity.models import Reporter
-from app.identity.vault import Vault
+from app.identity.vault import DecryptionError, Vault
 from app.intake import draft as drafts
 from app.intake.filing import file_draft
 from app.intake.languages import guess
@@ -60,8 +60,11 @@ def file_idle_intake(session: Session, vault: Vault, convo: Conversation) -> str
     """File (or drop, when empty) one idle intake; the case reference when filed."""
     reporter = session.get(Reporter, convo.reporter_id)
     assert reporter is not None
-    draft = drafts.load(session, vault, reporter, convo)
-    if not draft.has_content():
+    try:
+        draft: drafts.Draft | None = drafts.load(session, vault, reporter, convo)
+    except DecryptionError:  # the reporter was erased (crypto-shredded): nothing to file
+        draft = None
+    if draft is None or not draft.has_content():
         session.execute(
             delete(Conversation).where(col(Conversation.reporter_id) == convo.reporter_id)
         )

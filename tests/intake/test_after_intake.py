@@ -218,3 +218,27 @@ def test_an_overlong_draft_overflows_into_reporter_messages(runtime: Runtime) ->
         ]
     assert narrative is not None and len(narrative) == case_service.MAX_NARRATIVE
     assert narrative + "".join(rest) == "\n\n".join(parts)
+
+
+def test_workplace_is_one_clean_line(runtime: Runtime) -> None:
+    send(runtime, STORY)
+    send(runtime, "Golden\x00 Thread\n\tLtd ")
+    [case] = cases(runtime)
+    assert case.workplace == "Golden Thread Ltd"
+
+
+def test_time_out_skips_an_erased_reporter(runtime: Runtime) -> None:
+    from app.audit.service import Actor
+    from app.identity.service import shred_reporter
+
+    send(runtime, STORY)
+    with runtime.session() as session:
+        [reporter] = session.exec(select(Reporter)).all()
+        shred_reporter(session, runtime.vault, reporter=reporter, actor=Actor("cli", "test"))
+        session.commit()
+    runtime.vault.forget_cached_keys()
+    advance_clock(25 * 3600)
+    _run_worker(runtime)
+    assert cases(runtime) == []
+    with runtime.session() as session:
+        assert session.exec(select(Conversation)).all() == []
