@@ -1,12 +1,15 @@
 """The channel-neutral SMS/WhatsApp conversation (CONTRACT.md, "The reporter's
 conversation"): one inbound message in, at most one reply out.
 
-Replies to opt-out words: Twilio confirms its own English words (STOP, UNSUBSCRIBE, END,
-QUIT, STOPALL, REVOKE, OPTOUT, CANCEL; START, YES, UNSTOP) on SMS itself, so those get
-no reply from us there (None). Every other opt-out or opt-in (WhatsApp, Meta, a word in
-another language) gets our confirmation in the sender's language, and that reply must be
-sent although the sender is now opted out: it is the last message they receive. While
-opted out, messages are still stored (joined to the case or the draft) but get no reply.
+Replies to opt-out and opt-in words: on SMS through Twilio, a body that is exactly one of
+Twilio's own English words (STOP, UNSUBSCRIBE, END, QUIT, STOPALL, REVOKE, OPTOUT, CANCEL;
+START, YES, UNSTOP) gets no reply from us (None), because Twilio sends its own
+confirmation. Every other opt-out or opt-in (WhatsApp through any provider, a word in
+another language, "Stop." with punctuation) gets our confirmation in the sender's
+language, and that reply must be sent although the sender is now opted out: it is the last
+message they receive. While opted out, messages are still stored (joined to the case or
+the draft) but get no reply at all, STATUS and HELP included. YES and UNSTOP are opt-ins
+only while opted out ("yes" is an ordinary answer otherwise).
 """
 
 from __future__ import annotations
@@ -51,9 +54,12 @@ class Turn:
     def say(self) -> Replies:
         return Replies(self.reporter.language or guess(self.reporter.country))
 
-    @property
-    def twilio_sms(self) -> bool:
-        return self.message.provider == "twilio" and self.message.channel == "sms"
+    def twilio_confirms(self, words: frozenset[str]) -> bool:
+        """Twilio answers its own English keywords on SMS; only when the whole body is
+        the bare word is it sure to have recognised it (else we confirm ourselves)."""
+        message = self.message
+        twilio_sms = message.provider == "twilio" and message.channel == "sms"
+        return twilio_sms and message.text.strip().casefold() in words
 
     def audit(self, action: str) -> None:
         record(
@@ -80,7 +86,7 @@ def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> s
     turn = Turn(session, vault, message, reporter)
     found = None if message.media else keyword(message.text, opted_out=reporter.opted_out)
     if found is not None:
-        return _on_keyword(turn, *found)
+        return _on_keyword(turn, found[0])
     reply = _on_content(turn)
     return None if reporter.opted_out else reply
 
@@ -88,11 +94,11 @@ def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> s
 # keywords ------------------------------------------------------------------------------
 
 
-def _on_keyword(turn: Turn, word: Keyword, written: str) -> str | None:
+def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if word is Keyword.stop:
-        return _stop(turn, written)
+        return _stop(turn)
     if word is Keyword.start and turn.reporter.opted_out:
-        return _start(turn, written)
+        return _start(turn)
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
@@ -104,19 +110,19 @@ def _on_keyword(turn: Turn, word: Keyword, written: str) -> str | None:
     return _reprompt(turn)  # START while subscribed: just carry on
 
 
-def _stop(turn: Turn, written: str) -> str | None:
+def _stop(turn: Turn) -> str | None:
     if not turn.reporter.opted_out:
         turn.reporter.opted_out = True
         turn.session.add(turn.reporter)
         turn.audit("reporter.opted_out")
-    return None if turn.twilio_sms and written in TWILIO_OPT_OUT else turn.say.stopped()
+    return None if turn.twilio_confirms(TWILIO_OPT_OUT) else turn.say.stopped()
 
 
-def _start(turn: Turn, written: str) -> str | None:
+def _start(turn: Turn) -> str | None:
     turn.reporter.opted_out = False
     turn.session.add(turn.reporter)
     turn.audit("reporter.opted_in")
-    return None if turn.twilio_sms and written in TWILIO_OPT_IN else turn.say.started()
+    return None if turn.twilio_confirms(TWILIO_OPT_IN) else turn.say.started()
 
 
 def _latest_case(turn: Turn) -> Case | None:

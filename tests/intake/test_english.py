@@ -72,6 +72,13 @@ def test_stop_start_help_and_new(runtime: Runtime) -> None:
     assert [c.category for c in cases(runtime)] == ["wages", "harassment_violence"]
 
 
+def test_stop_with_punctuation_on_twilio_sms_is_confirmed_by_us(runtime: Runtime) -> None:
+    # Twilio may not take "Stop." for its keyword: we confirm, so the worker knows.
+    reply = send(runtime, "Stop.")
+    assert reply == "You will get no more messages from us. Send START to get them again."
+    assert send(runtime, "UNSTOP") is None  # the bare word: Twilio confirms it
+
+
 def test_whatsapp_stop_is_confirmed_by_us(runtime: Runtime) -> None:
     reply = send(runtime, "STOP", channel="whatsapp")
     assert reply is not None and "START" in reply
