@@ -183,9 +183,15 @@ def _on_content(turn: Turn) -> str | None:
             return _join(turn, case)
         drafts.restart(convo, turn.reporter)  # the last case is closed: a new grievance
     draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
-    if convo.state == LANGUAGE and turn.reporter.language is None:
-        reply = _answer_menu(turn, convo, draft)
-        return reply if reply is not None else _next_question(turn, convo, draft, chose=True)
+    if turn.reporter.language is None:
+        named = by_name(turn.message.text, codes=False)  # "bangla" works before the menu too
+        if named is not None:
+            turn.reporter.language = named
+            draft.media += [(m.content_type, m.url) for m in turn.message.media]
+            return _next_question(turn, convo, draft, chose=True)
+        if convo.state == LANGUAGE:
+            reply = _answer_menu(turn, convo, draft)
+            return reply or _next_question(turn, convo, draft, chose=True)
     _absorb(turn.message, draft, convo.state)
     if turn.reporter.language is None:  # a greeting in Bengali script still says Bengali
         turn.reporter.language = detect(draft.narrative_text() or turn.message.text)
@@ -240,8 +246,8 @@ def _answer_menu(turn: Turn, convo: Conversation, draft: Draft) -> str | None:
     text = turn.message.text
     shown = _menu_page(turn, draft)[1]
     choice = by_number(text, shown)
-    if choice is None:
-        choice = by_name(text)
+    if choice is None and not is_greeting(text):
+        choice = by_name(text, codes=True)
     if choice == 0:
         draft.page += 1
         return _show_menu(turn, convo, draft, retry=False)

@@ -157,14 +157,15 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "sr": ("serbian", "srpski", "srpskom"),
     "ha": ("hausa", "harshen hausa"),
 }
-_BY_NAME = {name: code for code, names in _NAMES.items() for name in names} | {
-    code: code for code in BY_CODE
-}
+_BY_NAME = {name: code for code, names in _NAMES.items() for name in names}
 
 
-def by_name(text: str) -> str | None:
-    """A language named or coded in a reply ("bangla", "বাংলা", "es")."""
-    return _BY_NAME.get(normalise(text))
+def by_name(text: str, *, codes: bool) -> str | None:
+    """A language named in a reply ("bangla", "বাংলা"), or with `codes` also its code
+    ("es"). Codes count only as an answer to the menu: "hi" is a greeting before it."""
+    word = normalise(text)
+    found = _BY_NAME.get(word)
+    return found if found or not codes else (word if word in BY_CODE else None)
 
 
 def by_number(text: str, shown: tuple[str, ...]) -> str | int | None:

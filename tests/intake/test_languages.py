@@ -112,3 +112,14 @@ def test_opt_out_in_bengali_is_confirmed_by_us_even_on_twilio_sms(runtime: Runti
     with runtime.session() as session:
         [reporter] = session.exec(select(Reporter)).all()
         assert not reporter.opted_out and reporter.last_inbound_at is not None
+
+
+def test_a_language_named_or_coded_picks_it_menu_or_not(runtime: Runtime) -> None:
+    reply = send(runtime, "Bangla", sender=BD)  # before any menu
+    assert reply is not None and reply.startswith("কী হয়েছে?")
+    menu = send(runtime, "hi", sender=MX)
+    assert menu is not None and menu.endswith("0 Más")
+    reply = send(runtime, "EN", sender=MX)  # a code, in capitals
+    assert reply is not None and reply.startswith("What happened?")
+    reply = send(runtime, "বাংলা", sender=SA)  # the name in its own script
+    assert reply is not None and reply.startswith("কী হয়েছে?")
