@@ -27,6 +27,7 @@ def inbound(
     channel: str = "sms",
     provider: str = "twilio",
     media: tuple[Media, ...] = (),
+    profile_name: str | None = None,
 ) -> InboundMessage:
     return InboundMessage(
         provider=provider,
@@ -35,7 +36,7 @@ def inbound(
         sender=sender,
         text=text,
         media=media,
-        profile_name=None,
+        profile_name=profile_name,
         received_at=utcnow(),
         recipient="+15550001111",
     )

@@ -242,3 +242,21 @@ def test_time_out_skips_an_erased_reporter(runtime: Runtime) -> None:
     assert cases(runtime) == []
     with runtime.session() as session:
         assert session.exec(select(Conversation)).all() == []
+
+
+def test_the_sender_is_one_reporter_known_only_encrypted(runtime: Runtime) -> None:
+    for body in ("হ্যালো", "আমাদের তিন মাসের বেতন দেওয়া হয়নি।"):
+        send(runtime, body, sender=BD, channel="whatsapp", provider="meta", profile_name="Rahima")
+    with runtime.session() as session:
+        [reporter] = session.exec(select(Reporter)).all()
+    assert (reporter.channel, reporter.country, reporter.language) == ("whatsapp", "BD", "bn")
+    assert reporter.last_inbound_at is not None and not reporter.opted_out
+    assert reporter.address_enc and BD.encode() not in reporter.address_enc
+    assert reporter.profile_name_enc and b"Rahima" not in reporter.profile_name_enc
+    assert BD.encode() not in (reporter.address_index or "").encode()
+
+
+def test_the_time_out_job_is_registered_by_app_jobs() -> None:
+    import app.jobs  # noqa: F401
+
+    assert "intake-timeout" in [name for name, _ in worker.JOBS]
