@@ -38,6 +38,11 @@ _COUNTRIES = frozenset(
 )
 
 
+def _(message: str) -> str:
+    """Marks a msgid of the `web` catalog; translated where it is shown."""
+    return message
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
@@ -68,11 +73,13 @@ def _text(raw: dict[str, Any], name: str, problems: list[Problem], limit: int) -
     if value is None:
         return None
     if not isinstance(value, str):
-        problems.append(Problem(name, "This must be text."))
+        problems.append(Problem(name, _("This must be text.")))
         return None
     value = value.strip()
     if len(value) > limit:
-        problems.append(Problem(name, "Please write at most %(max)s characters.", {"max": limit}))
+        problems.append(
+            Problem(name, _("Please write at most %(max)s characters."), {"max": limit})
+        )
     return value or None
 
 
@@ -83,7 +90,7 @@ def _submission_id(raw: dict[str, Any], problems: list[Problem]) -> uuid.UUID | 
             return uuid.UUID(value)
     except ValueError:
         pass
-    problems.append(Problem("submission_id", "This form is damaged. Please load it again."))
+    problems.append(Problem("submission_id", _("This form is damaged. Please load it again.")))
     return None
 
 
@@ -97,24 +104,24 @@ def validate(raw: dict[str, Any]) -> Submission:
     problems: list[Problem] = []
     submission_id = _submission_id(raw, problems)
     if not _choice(raw, "language", BY_CODE):
-        problems.append(Problem("language", "Please choose a language from the list."))
+        problems.append(Problem("language", _("Please choose a language from the list.")))
     category = raw.get("category") or Category.other.value
     if not _choice({"category": category}, "category", frozenset(Category.__members__)):
-        problems.append(Problem("category", "Please choose one of the listed kinds of problem."))
+        problems.append(Problem("category", _("Please choose one of the listed kinds of problem.")))
     country = raw.get("country") or None
     if country is not None:
         country = country.strip().upper() if isinstance(country, str) else ""
         if country not in _COUNTRIES:
-            problems.append(Problem("country", "Please choose a country from the list."))
+            problems.append(Problem("country", _("Please choose a country from the list.")))
     narrative = _text(raw, "narrative", problems, MAX_NARRATIVE)
     if narrative is None and not any(p.field == "narrative" for p in problems):
-        problems.append(Problem("narrative", "Please write what happened."))
+        problems.append(Problem("narrative", _("Please write what happened.")))
     workplace = _text(raw, "workplace", problems, MAX_WORKPLACE)
     contact = _text(raw, "contact", problems, MAX_CONTACT)
     code = _text(raw, "receipt_code", problems, 40)
     receipt = normalise(code) if code else None
     if code and receipt is None:
-        problems.append(Problem("receipt_code", "This receipt code is not valid."))
+        problems.append(Problem("receipt_code", _("This receipt code is not valid.")))
     if problems:
         raise Invalid(problems)
     assert submission_id is not None and narrative is not None
@@ -188,7 +195,8 @@ def file_submission(
             return Filed(existing, created=False, receipt_code=first_answers.recall(existing))
         if session.exec(select(Case.id).where(Case.receipt_hash == receipt_hash)).first():
             raise Conflict(
-                "This receipt code is already in use. Make a new one.", code="receipt_code_in_use"
+                _("This receipt code is already in use. Make a new one."),
+                code="receipt_code_in_use",
             ) from None
         raise
     return Filed(case, created=True, receipt_code=None if submission.receipt_code else code)

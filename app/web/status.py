@@ -24,7 +24,7 @@ from app.identity.vault import Vault
 from app.ratelimit import client_address, limiter
 from app.submissions.receipts import normalise
 from app.timeutil import utcnow
-from app.web.pages import NO_STORE, Page, page_for, render
+from app.web.pages import NO_STORE, Page, _, page_for, render
 
 router = APIRouter(include_in_schema=False)
 WRONG_CODES = (10, 3600.0)  # wrong receipt codes per client per hour
@@ -92,11 +92,11 @@ def reply(session: Session, vault: Vault, case: Case, text: str) -> str | None:
     """Add the reporter's answer; a msgid describing the problem when there is one."""
     text = text.strip()
     if not text:
-        return "Please write your message."
+        return _("Please write your message.")
     if len(text) > MAX_MESSAGE:
-        return "Please write at most %(max)s characters."
+        return _("Please write at most %(max)s characters.")
     if case.status == Status.closed:
-        return "This case is closed. To report something new, use the form again."
+        return _("This case is closed. To report something new, use the form again.")
     add_reporter_message(session, vault, case=case, body=text, channel="web")
     return None
 
@@ -110,12 +110,12 @@ def respond(
     except ValueError:
         step = None
     if step is None or step.case_id != case.id or step.status == "cancelled":
-        return "This form is damaged. Please load it again."
+        return _("This form is damaged. Please load it again.")
     if answer not in ("agree", "disagree"):
-        return "Please choose: I agree, or I do not agree."
+        return _("Please choose: I agree, or I do not agree.")
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        return "Please write at most %(max)s characters."
+        return _("Please write at most %(max)s characters.")
     step.reporter_response = answer
     step.reporter_comment_enc = (
         vault.encrypt(
@@ -188,13 +188,15 @@ async def status_post(request: Request, runtime: RuntimeDep, session: SessionDep
     guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
     address = client_address(request)
     if guesses.blocked(address):
-        return _limit_page(request, page, "Too many tries. Please wait an hour and try again.", 429)
+        return _limit_page(
+            request, page, _("Too many tries. Please wait an hour and try again."), 429
+        )
     code = normalise(form.get("code", ""))
     case = find_case(session, runtime.vault, code) if code else None
     if case is None or code is None:
         guesses.hit(address)
         return _limit_page(
-            request, page, "We could not find this code. Check it and try again.", 404
+            request, page, _("We could not find this code. Check it and try again."), 404
         )
     action = form.get("action", "view")
     problem: str | None = None

@@ -18,7 +18,7 @@ from app.submissions.service import Invalid, Problem, file_submission, first_ans
 from app.submissions.views import WEB_LIMIT, say
 from app.web import assets, status
 from app.web.countries import SUGGESTED, country_choices
-from app.web.pages import NO_STORE, Page, compressed, page_for, render
+from app.web.pages import NO_STORE, Page, _, compressed, page_for, render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(status.router)
@@ -68,12 +68,12 @@ async def report_post(request: Request, runtime: RuntimeDep, session: SessionDep
     values = await _posted(request)
     values["language"] = page.lang.code
     if values.get(HONEYPOT):
-        problem = Problem(HONEYPOT, "Please leave this field empty.")
+        problem = Problem(HONEYPOT, _("Please press Send again."))
         return _form(request, page, values, errors=_errors(page, [problem]), status=422)
     if not limiter(request, "submissions", limit=WEB_LIMIT[0], window=WEB_LIMIT[1]).hit(
         client_address(request)
     ):
-        problem = Problem("form", "Too many tries. Please wait an hour and try again.")
+        problem = Problem("form", _("Too many tries. Please wait an hour and try again."))
         return _form(request, page, values, errors=_errors(page, [problem]), status=429)
     return _file(request, runtime, session, page, values, Channel.web, Actor("reporter"))
 
@@ -98,7 +98,7 @@ def _file(
         return _form(request, page, values, errors=_errors(page, exc.problems), status=422, **extra)
     except Conflict:
         session.rollback()
-        problem = Problem("form", "This form is damaged. Please load it again.")
+        problem = Problem("form", _("This form is damaged. Please load it again."))
         return _form(request, page, values, errors=_errors(page, [problem]), status=409, **extra)
     session.commit()
     code = filed.receipt_code
