@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session, col, select
@@ -13,14 +13,14 @@ from sqlmodel import Session, col, select
 from app.accounts import service as accounts
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import CsrfStaff, Staff, StaffContext, require_role
+from app.admin import service as admin_service
 from app.audit.service import Actor
 from app.cases.models import Category, Channel
-from app.console import admin_ops
-from app.console.web import ConsoleRoute, page, redirect
+from app.console.web import ConsoleRoute, page, redirect, sentence
 from app.deps import SessionDep, VaultDep
-from app.errors import AppError
+from app.errors import AppError, NotFound
+from app.routing import service as routing
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
-from app.routing.service import add_rule
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute)
 Text = Annotated[str, Form()]
@@ -46,6 +46,23 @@ def _int(value: str, what: str) -> int:
         return int(value.strip())
     except ValueError:
         raise AppError(f"{what} must be a whole number") from None
+
+
+T = TypeVar("T")
+
+
+def _get(session: Session, model: type[T], ident: uuid.UUID | None, what: str) -> T:
+    row = session.get(model, ident) if ident is not None else None
+    if row is None:
+        raise NotFound(f"choose a {what} from the list")
+    return row
+
+
+def _days(value: str, what: str) -> int:
+    days = _int(value, what)
+    if not 1 <= days <= 3650:
+        raise AppError(f"{what} must be between 1 and 3650")
+    return days
 
 
 def _orgs(session: Session, kind: str | None = None) -> list[Organisation]:
@@ -121,7 +138,7 @@ def _do(
         secret = action(actor)
     except AppError as exc:
         session.rollback()
-        message = exc.message[:1].upper() + exc.message[1:]
+        message = sentence(exc.message)
         return _render(request, session, staff, section, status=exc.status_code, error=message)
     session.commit()
     if secret is not None:
@@ -172,15 +189,14 @@ def update_org(
     fallback: Text = "",
 ) -> Response:
     def run(actor: Actor) -> None:
-        admin_ops.update_partner(
-            session,
-            org_id=org_id,
-            is_fallback=fallback == "1",
-            ack_days=_int(ack_days, "acknowledgement days"),
-            feedback_days=_int(feedback_days, "feedback days"),
-            reassign_after_days=_int(reassign_after_days, "re-assignment days"),
-            actor=actor,
-        )
+        org = _get(session, Organisation, org_id, "partner")
+        changes: dict[str, object] = {
+            "is_fallback": fallback == "1",
+            "ack_days": _days(ack_days, "acknowledgement days"),
+            "feedback_days": _days(feedback_days, "feedback days"),
+            "reassign_after_days": _days(reassign_after_days, "re-assignment days"),
+        }
+        admin_service.update_org(session, org=org, changes=changes, actor=actor)
 
     return _do(request, session, staff, "organisations", run)
 
@@ -232,11 +248,11 @@ def create_workplace(
     buyer: Text = "",
 ) -> Response:
     def run(actor: Actor) -> None:
-        place = admin_ops.create_workplace(session, name=name, country=country, actor=actor)
         buyer_id = _uuid(buyer, "buyer")
-        if buyer_id is not None:
-            session.flush()
-            admin_ops.link_buyer(session, workplace_id=place.id, buyer_id=buyer_id, actor=actor)
+        buyers = [_get(session, Organisation, buyer_id, "buyer")] if buyer_id else []
+        admin_service.create_workplace(
+            session, name=name, country=country, buyers=buyers, actor=actor
+        )
 
     return _do(request, session, staff, "workplaces", run)
 
@@ -246,10 +262,9 @@ def link_buyer(
     request: Request, place_id: uuid.UUID, staff: CsrfStaff, session: SessionDep, buyer: Text = ""
 ) -> Response:
     def run(actor: Actor) -> None:
-        buyer_id = _uuid(buyer, "buyer")
-        if buyer_id is None:
-            raise AppError("choose a buyer")
-        admin_ops.link_buyer(session, workplace_id=place_id, buyer_id=buyer_id, actor=actor)
+        place = _get(session, Workplace, place_id, "workplace")
+        org = _get(session, Organisation, _uuid(buyer, "buyer"), "buyer")
+        admin_service.link_buyer(session, workplace=place, buyer=org, actor=actor)
 
     return _do(request, session, staff, "workplaces", run)
 
@@ -270,7 +285,7 @@ def add_routing_rule(
         org = session.get(Organisation, partner_id) if partner_id else None
         if org is None:
             raise AppError("choose a partner")
-        add_rule(
+        routing.add_rule(
             session,
             partner=org,
             countries=[c for c in countries.replace(",", " ").split() if c],
@@ -288,7 +303,10 @@ def deactivate_rule(
     request: Request, rule_id: uuid.UUID, staff: CsrfStaff, session: SessionDep
 ) -> Response:
     def run(actor: Actor) -> None:
-        admin_ops.deactivate_rule(session, rule_id=rule_id, actor=actor)
+        rule = _get(session, RoutingRule, rule_id, "routing rule")
+        if not rule.is_active:
+            raise AppError("the rule is already inactive", status=409, code="conflict")
+        routing.deactivate_rule(session, rule=rule, actor=actor)
 
     return _do(request, session, staff, "routing", run)
 
@@ -304,16 +322,45 @@ def add_exclusion(
     reason: Text = "",
 ) -> Response:
     def run(actor: Actor) -> None:
-        partner_id = _uuid(partner, "partner")
-        if partner_id is None:
-            raise AppError("choose a partner")
-        admin_ops.add_exclusion(
+        place_id, buyer_id = _uuid(workplace, "workplace"), _uuid(buyer, "buyer")
+        routing.add_exclusion(
             session,
-            partner_id=partner_id,
-            workplace_id=_uuid(workplace, "workplace"),
-            buyer_id=_uuid(buyer, "buyer"),
+            partner=_get(session, Organisation, _uuid(partner, "partner"), "partner"),
+            workplace=_get(session, Workplace, place_id, "workplace") if place_id else None,
+            buyer=_get(session, Organisation, buyer_id, "buyer") if buyer_id else None,
             reason=reason,
             actor=actor,
         )
 
     return _do(request, session, staff, "exclusions", run)
+
+
+@router.post("/exclusions/{exclusion_id}/remove", summary="Remove a conflict exclusion")
+def drop_exclusion(
+    request: Request, exclusion_id: uuid.UUID, staff: CsrfStaff, session: SessionDep
+) -> Response:
+    def run(actor: Actor) -> None:
+        row = _get(session, ConflictExclusion, exclusion_id, "exclusion")
+        routing.remove_exclusion(session, exclusion=row, actor=actor)
+
+    return _do(request, session, staff, "exclusions", run)
+
+
+@router.post("/users/{user_id}", summary="Activate, deactivate, make lead")
+def update_user(
+    request: Request,
+    user_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    active: Text = "",
+    lead: Text = "",
+) -> Response:
+    def run(actor: Actor) -> None:
+        user = _get(session, User, user_id, "user")
+        if user.id == staff.user.id and active != "1":
+            raise AppError("you cannot deactivate your own account")
+        admin_service.update_user(
+            session, user=user, is_lead=lead == "1", is_active=active == "1", actor=actor
+        )
+
+    return _do(request, session, staff, "users", run)

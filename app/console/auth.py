@@ -24,7 +24,7 @@ from app.accounts.web import (
     clear_session_cookie,
     set_session_cookie,
 )
-from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect
+from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, sentence
 from app.deps import RuntimeDep, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, TooManyRequests, Unauthorized
 from app.timeutil import utcnow
@@ -101,7 +101,7 @@ def login(
     except (Unauthorized, TooManyRequests) as exc:
         session.commit()  # the failure counter must persist, or slowing down does nothing
         return _login_form(
-            request, runtime, error=_sentence(exc.message), email=email, status=exc.status_code
+            request, runtime, error=sentence(exc.message), email=email, status=exc.status_code
         )
     secure = runtime.settings.secure_cookies
     if outcome.needs_totp:
@@ -140,7 +140,7 @@ async def totp_check(
         accounts.check_totp(session, vault, user=staff.user, code=code)
     except AppError as exc:
         session.commit()  # keeps the failure counter and the lock
-        context = {"csrf": staff.csrf, "error": _sentence(exc.message)}
+        context = {"csrf": staff.csrf, "error": sentence(exc.message)}
         return page(request, "totp.html", context, status=exc.status_code)
     accounts.complete_login(session, user=staff.user, method="totp")
     secure = runtime.settings.secure_cookies
@@ -154,8 +154,3 @@ def logout(staff: CsrfStaff, runtime: RuntimeDep, session: SessionDep) -> Respon
     response = redirect(LOGIN_PATH)
     clear_session_cookie(response, secure=runtime.settings.secure_cookies)
     return response
-
-
-def _sentence(message: str) -> str:
-    text = message[:1].upper() + message[1:]
-    return text if text.endswith(".") else text + "."

@@ -21,7 +21,7 @@ from app.cases import service, workflow
 from app.cases.models import Case, RemediationStep, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
-from app.console.web import ConsoleRoute, page, redirect
+from app.console.web import ConsoleRoute, page, redirect, sentence
 from app.deps import SessionDep, VaultDep
 from app.errors import AppError, NotFound
 from app.identity.vault import Vault
@@ -176,7 +176,7 @@ def _act(
             raise
         session.rollback()
         case = service.get_case_for(session, staff.user, case_id)
-        message = exc.message[:1].upper() + exc.message[1:]
+        message = sentence(exc.message)
         return render_case(
             request, session, vault, staff, case, error=message, status=exc.status_code
         )

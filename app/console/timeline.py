@@ -64,6 +64,11 @@ def _assigned(data: dict[str, Any], users: dict[str, str]) -> str:
     return f"Assigned to {users.get(str(who), 'a monitor')}" if who else "Unassigned"
 
 
+def _routed(data: dict[str, Any]) -> str:
+    partner = data.get("partner")
+    return f"Routed to {partner}" if partner else "Not routed: no partner matched"
+
+
 def describe(action: str, data: dict[str, Any], users: dict[str, str]) -> tuple[str, str | None]:
     """Plain words for an audit event, and an optional detail line."""
     labels: dict[str, tuple[str, str | None]] = {
@@ -71,12 +76,7 @@ def describe(action: str, data: dict[str, Any], users: dict[str, str]) -> tuple[
             f"Case opened by {_s(data, 'channel')}",
             f"category {_s(data, 'category')}",
         ),
-        "case.routed": (
-            f"Routed to {data['partner']}"
-            if data.get("partner")
-            else "Not routed: no partner matched",
-            None,
-        ),
+        "case.routed": (_routed(data), None),
         "case.rerouted": (
             f"Re-routed from {_s(data, 'previous')} to {_s(data, 'partner')}",
             _s(data, "reason"),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -91,12 +92,24 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def sentence(message: str) -> str:
+    """Service messages are lower-case fragments; a page shows them as sentences."""
+    text = message[:1].upper() + message[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def error_page(request: Request, exc: AppError) -> HTMLResponse:
-    titles = {403: "Not allowed", 404: "Not found", 409: "Changed meanwhile", 429: "Slow down"}
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Changed meanwhile",
+        422: "Not valid",
+        429: "Slow down",
+    }
     return page(
         request,
         "error.html",
-        {"title": titles.get(exc.status_code, "Cannot do that"), "message": exc.message},
+        {"title": titles.get(exc.status_code, "Cannot do that"), "message": sentence(exc.message)},
         status=exc.status_code,
     )
 
@@ -114,6 +127,9 @@ class ConsoleRoute(APIRoute):
                 raise  # the app-wide handler sends the browser to the login form
             except AppError as exc:
                 response = error_page(request, exc)
+            except RequestValidationError:
+                problem = AppError("that address or form is not valid", status=422)
+                response = error_page(request, problem)
             return secure_headers(response)
 
         return console_handler

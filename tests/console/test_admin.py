@@ -11,7 +11,7 @@ from app.accounts.models import Organisation, User
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 from app.runtime import Runtime
 from tests.console.helpers import code, enrol, page_csrf, password_step, sign_in, totp_step
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_org, make_user
 
 SECRET_RE = re.compile(r'<p class="secret">([A-Z2-7]+)</p>')
 
@@ -157,6 +157,22 @@ def test_workplaces_routing_and_exclusions(client: TestClient, runtime: Runtime)
     status, html = _post(
         client, "/console/admin/exclusions", partner=str(awaj.id), workplace="", buyer=""
     )
-    assert status == 400 and "either a workplace or a buyer" in html
+    assert status == 400 and "exactly one of a workplace or a buyer" in html
     with runtime.session() as session:
-        assert len(session.exec(select(ConflictExclusion)).all()) == 1
+        exclusion = session.exec(select(ConflictExclusion)).one()
+    status, html = _post(client, f"/console/admin/exclusions/{exclusion.id}/remove")
+    assert status == 200 and "board member owns the factory" not in html
+    with runtime.session() as session:
+        assert session.exec(select(ConflictExclusion)).first() is None
+
+
+def test_deactivated_user_cannot_sign_in(client: TestClient, runtime: Runtime) -> None:
+    make_org(runtime, slug="awaj")
+    mona = make_user(runtime, email="mona@awaj.example", role="monitor", org="awaj")
+    _admin(client, runtime)
+    assert _post(client, f"/console/admin/users/{mona.id}", active="", lead="1")[0] == 200
+    with runtime.session() as session:
+        row = session.get(User, mona.id)
+        assert row is not None and not row.is_active and row.is_lead
+    client.cookies.clear()
+    assert password_step(client, mona.email).status_code == 401
