@@ -91,8 +91,9 @@ def save(
 
 
 def conversation_for(session: Session, reporter: Reporter) -> Conversation:
-    """The reporter's conversation row, a fresh intake when there is none."""
-    convo = session.get(Conversation, reporter.id)
+    """The reporter's conversation row (locked: two messages from one sender must not
+    both rewrite the draft), a fresh intake when there is none."""
+    convo = session.get(Conversation, reporter.id, with_for_update=True)
     if convo is not None:
         return convo
     try:
@@ -101,7 +102,7 @@ def conversation_for(session: Session, reporter: Reporter) -> Conversation:
             session.add(convo)
         return convo
     except IntegrityError:  # a concurrent first message from the same sender won
-        found = session.get(Conversation, reporter.id, populate_existing=True)
+        found = session.get(Conversation, reporter.id, with_for_update=True, populate_existing=True)
         assert found is not None
         return found
 
