@@ -98,6 +98,11 @@ class StatusIn(Versioned):
     )
 
 
+class CategoryIn(Versioned):
+    category: str
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class AssignIn(Versioned):
     assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
 

@@ -23,6 +23,7 @@ from app.cases.schemas import (
     CasePage,
     CasePublic,
     CaseSummary,
+    CategoryIn,
     LinkIn,
     LinkPublic,
     MessageAccepted,
@@ -230,6 +231,27 @@ def change_status(
         reason=payload.reason,
         closure_reason=payload.closure_reason,
         explanation=payload.explanation,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.post(
+    "/{case_id}/category",
+    response_model=CasePublic,
+    summary="Correct the category (an urgent case stays urgent)",
+)
+def recategorise(
+    case_id: uuid.UUID, payload: CategoryIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.recategorise(
+        session,
+        case=case,
+        actor=user,
+        category=payload.category,
+        reason=payload.reason,
         expected_version=payload.expected_version,
     )
     session.commit()

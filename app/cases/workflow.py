@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.audit.service import Actor, record
 from app.cases import notices, service
-from app.cases.models import Case, CaseLink, Note, Status
+from app.cases.models import URGENT_CATEGORIES, Case, CaseLink, Category, Note, Status
 from app.errors import AppError, Conflict, Forbidden, NotFound
 from app.identity.vault import Vault
 from app.routing.service import excluded_partners
@@ -210,6 +210,43 @@ def acknowledge(
         reason="acknowledged",
         expected_version=expected_version,
     )
+
+
+def recategorise(
+    session: Session,
+    *,
+    case: Case,
+    actor: User,
+    category: str,
+    reason: str,
+    expected_version: int | None = None,
+) -> Case:
+    """Correct the category. Urgency is only ever added: a case once flagged for violence,
+    child or forced labour stays urgent (the first account is what put someone at risk)."""
+    require_actor(actor, case)
+    if category not in Category.__members__:
+        raise AppError(f"unknown category {category!r}; one of {', '.join(Category)}")
+    reason = _reason(reason)
+    if category == case.category:
+        raise AppError(f"the case is already in {category}")
+    _bump(session, case, expected_version)
+    previous = case.category
+    case.category = category
+    case.urgent = case.urgent or category in URGENT_CATEGORIES
+    record(
+        session,
+        actor=Actor.user(actor.id),
+        action="case.recategorised",
+        case_id=case.id,
+        data={
+            "previous": previous,
+            "category": category,
+            "urgent": case.urgent,
+            "reason": reason,
+            "version": case.version,
+        },
+    )
+    return case
 
 
 # assignment -----------------------------------------------------------------------------

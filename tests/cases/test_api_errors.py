@@ -139,3 +139,22 @@ def test_related_cases_are_suggested_and_linked_once(runtime: Runtime, client: T
     twice = client.post(f"/api/v1/cases/{w.case_c.id}/links", headers=headers,
                         json={"other": w.case_a.reference, "kind": "related"})
     assert twice.status_code == 409
+
+
+def test_an_urgent_case_stays_urgent_when_recategorised(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    headers = auth(w.tokens["monitor"])
+    url = f"/api/v1/cases/{w.case_c.id}"
+    urgent = client.post(f"{url}/category", headers=headers,
+                         json={"category": "child_labour", "reason": "a 13-year-old on line 2"})
+    assert urgent.status_code == 200 and urgent.json()["urgent"] is True
+    back = client.post(f"{url}/category", headers=headers,
+                       json={"category": "working_hours", "reason": "mainly the hours"})
+    assert back.json()["category"] == "working_hours" and back.json()["urgent"] is True
+    history = client.get(f"{url}/history", headers=headers).json()
+    assert history[-1]["action"] == "case.recategorised"
+    assert history[-1]["data"]["previous"] == "child_labour"
+    listed = client.get("/api/v1/cases?urgent=true&category=working_hours", headers=headers)
+    assert [c["id"] for c in listed.json()["items"]] == [str(w.case_c.id)]

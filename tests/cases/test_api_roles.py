@@ -46,6 +46,7 @@ def _endpoints(w: World, case: Case) -> list[tuple[str, str, str, Any]]:
         ("act", "POST", f"{base}/acknowledge", {"expected_version": case.version}),
         ("act", "POST", f"{base}/status", {"to": "investigating", "reason": "site visit"}),
         ("act", "POST", f"{base}/assign", {"assignee_id": str(assignee.id)}),
+        ("act", "POST", f"{base}/category", {"category": "discrimination", "reason": "pay gap"}),
         ("act", "POST", f"{base}/notes", {"body": "checked the payroll"}),
         ("act", "POST", f"{base}/messages", {"body": "we will call on Monday"}),
         ("act", "POST", f"{base}/links", {"other": w.case_c.reference, "kind": "related"}),
