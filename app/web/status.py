@@ -222,5 +222,14 @@ async def status_post(request: Request, runtime: RuntimeDep, session: SessionDep
         notice = page.gettext("Thank you. We saved your answer.")
     draft = form.get("body", "") if problem else ""
     return _show(
-        request, session, runtime.vault, page, case, code, errors=errors, notice=notice, draft=draft
+        request,
+        session,
+        runtime.vault,
+        page,
+        case,
+        code,
+        errors=errors,
+        notice=notice,
+        draft=draft,
+        failed_step=form.get("step", ""),
     )

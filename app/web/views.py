@@ -86,6 +86,7 @@ def _file(
     values: dict[str, str],
     channel: Channel,
     actor: Actor,
+    template: str = "report.html",
     **extra: Any,
 ) -> Response:
     raw = {key: values.get(key) or None for key in (*FORM_FIELDS, "submission_id")}
@@ -95,11 +96,27 @@ def _file(
             session, runtime.vault, submission=submission, channel=channel.value, actor=actor
         )
     except Invalid as exc:
-        return _form(request, page, values, errors=_errors(page, exc.problems), status=422, **extra)
+        return _form(
+            request,
+            page,
+            values,
+            errors=_errors(page, exc.problems),
+            status=422,
+            template=template,
+            **extra,
+        )
     except Conflict:
         session.rollback()
         problem = Problem("form", _("This form is damaged. Please load it again."))
-        return _form(request, page, values, errors=_errors(page, [problem]), status=409, **extra)
+        return _form(
+            request,
+            page,
+            values,
+            errors=_errors(page, [problem]),
+            status=409,
+            template=template,
+            **extra,
+        )
     session.commit()
     code = filed.receipt_code
     if filed.created and code:
