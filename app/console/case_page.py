@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -17,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation, Role, User
 from app.accounts.web import CsrfStaff, Staff, StaffContext
-from app.cases import service, workflow
-from app.cases.models import Case, RemediationStep, Status
+from app.cases import remediation, service, workflow
+from app.cases.models import Case, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
 from app.console.web import ConsoleRoute, page, redirect, sentence
@@ -37,6 +38,7 @@ NOTICES = {
     "status": "The status is changed.",
     "note": "The note is saved.",
     "linked": "The cases are linked.",
+    "step": "The remediation plan is saved.",
 }
 Text = Annotated[str, Form()]
 
@@ -91,11 +93,10 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     place = session.get(Workplace, case.workplace_id) if case.workplace_id else None
-    steps = session.exec(
-        select(RemediationStep)
-        .where(RemediationStep.case_id == case.id)
-        .order_by(col(RemediationStep.position), col(RemediationStep.created_at))
-    ).all()
+    steps = remediation.steps(session, case=case)
+    details = (
+        {s.id: remediation.detail_of(session, vault, case, s) for s in steps} if content else {}
+    )
     entries: list[timeline.Entry] = []
     if user.role in (Role.admin, Role.monitor):
         entries = timeline.build(session, vault, case=case, user=user)
@@ -118,6 +119,8 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "entries": entries,
         "audit": _audit_rows(session, case) if user.role == Role.auditor else [],
         "steps": steps,
+        "step_details": details,
+        "step_statuses": remediation.STEP_STATUSES,
         "monitors": _monitors(session, case) if can_act else [],
         "targets": sorted(workflow.ALLOWED[Status(case.status)]) if can_act else [],
         "closure_reasons": workflow.CLOSURE_REASONS,
@@ -318,5 +321,63 @@ def link(
             raise AppError(f"no case {wanted or '(empty)'} that you can see")
         workflow.link_cases(session, case=case, other=other, kind=kind, actor=staff.user)
         return "linked"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+def _due(raw: str) -> datetime | None:
+    if not raw.strip():
+        return None
+    try:
+        return datetime.fromisoformat(raw.strip()).replace(hour=23, minute=59, tzinfo=UTC)
+    except ValueError:
+        raise AppError("the due date must look like 2026-05-31") from None
+
+
+@router.post("/cases/{case_id}/remediation", summary="Add a remediation step")
+def add_step(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    summary: Text = "",
+    detail: Text = "",
+    due: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        _version(version)  # steps only add to the plan
+        remediation.add_step(
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            summary=summary,
+            detail=detail or None,
+            due_at=_due(due),
+        )
+        return "step"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/remediation/{step_id}", summary="Move a remediation step on")
+def update_step(
+    request: Request,
+    case_id: uuid.UUID,
+    step_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    status: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        _version(version)
+        remediation.update_step(
+            session, vault, case=case, actor=staff.user, step_id=step_id, status=status or None
+        )
+        return "step"
 
     return _act(request, session, vault, staff, case_id, run)

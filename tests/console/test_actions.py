@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
-from app.cases.models import Case, CaseLink, Note
+from app.cases.models import Case, CaseLink, Note, RemediationStep
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
 from tests.console.helpers import World, build_world, page_csrf, sign_in
@@ -67,6 +67,18 @@ def test_monitor_works_a_case_through(client: TestClient, runtime: Runtime, worl
     assert status == 200 and "The cases are linked" in html
     with runtime.session() as session:
         assert session.exec(select(CaseLink)).first() is not None
+
+    status, html = _post(client, case, "remediation", summary="Pay October wages", version="3")
+    assert status == 200 and "The remediation plan is saved" in html
+    with runtime.session() as session:
+        step = session.exec(select(RemediationStep)).one()
+    status, html = _post(client, case, f"remediation/{step.id}", status="done", version="3")
+    assert status == 200
+    with runtime.session() as session:
+        done = session.get(RemediationStep, step.id)
+        assert done is not None and done.status == "done" and done.completed_at is not None
+    status, html = _post(client, case, "remediation", summary="x", due="soon", version="3")
+    assert status == 400 and "due date" in html
 
     status, html = _post(
         client,

@@ -203,3 +203,23 @@ def test_session_fixation_half_token_dies(client: TestClient, runtime: Runtime) 
     assert _goes_to_login(client, "/console/login/totp")
     assert _goes_to_login(client)
     assert csrf_of(client.get("/console/login").text)
+
+
+def test_cookies_are_secure_outside_development(runtime: Runtime) -> None:
+    from app.main import create_app
+
+    served = Runtime(
+        settings=runtime.settings.model_copy(update={"env": "production"}),
+        engine=runtime.engine,
+        vault=runtime.vault,
+    )
+    make_org(runtime, slug="awaj")
+    monitor = make_user(runtime, email="mona@awaj.example", role="monitor", org="awaj")
+    with TestClient(create_app(runtime=served), base_url="https://testserver") as client:
+        form = client.get("/console/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        answer = password_step(client, monitor.email)
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}=") and "Secure" in cookie and "HttpOnly" in cookie
+        assert client.get("/console").status_code == 200

@@ -12,6 +12,8 @@ from tests.console.helpers import SECRETS, World, build_world, page_csrf, sign_i
 NARRATIVE = "keeps our wages for three months"
 INBOUND = "Please help us soon"
 OUTBOUND = "will call the factory"
+SUMMARY = "Back pay for October to all line workers"
+DETAIL = "HR agreed in the meeting of 12 November"
 ADMIN_PAGES = (
     "/console/admin",
     "/console/admin/organisations",
@@ -35,14 +37,21 @@ def _visit(client: TestClient, url: str, status: int) -> str:
 
 
 def _busy(client: TestClient, world: World) -> None:
-    """The monitor adds a note so timelines hold every kind of entry."""
+    """The monitor adds a note and a remediation step, so every kind of entry is there."""
+    sign_in(client, world.monitor)
     case = world.sms_case
-    answer = client.post(
-        f"/console/cases/{case.id}/note",
-        data={"csrf": page_csrf(client), "body": "Called the factory's HR office.", "version": "1"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303
+    for action, data in (
+        ("note", {"body": "Called the factory's HR office."}),
+        ("remediation", {"summary": SUMMARY, "detail": DETAIL, "due": "2027-01-31"}),
+    ):
+        answer = client.post(
+            f"/console/cases/{case.id}/{action}",
+            data={"csrf": page_csrf(client), "version": "1", **data},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+    client.post("/console/logout", data={"csrf": page_csrf(client)})
+    client.cookies.clear()
 
 
 @pytest.fixture
@@ -59,10 +68,9 @@ def _who(world: World, role: str) -> tuple[User, str | None]:
 @pytest.mark.parametrize("role", ["admin", "monitor", "outsider", "buyer", "auditor"])
 def test_every_page_for_every_role(client: TestClient, world: World, role: str) -> None:
     user, secret = _who(world, role)
+    _busy(client, world)
     _visit(client, "/console/login", 200)
     sign_in(client, user, secret)
-    if role in ("admin", "monitor"):
-        _busy(client, world)
     visible = {
         "admin": {"sms_case", "wa_case", "other_case"},
         "monitor": {"sms_case", "wa_case"},
@@ -92,6 +100,10 @@ def test_every_page_for_every_role(client: TestClient, world: World, role: str) 
         assert ("Audit history" in html) is (role == "auditor")
         if role in ("admin", "monitor") and name == "sms_case":
             assert "Called the factory" in html  # the note, for those who may read it
+            assert DETAIL in html
+        if name == "sms_case":
+            assert SUMMARY in html  # buyers follow remediation through the summaries
+            assert (DETAIL in html) is (role in ("admin", "monitor"))
         if role in ("buyer", "auditor"):
             assert "Called the factory" not in html
             assert '<form method="post" action="/console/cases' not in html
