@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -62,6 +62,26 @@ class Case(SQLModel, table=True):
         Index("ix_grievance_case_partner_created", "partner_id", "created_at", "id"),
         Index("ix_grievance_case_partner_status", "partner_id", "status"),
         Index("ix_grievance_case_reporter", "reporter_id", "created_at"),
+        # Partial indexes for the triage queue and the deadline job (migration 0005).
+        *(
+            Index(
+                name,
+                "partner_id",
+                column,
+                "id",
+                sqlite_where=text(where),
+                postgresql_where=text(where),
+            )
+            for name, column, where in (
+                ("ix_grievance_case_partner_unread", "created_at", "unread_reporter_messages > 0"),
+                ("ix_grievance_case_partner_ack_due", "ack_due_at", "acknowledged_at IS NULL"),
+                (
+                    "ix_grievance_case_partner_feedback_due",
+                    "feedback_due_at",
+                    "feedback_given_at IS NULL",
+                ),
+            )
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, func, literal, or_, tuple_
-from sqlalchemy import case as sql_case
+from sqlalchemy import ColumnElement, Uuid, and_, func, literal, literal_column, or_, tuple_
 from sqlmodel import Session, col
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
 from app.cases import service
@@ -67,17 +67,23 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def due_key() -> ColumnElement[datetime]:
-    """The next deadline that matters: acknowledgement first, then feedback."""
-    return func.coalesce(
-        sql_case(
-            (col(Case.acknowledged_at).is_(None), col(Case.ack_due_at)),
-            (col(Case.feedback_given_at).is_(None), col(Case.feedback_due_at)),
-            else_=None,
-        ),
-        literal(NO_DEADLINE, UTCDateTime()),
-        type_=UTCDateTime(),
+def _pending_streams() -> list[tuple[ColumnElement[bool], ColumnElement[datetime] | None]]:
+    """The `due` order as three streams, each read in index order (migration 0005's partial
+    indexes) and merged: cases awaiting acknowledgement by `ack_due_at`, acknowledged cases
+    awaiting feedback by `feedback_due_at`, then every other case (no deadline) by id."""
+    open_case = col(Case.status) != Status.closed.value
+    ack = and_(col(Case.acknowledged_at).is_(None), col(Case.ack_due_at).is_not(None), open_case)
+    feedback = and_(
+        col(Case.acknowledged_at).is_not(None),
+        col(Case.feedback_given_at).is_(None),
+        col(Case.feedback_due_at).is_not(None),
+        open_case,
     )
+    return [
+        (ack, col(Case.ack_due_at)),  # type: ignore[list-item]
+        (feedback, col(Case.feedback_due_at)),  # type: ignore[list-item]
+        (~or_(ack, feedback), None),
+    ]
 
 
 def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[bool]]:
@@ -103,7 +109,8 @@ def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[
         clause = overdue_clause(now)
         out.append(clause if filters.overdue else ~clause)
     if filters.unread is not None:
-        unread = col(Case.unread_reporter_messages) > 0
+        # An inline 0 (not a bound parameter) lets SQLite match the partial index.
+        unread = col(Case.unread_reporter_messages) > literal_column("0")
         out.append(unread if filters.unread else ~unread)
     if filters.assignee_id is not None:
         out.append(col(Case.assignee_id) == filters.assignee_id)
@@ -137,16 +144,57 @@ def _decode(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
 
 
 def _key_of(case: Case, sort: str) -> datetime:
-    if sort == "due":
-        if case.acknowledged_at is None and case.ack_due_at is not None:
-            return case.ack_due_at
-        if case.feedback_given_at is None and case.feedback_due_at is not None:
-            return case.feedback_due_at
+    if sort != "due":
+        return case.created_at
+    if case.status == Status.closed:
         return NO_DEADLINE
-    return case.created_at
+    if case.acknowledged_at is None:
+        return case.ack_due_at or NO_DEADLINE
+    if case.feedback_given_at is None and case.feedback_due_at is not None:
+        return case.feedback_due_at
+    return NO_DEADLINE
 
 
 # the query ------------------------------------------------------------------------------
+
+
+def _after(key: ColumnElement[Any], at: datetime, ident: uuid.UUID) -> Any:
+    return tuple_(key, col(Case.id)) > tuple_(literal(at, UTCDateTime()), literal(ident, Uuid()))
+
+
+def _by_created(
+    session: Session, query: SelectOfScalar[Case], sort: str, after: Any, limit: int
+) -> list[Case]:
+    key = col(Case.created_at)
+    if after is not None:
+        row, bound = (
+            tuple_(key, col(Case.id)),
+            tuple_(literal(after[0], UTCDateTime()), literal(after[1], Uuid())),
+        )
+        query = query.where(row < bound if sort == "newest" else row > bound)
+    if sort == "newest":
+        query = query.order_by(key.desc(), col(Case.id).desc())
+    else:
+        query = query.order_by(key.asc(), col(Case.id).asc())
+    return list(session.exec(query.limit(limit + 1)).all())
+
+
+def _by_due(session: Session, query: SelectOfScalar[Case], after: Any, limit: int) -> list[Case]:
+    found: list[Case] = []
+    for clause, key in _pending_streams():
+        stream = query.where(clause)
+        if key is None:
+            if after is not None and after[0] >= NO_DEADLINE:
+                stream = stream.where(col(Case.id) > after[1])
+            found += session.exec(stream.order_by(col(Case.id)).limit(limit + 1)).all()
+            continue
+        if after is not None:
+            if after[0] >= NO_DEADLINE:
+                continue  # this stream was used up before the cursor
+            stream = stream.where(_after(key, after[0], after[1]))
+        found += session.exec(stream.order_by(key, col(Case.id)).limit(limit + 1)).all()
+    found.sort(key=lambda c: (_key_of(c, "due"), c.id))
+    return found[: limit + 1]
 
 
 def queue(
@@ -162,25 +210,14 @@ def queue(
         raise AppError(f"sort must be one of {', '.join(SORTS)}")
     if not 1 <= limit <= MAX_LIMIT:
         raise AppError(f"limit must be between 1 and {MAX_LIMIT}")
-    now = utcnow()
-    key: ColumnElement[datetime] = (
-        due_key() if filters.sort == "due" else col(Case.created_at)  # type: ignore[assignment]
-    )
-    query = service.readable_by(user).where(*_filter_clauses(filters, now))
-    descending = filters.sort == "newest"
-    if cursor:
-        after_key, after_id = _decode(cursor, filters.sort)
-        after = tuple_(literal(after_key, UTCDateTime()), literal(after_id, Uuid()))
-        row = tuple_(key, col(Case.id))
-        query = query.where(row < after if descending else row > after)
-    if descending:
-        query = query.order_by(key.desc(), col(Case.id).desc())
+    query = service.readable_by(user).where(*_filter_clauses(filters, utcnow()))
+    after = _decode(cursor, filters.sort) if cursor else None
+    if filters.sort == "due":
+        rows = _by_due(session, query, after, limit)
     else:
-        query = query.order_by(key.asc(), col(Case.id).asc())
-    rows = list(session.exec(query.limit(limit + 1)).all())
+        rows = _by_created(session, query, filters.sort, after, limit)
     page = rows[:limit]
-    more = len(rows) > limit and bool(page)
-    last = page[-1] if page else None
-    return page, (
-        _encode(filters.sort, _key_of(last, filters.sort), last.id) if more and last else None
-    )
+    if len(rows) <= limit or not page:
+        return page, None
+    last = page[-1]
+    return page, _encode(filters.sort, _key_of(last, filters.sort), last.id)

@@ -134,3 +134,40 @@ def test_queue_pages_with_keyset_cursors(runtime: Runtime, world: dict[str, obje
         assert len(due) + len(rest) == 7
         assert not q.queue(session, user=world["other"], filters=q.QueueFilters(),
                            cursor=None)[0]
+
+
+def test_due_order_pages_through_every_deadline_state(
+    runtime: Runtime, world: dict[str, object]
+) -> None:
+    from datetime import timedelta
+
+    from app.timeutil import advance_clock
+
+    ids = []
+    for _ in range(9):
+        ids.append(make_case(runtime).id)
+        advance_clock(3600)
+    mon = world["mon"]
+    with runtime.session() as session:
+        cases = [session.get_one(Case, i) for i in ids]
+        workflow.acknowledge(session, runtime.vault, case=cases[0], actor=mon)
+        workflow.acknowledge(session, runtime.vault, case=cases[1], actor=mon)
+        cases[1].feedback_due_at = cases[1].created_at + timedelta(days=1)  # due soonest
+        for to in ("acknowledged", "investigating", "remediation"):
+            workflow.change_status(session, runtime.vault, case=cases[2], actor=mon, to=to,
+                                   reason="r")
+        workflow.change_status(session, runtime.vault, case=cases[3], actor=mon, to="closed",
+                               reason="r", closure_reason="withdrawn")
+        session.commit()
+        expected = sorted(cases, key=lambda c: (q._key_of(c, "due"), c.id))
+        assert expected[0].id == ids[1] and expected[1].id == ids[4]
+        seen: list[Case] = []
+        cursor = None
+        while True:
+            page, cursor = q.queue(session, user=mon, filters=q.QueueFilters(sort="due"),
+                                   cursor=cursor, limit=2)
+            seen += page
+            if cursor is None:
+                break
+        assert [c.id for c in seen] == [c.id for c in expected]
+        assert {c.id for c in seen[-2:]} == {ids[2], ids[3]}  # no deadline left: last
