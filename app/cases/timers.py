@@ -210,7 +210,8 @@ def _round(session: Session, now: datetime) -> int:
             ),
             ("escalated", _candidates(session, deadline, "escalated", due <= now)),
         ]
-        for partner in session.exec(select(Organisation).where(Organisation.kind == "partner")):
+        partners = session.exec(select(Organisation).where(Organisation.kind == "partner")).all()
+        for partner in partners:
             late = now - timedelta(days=partner.reassign_after_days)
             batches.append(
                 (

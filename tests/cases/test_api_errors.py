@@ -3,6 +3,7 @@ log, not the conversation."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -158,3 +159,34 @@ def test_an_urgent_case_stays_urgent_when_recategorised(
     assert history[-1]["data"]["previous"] == "child_labour"
     listed = client.get("/api/v1/cases?urgent=true&category=working_hours", headers=headers)
     assert [c["id"] for c in listed.json()["items"]] == [str(w.case_c.id)]
+
+
+def test_the_openapi_schema_documents_the_staff_api(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/v1/cases", "get"),
+        ("/api/v1/cases/{case_id}/acknowledge", "post"),
+        ("/api/v1/cases/{case_id}/status", "post"),
+        ("/api/v1/cases/{case_id}/assign", "post"),
+        ("/api/v1/cases/{case_id}/category", "post"),
+        ("/api/v1/cases/{case_id}/notes", "get"),
+        ("/api/v1/cases/{case_id}/notes", "post"),
+        ("/api/v1/cases/{case_id}/links", "post"),
+        ("/api/v1/cases/{case_id}/related", "get"),
+        ("/api/v1/cases/{case_id}/reroute", "post"),
+        ("/api/v1/cases/{case_id}/remediation", "get"),
+        ("/api/v1/cases/{case_id}/remediation/{step_id}", "patch"),
+        ("/api/v1/alerts", "get"),
+        ("/api/v1/admin/routing/rules", "post"),
+        ("/api/v1/admin/routing/exclusions", "post"),
+        ("/api/v1/admin/workplaces/{workplace_id}/buyers", "post"),
+    ]:
+        operation = paths[path][method]
+        assert operation["summary"]
+        ok = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+        if method != "delete":
+            assert "$ref" in json.dumps(ok), (path, method)
+    queue_params = {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
+    assert {"status", "category", "country", "workplace", "urgent", "overdue", "unread",
+            "assignee_id", "sort", "cursor"} <= queue_params
