@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from sqlmodel import Session, col, select
 
-from app.accounts.models import Organisation, Role, User
+from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import CsrfStaff, Staff, StaffContext
 from app.cases import remediation, service, workflow
 from app.cases.models import Case, Status
@@ -39,6 +39,7 @@ NOTICES = {
     "note": "The note is saved.",
     "linked": "The cases are linked.",
     "step": "The remediation plan is saved.",
+    "rerouted": "The case is re-routed; the new partner's deadlines apply.",
 }
 Text = Annotated[str, Form()]
 
@@ -67,6 +68,18 @@ def _monitors(session: Session, case: Case) -> list[User]:
             select(User)
             .where(User.org_id == case.partner_id, User.role == Role.monitor, User.is_active)
             .order_by(col(User.email))
+        ).all()
+    )
+
+
+def _other_partners(session: Session, case: Case) -> list[Organisation]:
+    if case.status == Status.closed:
+        return []
+    return list(
+        session.exec(
+            select(Organisation)
+            .where(Organisation.kind == OrgKind.partner, col(Organisation.id) != case.partner_id)
+            .order_by(col(Organisation.name))
         ).all()
     )
 
@@ -124,6 +137,7 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "monitors": _monitors(session, case) if can_act else [],
         "targets": sorted(workflow.ALLOWED[Status(case.status)]) if can_act else [],
         "closure_reasons": workflow.CLOSURE_REASONS,
+        "other_partners": _other_partners(session, case) if user.role == Role.admin else [],
         "link_kinds": workflow.LINK_KINDS,
         "links": workflow.links_of(session, case=case, user=user),
         "suggestions": (
@@ -379,5 +393,37 @@ def update_step(
             session, vault, case=case, actor=staff.user, step_id=step_id, status=status or None
         )
         return "step"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/reroute", summary="Send the case to another partner (admins)")
+def reroute(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    partner: Text = "",
+    reason: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        try:
+            org = session.get(Organisation, uuid.UUID(partner)) if partner else None
+        except ValueError:
+            org = None
+        if org is None:
+            raise AppError("choose a partner from the list")
+        workflow.reroute(
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            partner=org,
+            reason=reason,
+            expected_version=_version(version),
+        )
+        return "rerouted"
 
     return _act(request, session, vault, staff, case_id, run)

@@ -206,3 +206,27 @@ def test_overdue_and_urgent_show_in_the_queue(
     with runtime.session() as session:
         ids = session.exec(select(Case.id).where(col(Case.urgent).is_(True))).all()
         assert len(ids) == 1
+
+
+def test_admin_reroutes_a_case(client: TestClient, runtime: Runtime, world: World) -> None:
+    case = world.sms_case
+    sign_in(client, world.admin, world.admin_secret)
+    html = client.get(f"/console/cases/{case.id}").text
+    assert "Re-route to partner" in html
+    status, html = _post(
+        client,
+        case,
+        "reroute",
+        partner=str(world.other_partner.id),
+        reason="conflict found",
+        version="1",
+    )
+    assert status == 200 and "re-routed" in html
+    assert "Re-routed from awaj to other-ngo" in html
+    assert _case(runtime, case).partner_id == world.other_partner.id
+    client.cookies.clear()
+    sign_in(client, world.monitor)
+    assert client.get(f"/console/cases/{case.id}").status_code == 404
+    client.cookies.clear()
+    sign_in(client, world.outsider)
+    assert "Re-route to partner" not in client.get(f"/console/cases/{case.id}").text
