@@ -28,6 +28,13 @@ MAX_LIMIT = 200
 NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Cursor:
+    key: datetime
+    ident: uuid.UUID
+    created: datetime | None = None  # `due` order, among cases with no deadline left
+
+
 @dataclass
 class QueueFilters:
     status: str | None = None
@@ -70,7 +77,8 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 def _pending_streams() -> list[tuple[ColumnElement[bool], ColumnElement[datetime] | None]]:
     """The `due` order as three streams, each read in index order (migration 0005's partial
     indexes) and merged: cases awaiting acknowledgement by `ack_due_at`, acknowledged cases
-    awaiting feedback by `feedback_due_at`, then every other case (no deadline) by id."""
+    awaiting feedback by `feedback_due_at`, then every other case (no deadline left),
+    newest first."""
     open_case = col(Case.status) != Status.closed.value
     ack = and_(col(Case.acknowledged_at).is_(None), col(Case.ack_due_at).is_not(None), open_case)
     feedback = and_(
@@ -120,16 +128,24 @@ def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[
 # cursors --------------------------------------------------------------------------------
 
 
-def _encode(sort: str, key: datetime, ident: uuid.UUID) -> str:
-    raw = json.dumps({"s": sort, "k": key.astimezone(UTC).isoformat(), "i": str(ident)})
+def _encode(sort: str, key: datetime, ident: uuid.UUID, created: datetime | None = None) -> str:
+    data = {"s": sort, "k": key.astimezone(UTC).isoformat(), "i": str(ident)}
+    if created is not None:
+        data["c"] = created.astimezone(UTC).isoformat()
+    raw = json.dumps(data)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _decode(cursor: str, sort: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         data: dict[str, Any] = json.loads(raw)
         key, ident = datetime.fromisoformat(data["k"]), uuid.UUID(data["i"])
+        created = datetime.fromisoformat(data["c"]) if "c" in data else None
         given = data["s"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise AppError("the cursor is not one this API gave out", code="bad_cursor") from exc
@@ -138,9 +154,7 @@ def _decode(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
             f"the cursor belongs to sort={given}; keep the same sort while paging",
             code="bad_cursor",
         )
-    if key.tzinfo is None:
-        key = key.replace(tzinfo=UTC)
-    return key, ident
+    return Cursor(_aware(key), ident, _aware(created) if created else None)
 
 
 def _key_of(case: Case, sort: str) -> datetime:
@@ -158,20 +172,25 @@ def _key_of(case: Case, sort: str) -> datetime:
 # the query ------------------------------------------------------------------------------
 
 
-def _after(key: ColumnElement[Any], at: datetime, ident: uuid.UUID) -> Any:
+def _after(key: Any, at: datetime, ident: uuid.UUID) -> Any:
     return tuple_(key, col(Case.id)) > tuple_(literal(at, UTCDateTime()), literal(ident, Uuid()))
 
 
+def _before_created(at: datetime, ident: uuid.UUID) -> Any:
+    return tuple_(col(Case.created_at), col(Case.id)) < tuple_(
+        literal(at, UTCDateTime()), literal(ident, Uuid())
+    )
+
+
 def _by_created(
-    session: Session, query: SelectOfScalar[Case], sort: str, after: Any, limit: int
+    session: Session, query: SelectOfScalar[Case], sort: str, after: Cursor | None, limit: int
 ) -> list[Case]:
     key = col(Case.created_at)
     if after is not None:
-        row, bound = (
-            tuple_(key, col(Case.id)),
-            tuple_(literal(after[0], UTCDateTime()), literal(after[1], Uuid())),
-        )
-        query = query.where(row < bound if sort == "newest" else row > bound)
+        if sort == "newest":
+            query = query.where(_before_created(after.key, after.ident))
+        else:
+            query = query.where(_after(key, after.key, after.ident))
     if sort == "newest":
         query = query.order_by(key.desc(), col(Case.id).desc())
     else:
@@ -179,21 +198,32 @@ def _by_created(
     return list(session.exec(query.limit(limit + 1)).all())
 
 
-def _by_due(session: Session, query: SelectOfScalar[Case], after: Any, limit: int) -> list[Case]:
+def _due_order(case: Case) -> tuple[int, float, int]:
+    key = _key_of(case, "due")
+    if key >= NO_DEADLINE:
+        return (1, -case.created_at.timestamp(), -case.id.int)
+    return (0, key.timestamp(), case.id.int)
+
+
+def _by_due(
+    session: Session, query: SelectOfScalar[Case], after: Cursor | None, limit: int
+) -> list[Case]:
     found: list[Case] = []
+    past_deadlines = after is not None and after.key >= NO_DEADLINE
     for clause, key in _pending_streams():
         stream = query.where(clause)
         if key is None:
-            if after is not None and after[0] >= NO_DEADLINE:
-                stream = stream.where(col(Case.id) > after[1])
-            found += session.exec(stream.order_by(col(Case.id)).limit(limit + 1)).all()
-            continue
-        if after is not None:
-            if after[0] >= NO_DEADLINE:
-                continue  # this stream was used up before the cursor
-            stream = stream.where(_after(key, after[0], after[1]))
-        found += session.exec(stream.order_by(key, col(Case.id)).limit(limit + 1)).all()
-    found.sort(key=lambda c: (_key_of(c, "due"), c.id))
+            if past_deadlines and after is not None and after.created is not None:
+                stream = stream.where(_before_created(after.created, after.ident))
+            ordered = stream.order_by(col(Case.created_at).desc(), col(Case.id).desc())
+        elif past_deadlines:
+            continue  # this stream was used up before the cursor
+        else:
+            if after is not None:
+                stream = stream.where(_after(key, after.key, after.ident))
+            ordered = stream.order_by(key, col(Case.id))
+        found += session.exec(ordered.limit(limit + 1)).all()
+    found.sort(key=_due_order)
     return found[: limit + 1]
 
 
@@ -220,4 +250,6 @@ def queue(
     if len(rows) <= limit or not page:
         return page, None
     last = page[-1]
-    return page, _encode(filters.sort, _key_of(last, filters.sort), last.id)
+    key = _key_of(last, filters.sort)
+    created = last.created_at if filters.sort == "due" and key >= NO_DEADLINE else None
+    return page, _encode(filters.sort, key, last.id, created)
