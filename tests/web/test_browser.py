@@ -1,0 +1,303 @@
+"""The reporter's pages in Debian's Chromium: filing with JavaScript on and off, the form
+opening offline, an offline grievance synced exactly once (after reconnecting, and after a
+reload), its device-made receipt code opening /status, right-to-left Arabic, 320 px, and
+axe-core finding no serious or critical violation on any reporter page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from app.cases.models import Case, RemediationStep
+from app.main import create_app
+from app.runtime import Runtime
+from tests.web.helpers import cases
+from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+NARRATIVE = "The supervisor locks the fire exit during night shifts."
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:
+    with serve(create_app(runtime=runtime)) as url:
+        yield url
+
+
+# bypass_csp lets Playwright poll its predicates with eval; the pages' own policy is checked
+# in test_pages.py.
+@pytest.fixture
+def context(browser: Any, base_url: str) -> Iterator[Any]:
+    ctx = browser.new_context(
+        bypass_csp=True, base_url=base_url, viewport={"width": 360, "height": 740}
+    )
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def fill_form(page: Any) -> None:
+    page.fill("#narrative", NARRATIVE)
+    page.check("input[name=category][value=health_safety]")
+    page.fill("#workplace", "Star Garments Ltd")
+    page.select_option("#country", "BD")
+
+
+def wait_until_kept(page: Any) -> None:
+    """The service worker controls nothing on a first visit; wait until it has kept the
+    form and its files for offline use."""
+    page.wait_for_function(
+        """async () => {
+            await navigator.serviceWorker.ready;
+            const pages = await caches.open('gd-pages');
+            const names = await caches.keys();
+            return !!(await pages.match(location.pathname + location.search))
+                && names.some(n => n.startsWith('gd-files-'));
+        }"""
+    )
+
+
+def outbox(page: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = page.evaluate("gdAll()")
+    return result
+
+
+def wait_for_cases(runtime: Runtime, count: int, page: Any) -> list[Case]:
+    for _ in range(100):
+        found = cases(runtime)
+        if len(found) >= count:
+            return found
+        page.wait_for_timeout(100)
+    return cases(runtime)
+
+
+def test_filing_with_javascript_off(browser: Any, base_url: str, runtime: Runtime) -> None:
+    ctx = browser.new_context(bypass_csp=True, base_url=base_url, java_script_enabled=False)
+    page = ctx.new_page()
+    page.goto("/report?lang=en")
+    fill_form(page)
+    page.click("button[type=submit]")
+    code = page.text_content("#code")
+    assert code and re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
+    [case] = cases(runtime)
+    assert page.get_by_text(f"Your reference is {case.reference}").is_visible()
+    assert case.channel == "web" and case.receipt_hash == runtime.vault.receipt_hash(code)
+    ctx.close()
+
+
+def test_filing_with_javascript_on(context: Any, runtime: Runtime) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
+    code = page.text_content("#code")
+    assert code
+    [case] = cases(runtime)
+    assert case.reference in (page.text_content("#state") or "")
+    assert case.receipt_hash == runtime.vault.receipt_hash(code)
+    assert page.evaluate("document.activeElement.id") == "receipt"
+    assert outbox(page) == [], "nothing is kept on the device once the server has it"
+
+
+def test_client_side_error_is_announced_next_to_the_field(context: Any, runtime: Runtime) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=bn")
+    page.click("button[type=submit]")
+    error = page.locator("#e-narrative")
+    assert error.is_visible() and "কী হয়েছে" in (error.text_content() or "")
+    assert page.get_attribute("#narrative", "aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "narrative"
+    assert cases(runtime) == []
+
+
+def test_form_opens_offline(context: Any) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=km")
+    wait_until_kept(page)
+    context.set_offline(True)
+    page.goto("/report?lang=km")
+    assert page.locator("#narrative").is_visible()
+    assert page.get_attribute("html", "lang") == "km"
+    height = page.evaluate("getComputedStyle(document.querySelector('button')).minHeight")
+    assert height == "48px", "the stylesheet came from the offline cache"
+    page.goto("/report")
+    assert page.locator("#narrative").is_visible(), "the kept form also answers /report"
+
+
+def test_offline_grievance_syncs_once_after_reconnecting(context: Any, runtime: Runtime) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    assert (page.text_content("#state") or "").startswith("Waiting to send.")
+    code = page.text_content("#code") or ""
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
+    assert [r["state"] for r in outbox(page)] == ["waiting"]
+    page.wait_for_timeout(500)
+    assert cases(runtime) == []
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
+    [case] = wait_for_cases(runtime, 1, page)
+    assert case.receipt_hash == runtime.vault.receipt_hash(code)
+    page.reload()
+    page.wait_for_timeout(1500)
+    assert len(cases(runtime)) == 1, "a reload sends nothing again"
+    assert outbox(page) == []
+
+
+def test_offline_grievance_syncs_once_after_a_reload_and_its_code_opens_status(
+    context: Any, runtime: Runtime
+) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    code = page.text_content("#code") or ""
+    page.reload()  # still offline: the kept form, with the report still waiting
+    page.wait_for_selector("#pending:not([hidden])")
+    assert "1" in (page.text_content("#pending") or "")
+    page.close()  # the browser tab is gone; the report waits on the device
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto("/report?lang=en")  # the next visit sends it
+    [case] = wait_for_cases(runtime, 1, again)
+    again.wait_for_function(
+        "!document.getElementById('pending') || document.getElementById('pending').hidden"
+    )
+    again.reload()
+    again.wait_for_timeout(1500)
+    assert len(cases(runtime)) == 1
+    again.goto("/status?lang=en")
+    again.fill("#code", code)
+    again.click("button[type=submit]")
+    assert again.get_by_text(f"Your report {case.reference}").is_visible()
+    assert again.text_content("#status") == "Received, waiting to be read"
+
+
+def test_arabic_is_laid_out_right_to_left(browser: Any, base_url: str) -> None:
+    ctx = browser.new_context(
+        bypass_csp=True, base_url=base_url, viewport={"width": 320, "height": 640}
+    )
+    page = ctx.new_page()
+    page.goto("/report?lang=ar")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.get_attribute("html", "lang") == "ar"
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    label = page.locator("label[for=narrative]").bounding_box()
+    heading = page.locator("#formbox h1").bounding_box()
+    exit_link = page.locator("#exit").bounding_box()
+    assert label and heading and exit_link
+    assert label["x"] + label["width"] > 320 - 20, "labels start at the right edge"
+    assert heading["x"] + heading["width"] > 320 - 20
+    assert exit_link["x"] < 40, "the header's end is on the left in right-to-left"
+    radio = page.locator("input[name=category]").first.bounding_box()
+    assert radio and radio["x"] > 320 / 2, "radio buttons sit at the right, before their text"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, "no sideways scrolling"
+    ctx.close()
+
+
+def test_usable_at_320_px(browser: Any, base_url: str) -> None:
+    ctx = browser.new_context(
+        bypass_csp=True, base_url=base_url, viewport={"width": 320, "height": 640}
+    )
+    page = ctx.new_page()
+    for path in ("/", "/report?lang=my", "/status?lang=en"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    page.goto("/report?lang=en")
+    small = page.evaluate(
+        """[...document.querySelectorAll(
+                'button, select, textarea, input:not([type=hidden]):not([type=radio]), .opt, a')]
+            .filter(e => e.offsetParent && e.getBoundingClientRect().height < 48)
+            .map(e => e.outerHTML.slice(0, 60))"""
+    )
+    assert small == [], "touch targets are at least 48 px high"
+    ctx.close()
+
+
+def test_leave_quickly_replaces_the_page(context: Any) -> None:
+    page = context.new_page()
+    page.route("https://www.google.com/**", lambda route: route.fulfill(body="weather"))
+    page.goto("/status?lang=en")
+    page.goto("/report?lang=en")
+    page.click("#exit")
+    page.wait_for_url("https://www.google.com/**")
+    page.go_back()
+    assert "/status" in page.url, "the form is no longer in the history"
+
+
+def _no_serious_violations(page: Any, what: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{what}: {bad}"
+
+
+def test_accessibility_of_every_reporter_page(
+    browser: Any, base_url: str, runtime: Runtime
+) -> None:
+    # axe needs JavaScript; the server-rendered flow is reached by keeping our script out.
+    ctx = browser.new_context(bypass_csp=True, base_url=base_url)
+    ctx.route("**/assets/app.*.js", lambda route: route.abort())
+    page = ctx.new_page()
+    for path in ("/", "/report?lang=en", "/report?lang=ar", "/status?lang=en"):
+        page.goto(path)
+        _no_serious_violations(page, path)
+    page.goto("/report?lang=en")
+    page.click("button[type=submit]")  # errors shown next to their fields
+    _no_serious_violations(page, "form with errors")
+    fill_form(page)
+    page.click("button[type=submit]")
+    code = page.text_content("#code") or ""
+    _no_serious_violations(page, "receipt")
+    page.goto("/status?lang=en")
+    page.fill("#code", "AAAA-AAAA-AAAA-AAAA")
+    page.click("button[type=submit]")
+    _no_serious_violations(page, "wrong code")
+    with runtime.session() as session:
+        case = session.exec(select(Case)).one()
+        session.add(RemediationStep(case_id=case.id, summary="Back pay for overtime", position=1))
+        session.commit()
+    page.fill("#code", code)
+    page.click("button[type=submit]")
+    page.fill("#body", "Thank you")
+    page.click("form:last-of-type button[type=submit]")
+    _no_serious_violations(page, "status with a step and messages")
+    ctx.close()
+    js = browser.new_context(bypass_csp=True, base_url=base_url)
+    page = js.new_page()
+    page.goto("/report?lang=ur")
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    _no_serious_violations(page, "receipt made on the device")
+    js.close()
