@@ -150,12 +150,21 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
             actor_kind=e.actor_kind,
             actor_id=e.actor_id,
             action=e.action,
-            data=json.loads(e.data),
+            data=_history_data(user, e.data),
             prev_hash=e.prev_hash,
             hash=e.hash,
         )
         for e in events
     ]
+
+
+def _history_data(user: User, data: str) -> dict[str, object]:
+    """Staff write reasons in their own words, which may name people: buyers follow the
+    steps without them (auditors keep everything, to check the hashes)."""
+    values: dict[str, object] = json.loads(data)
+    if user.role == Role.buyer and "reason" in values:
+        values["reason"] = "(withheld)"
+    return values
 
 
 @router.get(
@@ -494,6 +503,10 @@ def update_step(
     "",
     response_model=list[AlertPublic],
     summary="Deadline reminders and escalations addressed to the caller, newest first",
+    description=(
+        "Monitors see reminders for their partner's cases, leads also escalations, admins "
+        "escalations and reassignments. Alerts are audit events; nothing is e-mailed."
+    ),
 )
 def alerts(
     user: ApiUser,

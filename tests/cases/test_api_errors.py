@@ -190,3 +190,17 @@ def test_the_openapi_schema_documents_the_staff_api(client: TestClient) -> None:
     queue_params = {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
     assert {"status", "category", "country", "workplace", "urgent", "overdue", "unread",
             "assignee_id", "sort", "cursor"} <= queue_params
+
+
+def test_buyers_read_the_history_without_staff_reasons(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}"
+    client.post(f"{url}/acknowledge", json={}, headers=auth(w.tokens["monitor"]))
+    client.post(f"{url}/status", headers=auth(w.tokens["monitor"]),
+                json={"to": "investigating", "reason": "spoke to Rahima on line 4"})
+    seen = client.get(f"{url}/history", headers=auth(w.tokens["buyer"])).text
+    assert "Rahima" not in seen and "investigating" in seen
+    audited = client.get(f"{url}/history", headers=auth(w.tokens["auditor"])).text
+    assert "Rahima" in audited
