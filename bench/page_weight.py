@@ -151,43 +151,52 @@ KEPT = """async () => {
 }"""
 
 
-def measure(base: str, proxy: Proxy, lang: str) -> dict[str, Any]:
+def measure(base: str, proxy: Proxy, lang: str, browser: Any = None) -> dict[str, Any]:
+    """The three measurements, in `browser` (a Playwright Chromium) or a new one."""
+    if browser is not None:
+        return _measure(browser, base, proxy, lang)
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            return _measure(chromium, base, proxy, lang)
+        finally:
+            chromium.close()
+
+
+def _measure(browser: Any, base: str, proxy: Proxy, lang: str) -> dict[str, Any]:
     url = f"{base}/report?lang={lang}"
     result: dict[str, Any] = {"url": f"/report?lang={lang}"}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page_only = browser.new_context(service_workers="block")
-        proxy.counter.reset()
-        page = page_only.new_page()
-        page.goto(url, wait_until="networkidle")
-        page.wait_for_timeout(1000)  # anything fetched late (the manifest) counts too
-        result["page"] = {"bytes": proxy.counter.down, "requests": list(proxy.counter.paths)}
-        page_only.close()
+    page_only = browser.new_context(service_workers="block")
+    proxy.counter.reset()
+    page = page_only.new_page()
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_timeout(1000)  # anything fetched late (the manifest) counts too
+    result["page"] = {"bytes": proxy.counter.down, "requests": list(proxy.counter.paths)}
+    page_only.close()
 
-        first_visit = browser.new_context()
-        proxy.counter.reset()
-        page = first_visit.new_page()
-        page.goto(url, wait_until="networkidle")
-        page.wait_for_function(KEPT, timeout=15_000)
-        page.wait_for_timeout(1000)
-        result["with_worker"] = {"bytes": proxy.counter.down, "requests": list(proxy.counter.paths)}
-        first_visit.close()
+    first_visit = browser.new_context()
+    proxy.counter.reset()
+    page = first_visit.new_page()
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_function(KEPT, timeout=15_000)
+    page.wait_for_timeout(1000)
+    result["with_worker"] = {"bytes": proxy.counter.down, "requests": list(proxy.counter.paths)}
+    first_visit.close()
 
-        slow = browser.new_context()
-        page = slow.new_page()
-        cdp = slow.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", {"offline": False, **TWO_G})
-        page.goto(url, wait_until="load", timeout=60_000)
-        timing = page.evaluate(
-            "(() => { const n = performance.getEntriesByType('navigation')[0];"
-            " return [n.domContentLoadedEventEnd, n.loadEventEnd]; })()"
-        )
-        result["two_g"] = {"usable_s": timing[0] / 1000, "load_s": timing[1] / 1000}
-        slow.close()
-        browser.close()
+    slow = browser.new_context()
+    page = slow.new_page()
+    cdp = slow.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, **TWO_G})
+    page.goto(url, wait_until="load", timeout=60_000)
+    timing = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return [n.domContentLoadedEventEnd, n.loadEventEnd]; })()"
+    )
+    result["two_g"] = {"usable_s": timing[0] / 1000, "load_s": timing[1] / 1000}
+    slow.close()
     return result
 
 

@@ -304,7 +304,7 @@ def test_accessibility_of_every_reporter_page(
     js.close()
 
 
-def test_page_weight_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_page_weight_targets(browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """bench/page_weight.py's figures stay within the issue's targets."""
     import importlib.util
     from pathlib import Path
@@ -319,6 +319,6 @@ def test_page_weight_targets(monkeypatch: pytest.MonkeyPatch) -> None:
     with bench.app_server() as port:
         proxy = bench.Proxy(port)
         proxy.start()
-        result = bench.measure(f"http://127.0.0.1:{proxy.port}", proxy, "bn")
+        result = bench.measure(f"http://127.0.0.1:{proxy.port}", proxy, "bn", browser)
     assert bench.report(result) == []
     assert result["with_worker"]["requests"].count("/sw.js") == 1
