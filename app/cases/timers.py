@@ -43,6 +43,7 @@ from app.worker import job
 log = logging.getLogger("grievance.timers")
 
 REMIND_BEFORE = timedelta(days=2)
+ROUND_EVERY = timedelta(minutes=1)
 BATCH = 200
 ALERT_ACTIONS = ("deadline.reminder", "deadline.escalated", "deadline.reassigned")
 
@@ -235,11 +236,20 @@ def _round(session: Session, now: datetime) -> int:
     return done
 
 
+_last_round: datetime | None = None
+
+
 @job("deadlines")
 async def deadlines(runtime: Runtime) -> int:
-    """One round over every due reminder, escalation and reassignment."""
+    """One round over every due reminder, escalation and reassignment, at most once a
+    minute per process (deadlines are counted in days; the worker loop spins every second)."""
+    global _last_round
+    now = utcnow()
+    if _last_round is not None and _last_round <= now < _last_round + ROUND_EVERY:
+        return 0
+    _last_round = now
     with runtime.session() as session:
-        return _round(session, utcnow())
+        return _round(session, now)
 
 
 # what staff see -------------------------------------------------------------------------
