@@ -199,6 +199,68 @@ def test_offline_grievance_syncs_once_after_a_reload_and_its_code_opens_status(
     assert again.text_content("#status") == "Received, waiting to be read"
 
 
+def test_offline_report_refused_by_the_server_comes_back_into_the_form(
+    context: Any, runtime: Runtime
+) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    fill_form(page)
+    page.evaluate(  # a country the server does not know, as a stale or tampered form might send
+        "document.getElementById('country').add(new Option('Nowhere', 'XX', true, true))"
+    )
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    context.set_offline(False)
+    page.wait_for_function(
+        "document.getElementById('state').textContent.startsWith('This report could not be sent')"
+    )
+    page.reload()
+    page.wait_for_selector("#e-country:not([hidden])")
+    assert page.input_value("#narrative") == NARRATIVE, "nothing the reporter wrote is lost"
+    assert "country" in (page.text_content("#e-country") or "")
+    page.select_option("#country", "BD")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
+    [case] = wait_for_cases(runtime, 1, page)
+    assert case.country == "BD"
+    assert outbox(page) == []
+
+
+def test_field_form_opens_and_saves_offline_and_syncs_once_as_field(
+    context: Any, base_url: str, runtime: Runtime
+) -> None:
+    from app.accounts.service import start_session
+    from tests.factories import make_org, make_user
+
+    make_org(runtime, slug="partner")
+    monitor = make_user(runtime, email="m@partner.example", role="monitor", org="partner")
+    with runtime.session() as session:
+        token = start_session(session, user=monitor, mfa_passed=True)
+        session.commit()
+    context.add_cookies([{"name": "gd_session", "value": token, "url": base_url}])
+    page = context.new_page()
+    page.goto("/field?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    page.goto("/field?lang=en")  # opens with no network
+    page.select_option("#language", "my")
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    code = page.text_content("#code") or ""
+    assert cases(runtime) == []
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
+    [case] = wait_for_cases(runtime, 1, page)
+    assert case.channel == "field" and case.language == "my"
+    assert case.receipt_hash == runtime.vault.receipt_hash(code)
+    page.reload()
+    page.wait_for_timeout(1000)
+    assert len(cases(runtime)) == 1
+
+
 def test_arabic_is_laid_out_right_to_left(browser: Any, base_url: str) -> None:
     ctx = browser.new_context(
         bypass_csp=True, base_url=base_url, viewport={"width": 320, "height": 640}

@@ -46,7 +46,24 @@
       return gdPut(r);
     }));
   }) : Promise.resolve();
-  ready.then(run, run);
+  ready.then(run, run).then(restore);
+
+  /* A report the server refused after it was saved offline comes back into the form with
+     the reasons, so nothing is lost; it is replaced when the reporter sends it again. */
+  var restored = null;
+  function restore() {
+    gdAll().then(function (list) {
+      var rec = list.filter(function (r) { return r.state === 'failed' && r.field === field; })[0];
+      if (!rec || shown) return;
+      restored = rec.id;
+      ['narrative', 'workplace', 'contact', 'country', 'language'].forEach(function (name) {
+        if (form.elements[name] && rec.data[name]) form.elements[name].value = rec.data[name];
+      });
+      var cat = form.querySelector('input[name=category][value="' + rec.data.category + '"]');
+      if (cat) cat.checked = true;
+      showProblems(rec.answer || {});
+    });
+  }
 
   function receipt(text) {
     $('formbox').hidden = true;
@@ -69,6 +86,9 @@
     gdDel(current);
     current = null;
     form.querySelector('button[type=submit]').disabled = false;
+    showProblems(answer);
+  }
+  function showProblems(answer) {
     var sum = $('errsum');
     sum.textContent = answer.detail || '';
     sum.hidden = false;
@@ -118,6 +138,8 @@
     $('code').textContent = code;
     gdPut(rec).then(function () {
       current = id;
+      if (restored) gdDel(restored);
+      restored = null;
       if ('serviceWorker' in nav) {
         nav.serviceWorker.ready.then(function (reg) {
           if (reg.sync) return reg.sync.register('gd');
