@@ -17,10 +17,18 @@ def _admin(runtime: Runtime) -> dict[str, str]:
 
 def test_partner_deadlines_apply_to_new_cases(runtime: Runtime, client: TestClient) -> None:
     admin = _admin(runtime)
-    created = client.post("/api/v1/admin/organisations", headers=admin, json={
-        "kind": "partner", "slug": "awaj", "name": "Awaj", "ack_days": 3, "feedback_days": 30,
-        "is_fallback": True,
-    })
+    created = client.post(
+        "/api/v1/admin/organisations",
+        headers=admin,
+        json={
+            "kind": "partner",
+            "slug": "awaj",
+            "name": "Awaj",
+            "ack_days": 3,
+            "feedback_days": 30,
+            "is_fallback": True,
+        },
+    )
     assert created.status_code == 201 and created.json()["ack_days"] == 3
     case = make_case(runtime)
     got = client.get(f"/api/v1/cases/{case.id}", headers=admin).json()
@@ -29,9 +37,11 @@ def test_partner_deadlines_apply_to_new_cases(runtime: Runtime, client: TestClie
     assert (datetime.fromisoformat(got["feedback_due_at"]) - opened).days == 30
     bad = client.patch("/api/v1/admin/organisations/awaj", json={"ack_days": 0}, headers=admin)
     assert bad.status_code == 422
-    buyer = client.post("/api/v1/admin/organisations", headers=admin,
-                        json={"kind": "buyer", "slug": "acme", "name": "Acme",
-                              "is_fallback": True})
+    buyer = client.post(
+        "/api/v1/admin/organisations",
+        headers=admin,
+        json={"kind": "buyer", "slug": "acme", "name": "Acme", "is_fallback": True},
+    )
     assert buyer.status_code == 400 and "fallback" in buyer.json()["detail"]
 
 
@@ -39,18 +49,24 @@ def test_staff_accounts(runtime: Runtime, client: TestClient) -> None:
     admin = _admin(runtime)
     make_org(runtime, slug="awaj")
     make_org(runtime, slug="acme", kind="buyer")
-    body = {"email": "m@awaj.example", "role": "monitor", "org": "acme",
-            "password": "a long enough pass phrase"}
+    body = {
+        "email": "m@awaj.example",
+        "role": "monitor",
+        "org": "acme",
+        "password": "a long enough pass phrase",
+    }
     wrong = client.post("/api/v1/admin/users", json=body, headers=admin)
     assert wrong.status_code == 400 and "partner" in wrong.json()["detail"]
-    made = client.post("/api/v1/admin/users", json=body | {"org": "awaj", "is_lead": True},
-                       headers=admin)
+    made = client.post(
+        "/api/v1/admin/users", json=body | {"org": "awaj", "is_lead": True}, headers=admin
+    )
     assert made.status_code == 201 and made.json()["is_lead"] is True
     assert "password" not in made.text
     again = client.post("/api/v1/admin/users", json=body | {"org": "awaj"}, headers=admin)
     assert again.status_code == 409
-    off = client.patch(f"/api/v1/admin/users/{made.json()['id']}", json={"is_active": False},
-                       headers=admin)
+    off = client.patch(
+        f"/api/v1/admin/users/{made.json()['id']}", json={"is_active": False}, headers=admin
+    )
     assert off.json()["is_active"] is False
 
 
@@ -58,17 +74,23 @@ def test_buyer_links_decide_what_buyers_follow(runtime: Runtime, client: TestCli
     admin = _admin(runtime)
     make_org(runtime, slug="awaj", fallback=True)
     make_org(runtime, slug="acme", kind="buyer")
-    buyer = auth(make_token(runtime, make_user(runtime, email="b@acme.example", role="buyer",
-                                               org="acme")))
-    place = client.post("/api/v1/admin/workplaces", headers=admin,
-                        json={"name": "Star Garments", "country": "bd", "buyers": ["acme"]})
+    buyer = auth(
+        make_token(runtime, make_user(runtime, email="b@acme.example", role="buyer", org="acme"))
+    )
+    place = client.post(
+        "/api/v1/admin/workplaces",
+        headers=admin,
+        json={"name": "Star Garments", "country": "bd", "buyers": ["acme"]},
+    )
     assert place.status_code == 201 and place.json()["buyers"] == ["acme"]
     assert place.json()["country"] == "BD"
-    dup = client.post("/api/v1/admin/workplaces", headers=admin,
-                      json={"name": "Star Garments", "country": "BD"})
+    dup = client.post(
+        "/api/v1/admin/workplaces", headers=admin, json={"name": "Star Garments", "country": "BD"}
+    )
     assert dup.status_code == 409
-    bad = client.post("/api/v1/admin/workplaces", headers=admin,
-                      json={"name": "Nowhere", "country": "QQ"})
+    bad = client.post(
+        "/api/v1/admin/workplaces", headers=admin, json={"name": "Nowhere", "country": "QQ"}
+    )
     assert bad.status_code == 400
     from app.routing.models import Workplace
 
@@ -80,7 +102,8 @@ def test_buyer_links_decide_what_buyers_follow(runtime: Runtime, client: TestCli
     unlinked = client.delete(f"/api/v1/admin/workplaces/{row.id}/buyers/acme", headers=admin)
     assert unlinked.status_code == 204
     assert client.get(url, headers=buyer).status_code == 404
-    relinked = client.post(f"/api/v1/admin/workplaces/{row.id}/buyers", headers=admin,
-                           json={"buyer": "acme"})
+    relinked = client.post(
+        f"/api/v1/admin/workplaces/{row.id}/buyers", headers=admin, json={"buyer": "acme"}
+    )
     assert relinked.status_code == 201
     assert client.get(url, headers=buyer).status_code == 200

@@ -22,7 +22,11 @@ def _snapshot(runtime: Runtime, w: World) -> tuple[Any, ...]:
     with runtime.session() as session:
         case = session.get_one(Case, w.case_a.id)
         return (
-            case.status, case.version, case.assignee_id, case.partner_id, case.closure_reason,
+            case.status,
+            case.version,
+            case.assignee_id,
+            case.partner_id,
+            case.closure_reason,
             session.exec(select(func.count()).select_from(AuditEvent)).one(),
             session.exec(select(func.count()).select_from(CaseMessage)).one(),
         )
@@ -33,13 +37,21 @@ def _snapshot(runtime: Runtime, w: World) -> tuple[Any, ...]:
     [
         ("status", {"to": "resolved", "reason": "x"}, 409, "cannot go from new to resolved"),
         ("status", {"to": "closed", "reason": "x"}, 400, "closure_reason"),
-        ("status", {"to": "closed", "reason": "x", "closure_reason": "unfounded"}, 400,
-         "explanation"),
+        (
+            "status",
+            {"to": "closed", "reason": "x", "closure_reason": "unfounded"},
+            400,
+            "explanation",
+        ),
         ("status", {"to": "archived", "reason": "x"}, 400, "unknown status"),
         ("status", {"to": "acknowledged", "reason": " "}, 400, "reason"),
         ("acknowledge", {"expected_version": 99}, 409, "changed since you loaded it"),
-        ("status", {"to": "acknowledged", "reason": "x", "expected_version": 0}, 409,
-         "changed since"),
+        (
+            "status",
+            {"to": "acknowledged", "reason": "x", "expected_version": 0},
+            409,
+            "changed since",
+        ),
         ("assign", {"assignee_id": "BETA"}, 400, "active monitor of the partner"),
         ("links", {"other": "CASEB", "kind": "related"}, 404, "no such case"),
         ("links", {"other": "SELF", "kind": "related"}, 400, "itself"),
@@ -51,12 +63,17 @@ def test_refused_actions_change_nothing(
     runtime: Runtime, client: TestClient, path: str, body: dict[str, Any], status: int, says: str
 ) -> None:
     w = build(runtime)
-    swap = {"BETA": str(w.users["other_monitor"].id), "CASEB": w.case_b.reference,
-            "SELF": w.case_a.reference, "CASEC": w.case_c.reference}
+    swap = {
+        "BETA": str(w.users["other_monitor"].id),
+        "CASEB": w.case_b.reference,
+        "SELF": w.case_a.reference,
+        "CASEC": w.case_c.reference,
+    }
     body = {k: swap.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     before = _snapshot(runtime, w)
-    response = client.post(f"/api/v1/cases/{w.case_a.id}/{path}", json=body,
-                           headers=auth(w.tokens["monitor"]))
+    response = client.post(
+        f"/api/v1/cases/{w.case_a.id}/{path}", json=body, headers=auth(w.tokens["monitor"])
+    )
     assert response.status_code == status, response.text
     assert says in response.json()["detail"]
     assert _snapshot(runtime, w) == before
@@ -68,17 +85,24 @@ def test_a_closed_case_is_final_and_unfounded_tells_the_reporter_why(
     w = build(runtime)
     headers = auth(w.tokens["monitor"])
     url = f"/api/v1/cases/{w.case_a.id}"
-    closed = client.post(f"{url}/status", headers=headers, json={
-        "to": "closed", "reason": "visited", "closure_reason": "unfounded",
-        "explanation": "Our visit found the exits open and signed.",
-    })
+    closed = client.post(
+        f"{url}/status",
+        headers=headers,
+        json={
+            "to": "closed",
+            "reason": "visited",
+            "closure_reason": "unfounded",
+            "explanation": "Our visit found the exits open and signed.",
+        },
+    )
     assert closed.status_code == 200 and closed.json()["closure_reason"] == "unfounded"
     bodies = [m["body"] for m in client.get(f"{url}/messages", headers=headers).json()]
     assert bodies[-1] == "Our visit found the exits open and signed."
     assert w.case_a.reference in bodies[-2]  # the notice in Bengali, then the explanation
     before = _snapshot(runtime, w)
-    again = client.post(f"{url}/status", headers=headers,
-                        json={"to": "investigating", "reason": "new facts"})
+    again = client.post(
+        f"{url}/status", headers=headers, json={"to": "investigating", "reason": "new facts"}
+    )
     assert again.status_code == 409 and "it is final" in again.json()["detail"]
     assert _snapshot(runtime, w) == before
 
@@ -86,9 +110,7 @@ def test_a_closed_case_is_final_and_unfounded_tells_the_reporter_why(
 @pytest.mark.parametrize(
     "query", ["status=lost", "category=weather", "sort=random", "cursor=!!!", "limit=0"]
 )
-def test_bad_queue_parameters_are_refused(
-    runtime: Runtime, client: TestClient, query: str
-) -> None:
+def test_bad_queue_parameters_are_refused(runtime: Runtime, client: TestClient, query: str) -> None:
     w = build(runtime)
     response = client.get(f"/api/v1/cases?{query}", headers=auth(w.tokens["monitor"]))
     assert response.status_code in (400, 422)
@@ -100,8 +122,9 @@ def test_a_cursor_only_works_with_its_own_sort(runtime: Runtime, client: TestCli
     headers = auth(w.tokens["admin"])
     first = client.get("/api/v1/cases?limit=1&sort=oldest", headers=headers).json()
     assert first["next"]
-    second = client.get(f"/api/v1/cases?limit=1&sort=oldest&cursor={first['next']}",
-                        headers=headers).json()
+    second = client.get(
+        f"/api/v1/cases?limit=1&sort=oldest&cursor={first['next']}", headers=headers
+    ).json()
     assert second["items"][0]["id"] != first["items"][0]["id"]
     wrong = client.get(f"/api/v1/cases?cursor={first['next']}", headers=headers)
     assert wrong.status_code == 400 and "sort=oldest" in wrong.json()["detail"]
@@ -115,11 +138,13 @@ def test_buyers_follow_remediation_summaries_only(runtime: Runtime, client: Test
     assert seen[0]["detail"] is None and seen[0]["reporter_response"] is None
     staff = client.get(url, headers=auth(w.tokens["monitor"])).json()
     assert staff[0]["detail"].startswith("detail:")
-    done = client.patch(f"{url}/{w.step_id}", json={"status": "done"},
-                        headers=auth(w.tokens["monitor"]))
+    done = client.patch(
+        f"{url}/{w.step_id}", json={"status": "done"}, headers=auth(w.tokens["monitor"])
+    )
     assert done.status_code == 200 and done.json()["completed_at"]
-    final = client.patch(f"{url}/{w.step_id}", json={"status": "proposed"},
-                         headers=auth(w.tokens["monitor"]))
+    final = client.patch(
+        f"{url}/{w.step_id}", json={"status": "proposed"}, headers=auth(w.tokens["monitor"])
+    )
     assert final.status_code == 409
 
 
@@ -129,16 +154,20 @@ def test_related_cases_are_suggested_and_linked_once(runtime: Runtime, client: T
     url = f"/api/v1/cases/{w.case_a.id}"
     related = client.get(f"{url}/related", headers=headers).json()
     assert [c["id"] for c in related] == [str(w.case_c.id)]
-    linked = client.post(f"{url}/links", headers=headers,
-                         json={"other": str(w.case_c.id), "kind": "duplicate"})
+    linked = client.post(
+        f"{url}/links", headers=headers, json={"other": str(w.case_c.id), "kind": "duplicate"}
+    )
     assert linked.status_code == 201
     assert client.get(f"{url}/related", headers=headers).json() == []
     back = client.get(f"/api/v1/cases/{w.case_c.id}/links", headers=headers).json()
     assert [(link["kind"], link["other"]["id"]) for link in back] == [
         ("duplicate", str(w.case_a.id))
     ]
-    twice = client.post(f"/api/v1/cases/{w.case_c.id}/links", headers=headers,
-                        json={"other": w.case_a.reference, "kind": "related"})
+    twice = client.post(
+        f"/api/v1/cases/{w.case_c.id}/links",
+        headers=headers,
+        json={"other": w.case_a.reference, "kind": "related"},
+    )
     assert twice.status_code == 409
 
 
@@ -148,11 +177,17 @@ def test_an_urgent_case_stays_urgent_when_recategorised(
     w = build(runtime)
     headers = auth(w.tokens["monitor"])
     url = f"/api/v1/cases/{w.case_c.id}"
-    urgent = client.post(f"{url}/category", headers=headers,
-                         json={"category": "child_labour", "reason": "a 13-year-old on line 2"})
+    urgent = client.post(
+        f"{url}/category",
+        headers=headers,
+        json={"category": "child_labour", "reason": "a 13-year-old on line 2"},
+    )
     assert urgent.status_code == 200 and urgent.json()["urgent"] is True
-    back = client.post(f"{url}/category", headers=headers,
-                       json={"category": "working_hours", "reason": "mainly the hours"})
+    back = client.post(
+        f"{url}/category",
+        headers=headers,
+        json={"category": "working_hours", "reason": "mainly the hours"},
+    )
     assert back.json()["category"] == "working_hours" and back.json()["urgent"] is True
     history = client.get(f"{url}/history", headers=headers).json()
     assert history[-1]["action"] == "case.recategorised"
@@ -188,8 +223,18 @@ def test_the_openapi_schema_documents_the_staff_api(client: TestClient) -> None:
         if method != "delete":
             assert "$ref" in json.dumps(ok), (path, method)
     queue_params = {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
-    assert {"status", "category", "country", "workplace", "urgent", "overdue", "unread",
-            "assignee_id", "sort", "cursor"} <= queue_params
+    assert {
+        "status",
+        "category",
+        "country",
+        "workplace",
+        "urgent",
+        "overdue",
+        "unread",
+        "assignee_id",
+        "sort",
+        "cursor",
+    } <= queue_params
 
 
 def test_buyers_read_the_history_without_staff_reasons(
@@ -198,8 +243,11 @@ def test_buyers_read_the_history_without_staff_reasons(
     w = build(runtime)
     url = f"/api/v1/cases/{w.case_a.id}"
     client.post(f"{url}/acknowledge", json={}, headers=auth(w.tokens["monitor"]))
-    client.post(f"{url}/status", headers=auth(w.tokens["monitor"]),
-                json={"to": "investigating", "reason": "spoke to Rahima on line 4"})
+    client.post(
+        f"{url}/status",
+        headers=auth(w.tokens["monitor"]),
+        json={"to": "investigating", "reason": "spoke to Rahima on line 4"},
+    )
     seen = client.get(f"{url}/history", headers=auth(w.tokens["buyer"])).text
     assert "Rahima" not in seen and "investigating" in seen
     audited = client.get(f"{url}/history", headers=auth(w.tokens["auditor"])).text

@@ -133,8 +133,19 @@ def test_the_list_shows_only_visible_cases_without_content(
         expected.add(str(w.case_b.id))
     assert seen == expected
     for item in body["items"]:
-        for field in ("id", "reference", "status", "category", "country", "channel",
-                      "language", "partner", "created_at", "overdue", "version"):
+        for field in (
+            "id",
+            "reference",
+            "status",
+            "category",
+            "country",
+            "channel",
+            "language",
+            "partner",
+            "created_at",
+            "overdue",
+            "version",
+        ):
             assert field in item
         if role not in ACTS:
             assert item["narrative"] is None
@@ -151,13 +162,23 @@ def test_alerts_are_for_staff_only(runtime: Runtime, client: TestClient, role: s
 def _admin_calls(w: World) -> list[tuple[str, str, Any]]:
     return [
         ("GET", "/api/v1/admin/organisations", None),
-        ("POST", "/api/v1/admin/organisations",
-         {"kind": "partner", "slug": "gamma", "name": "Gamma", "ack_days": 5}),
+        (
+            "POST",
+            "/api/v1/admin/organisations",
+            {"kind": "partner", "slug": "gamma", "name": "Gamma", "ack_days": 5},
+        ),
         ("PATCH", "/api/v1/admin/organisations/awaj", {"reassign_after_days": 3}),
         ("GET", "/api/v1/admin/users", None),
-        ("POST", "/api/v1/admin/users", {"email": "new@awaj.example", "role": "monitor",
-                                         "password": "a long enough pass phrase",
-                                         "org": "awaj"}),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            {
+                "email": "new@awaj.example",
+                "role": "monitor",
+                "password": "a long enough pass phrase",
+                "org": "awaj",
+            },
+        ),
         ("PATCH", f"/api/v1/admin/users/{w.users['monitor'].id}", {"is_lead": True}),
         ("GET", "/api/v1/admin/workplaces", None),
         ("POST", "/api/v1/admin/workplaces", {"name": "Moon Knit", "country": "BD"}),
@@ -166,15 +187,16 @@ def _admin_calls(w: World) -> list[tuple[str, str, Any]]:
         ("GET", "/api/v1/admin/routing/rules", None),
         ("POST", "/api/v1/admin/routing/rules", {"partner": "awaj", "countries": ["KH"]}),
         ("GET", "/api/v1/admin/routing/exclusions", None),
-        ("POST", "/api/v1/admin/routing/exclusions",
-         {"partner": "beta", "buyer": "acme", "reason": "beta's director sits on acme's board"}),
+        (
+            "POST",
+            "/api/v1/admin/routing/exclusions",
+            {"partner": "beta", "buyer": "acme", "reason": "beta's director sits on acme's board"},
+        ),
     ]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_admin_api_is_for_admins_only(
-    runtime: Runtime, client: TestClient, role: str
-) -> None:
+def test_the_admin_api_is_for_admins_only(runtime: Runtime, client: TestClient, role: str) -> None:
     w = build(runtime)
     headers = auth(w.tokens[role])
     for method, path, body in _admin_calls(w):

@@ -48,14 +48,17 @@ def test_walk_through_the_state_machine(runtime: Runtime, world: dict[str, objec
             workflow.change_status(session, runtime.vault, case=case, actor=mon, to=to, reason="r")
         assert case.feedback_given_at is not None
         workflow.change_status(
-            session, runtime.vault, case=case, actor=mon, to="closed", reason="done",
+            session,
+            runtime.vault,
+            case=case,
+            actor=mon,
+            to="closed",
+            reason="done",
             closure_reason="resolved",
         )
         session.commit()
         assert case.status == Status.closed and case.closure_reason == "resolved"
-        notices = session.exec(
-            select(CaseMessage).where(CaseMessage.case_id == case.id)
-        ).all()
+        notices = session.exec(select(CaseMessage).where(CaseMessage.case_id == case.id)).all()
         assert len(notices) == 5 and all(m.author_user_id is None for m in notices)
         events = session.exec(
             select(AuditEvent)
@@ -63,7 +66,11 @@ def test_walk_through_the_state_machine(runtime: Runtime, world: dict[str, objec
             .order_by(col(AuditEvent.seq))
         ).all()
         assert [json.loads(e.data)["status"] for e in events] == [
-            "acknowledged", "investigating", "remediation", "resolved", "closed"
+            "acknowledged",
+            "investigating",
+            "remediation",
+            "resolved",
+            "closed",
         ]
         assert all(e.actor_id == str(mon.id) for e in events)  # type: ignore[attr-defined]
 
@@ -88,7 +95,12 @@ def test_refused_changes_change_nothing(
         case = session.get_one(Case, case_id)
         with pytest.raises(error):
             workflow.change_status(
-                session, runtime.vault, case=case, actor=world["mon"], to=to, reason="x",
+                session,
+                runtime.vault,
+                case=case,
+                actor=world["mon"],
+                to=to,
+                reason="x",
                 **kwargs,  # type: ignore[arg-type]
             )
         session.rollback()
@@ -98,8 +110,9 @@ def test_refused_changes_change_nothing(
         assert _audit_count(session) == before
 
 
-@pytest.mark.parametrize(("who", "error"), [("buyer", Forbidden), ("auditor", Forbidden),
-                                            ("other", NotFound)])
+@pytest.mark.parametrize(
+    ("who", "error"), [("buyer", Forbidden), ("auditor", Forbidden), ("other", NotFound)]
+)
 def test_only_admins_and_the_partner_act(
     runtime: Runtime, world: dict[str, object], who: str, error: type
 ) -> None:
@@ -118,22 +131,25 @@ def test_queue_pages_with_keyset_cursors(runtime: Runtime, world: dict[str, obje
         seen: list[Case] = []
         cursor = None
         while True:
-            page, cursor = q.queue(session, user=world["mon"], filters=q.QueueFilters(),
-                                   cursor=cursor, limit=3)
+            page, cursor = q.queue(
+                session, user=world["mon"], filters=q.QueueFilters(), cursor=cursor, limit=3
+            )
             seen += page
             if cursor is None:
                 break
         assert [c.id for c in seen] == list(reversed(ids))
-        urgent, _ = q.queue(session, user=world["mon"], filters=q.QueueFilters(urgent=True),
-                            cursor=None)
+        urgent, _ = q.queue(
+            session, user=world["mon"], filters=q.QueueFilters(urgent=True), cursor=None
+        )
         assert len(urgent) == 4
-        due, cur = q.queue(session, user=world["mon"], filters=q.QueueFilters(sort="due"),
-                           cursor=None, limit=5)
-        rest, _ = q.queue(session, user=world["mon"], filters=q.QueueFilters(sort="due"),
-                          cursor=cur, limit=5)
+        due, cur = q.queue(
+            session, user=world["mon"], filters=q.QueueFilters(sort="due"), cursor=None, limit=5
+        )
+        rest, _ = q.queue(
+            session, user=world["mon"], filters=q.QueueFilters(sort="due"), cursor=cur, limit=5
+        )
         assert len(due) + len(rest) == 7
-        assert not q.queue(session, user=world["other"], filters=q.QueueFilters(),
-                           cursor=None)[0]
+        assert not q.queue(session, user=world["other"], filters=q.QueueFilters(), cursor=None)[0]
 
 
 def test_due_order_pages_through_every_deadline_state(
@@ -154,18 +170,27 @@ def test_due_order_pages_through_every_deadline_state(
         workflow.acknowledge(session, runtime.vault, case=cases[1], actor=mon)
         cases[1].feedback_due_at = cases[1].created_at + timedelta(days=1)  # due soonest
         for to in ("acknowledged", "investigating", "remediation"):
-            workflow.change_status(session, runtime.vault, case=cases[2], actor=mon, to=to,
-                                   reason="r")
-        workflow.change_status(session, runtime.vault, case=cases[3], actor=mon, to="closed",
-                               reason="r", closure_reason="withdrawn")
+            workflow.change_status(
+                session, runtime.vault, case=cases[2], actor=mon, to=to, reason="r"
+            )
+        workflow.change_status(
+            session,
+            runtime.vault,
+            case=cases[3],
+            actor=mon,
+            to="closed",
+            reason="r",
+            closure_reason="withdrawn",
+        )
         session.commit()
         expected = sorted(cases, key=q._due_order)
         assert expected[0].id == ids[1] and expected[1].id == ids[4]
         seen: list[Case] = []
         cursor = None
         while True:
-            page, cursor = q.queue(session, user=mon, filters=q.QueueFilters(sort="due"),
-                                   cursor=cursor, limit=2)
+            page, cursor = q.queue(
+                session, user=mon, filters=q.QueueFilters(sort="due"), cursor=cursor, limit=2
+            )
             seen += page
             if cursor is None:
                 break

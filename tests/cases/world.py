@@ -67,18 +67,33 @@ def build(runtime: Runtime) -> World:
             session, runtime.vault, channel="sms", address=PHONE, country="BD", language="bn"
         )
         session.flush()
-        case_a = make_case(runtime, narrative=NARRATIVE, workplace=place, country="BD",
-                           channel="sms", language="bn", reporter=reporter, session=session,
-                           category="health_safety")
-        service.add_reporter_message(session, runtime.vault, case=case_a, body=REPORTER_SAYS,
-                                     channel="sms")
+        case_a = make_case(
+            runtime,
+            narrative=NARRATIVE,
+            workplace=place,
+            country="BD",
+            channel="sms",
+            language="bn",
+            reporter=reporter,
+            session=session,
+            category="health_safety",
+        )
+        service.add_reporter_message(
+            session, runtime.vault, case=case_a, body=REPORTER_SAYS, channel="sms"
+        )
         monitor = session.get_one(User, users["monitor"].id)
-        service.send_to_reporter(session, runtime.vault, case=case_a, author=monitor,
-                                 body=STAFF_SAYS)
+        service.send_to_reporter(
+            session, runtime.vault, case=case_a, author=monitor, body=STAFF_SAYS
+        )
         workflow.add_note(session, runtime.vault, case=case_a, author=monitor, body=NOTE)
-        step = remediation.add_step(session, runtime.vault, case=case_a, actor=monitor,
-                                    summary="Fire exits unlocked and checked weekly",
-                                    detail=STEP_DETAIL)
+        step = remediation.add_step(
+            session,
+            runtime.vault,
+            case=case_a,
+            actor=monitor,
+            summary="Fire exits unlocked and checked weekly",
+            detail=STEP_DETAIL,
+        )
         session.commit()
         step_id = str(step.id)
     case_b = make_case(runtime, narrative=NARRATIVE, country="VN")

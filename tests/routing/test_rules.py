@@ -45,14 +45,40 @@ def test_rules_match_every_criterion_in_priority_order(
     acme = make_org(runtime, slug="acme", kind="buyer")
     place = make_workplace(runtime, name="Star", country="BD", buyers=[acme])
     assert _rule(client, admin, partner="catch", priority=50).status_code == 201
-    assert _rule(client, admin, partner="second", priority=20, countries=["bd"],
-                 languages=["bn"], channels=["sms"]).status_code == 201
-    assert _rule(client, admin, partner="first", priority=10, categories=["child_labour"],
-                 workplaces=[str(place.id)], buyers=["acme"]).status_code == 201
+    assert (
+        _rule(
+            client,
+            admin,
+            partner="second",
+            priority=20,
+            countries=["bd"],
+            languages=["bn"],
+            channels=["sms"],
+        ).status_code
+        == 201
+    )
+    assert (
+        _rule(
+            client,
+            admin,
+            partner="first",
+            priority=10,
+            categories=["child_labour"],
+            workplaces=[str(place.id)],
+            buyers=["acme"],
+        ).status_code
+        == 201
+    )
     with runtime.session() as session:
+
         def pick(**kw: Any) -> str | None:
-            args = {"country": "BD", "category": "wages", "language": "bn", "channel": "sms",
-                    "workplace_id": None} | kw
+            args = {
+                "country": "BD",
+                "category": "wages",
+                "language": "bn",
+                "channel": "sms",
+                "workplace_id": None,
+            } | kw
             partner, _why = choose_partner(session, **args)
             return partner.slug if partner else None
 
@@ -111,10 +137,16 @@ def test_rules_that_could_never_match_are_refused(
     make_org(runtime, slug="near")
     acme = make_org(runtime, slug="acme", kind="buyer")
     place = make_workplace(runtime, name="Star", country="BD", buyers=[acme])
-    client.post("/api/v1/admin/routing/exclusions", headers=admin,
-                json={"partner": "near", "workplace": str(place.id), "reason": "owner's family"})
-    client.post("/api/v1/admin/routing/exclusions", headers=admin,
-                json={"partner": "near", "buyer": "acme", "reason": "board member"})
+    client.post(
+        "/api/v1/admin/routing/exclusions",
+        headers=admin,
+        json={"partner": "near", "workplace": str(place.id), "reason": "owner's family"},
+    )
+    client.post(
+        "/api/v1/admin/routing/exclusions",
+        headers=admin,
+        json={"partner": "near", "buyer": "acme", "reason": "board member"},
+    )
     if body.get("workplaces") == ["STAR"]:
         body["workplaces"] = [str(place.id)]
     before = _counts(runtime)
@@ -131,18 +163,25 @@ def test_reroute_is_audited_restarts_deadlines_and_respects_exclusions(
     make_org(runtime, slug="second")
     make_org(runtime, slug="conflicted")
     place = make_workplace(runtime, name="Star", country="BD", buyers=[])
-    client.post("/api/v1/admin/routing/exclusions", headers=admin,
-                json={"partner": "conflicted", "workplace": str(place.id), "reason": "owner"})
+    client.post(
+        "/api/v1/admin/routing/exclusions",
+        headers=admin,
+        json={"partner": "conflicted", "workplace": str(place.id), "reason": "owner"},
+    )
     client.patch("/api/v1/admin/organisations/second", json={"ack_days": 3}, headers=admin)
     case = make_case(runtime, workplace=place, category="child_labour")
     url = f"/api/v1/cases/{case.id}"
     before = client.get(url, headers=admin).json()
-    refused = client.post(f"{url}/reroute", headers=admin,
-                          json={"partner": "conflicted", "reason": "closer to the site"})
+    refused = client.post(
+        f"{url}/reroute",
+        headers=admin,
+        json={"partner": "conflicted", "reason": "closer to the site"},
+    )
     assert refused.status_code == 400 and "conflict of interest" in refused.json()["detail"]
     assert client.get(url, headers=admin).json() == before
-    moved = client.post(f"{url}/reroute", headers=admin,
-                        json={"partner": "second", "reason": "closer to the site"})
+    moved = client.post(
+        f"{url}/reroute", headers=admin, json={"partner": "second", "reason": "closer to the site"}
+    )
     assert moved.status_code == 200
     after = moved.json()
     assert after["partner"] == "second" and after["urgent"] is True
