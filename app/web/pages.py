@@ -81,9 +81,8 @@ class Page:
     lang: Language
     remember: bool = False
 
-    @property
-    def gettext(self) -> Any:
-        return translations(self.lang.code, "web").gettext
+    def gettext(self, message: str) -> str:
+        return str(translations(self.lang.code, "web").gettext(message))
 
     def date(self, moment: datetime) -> str:
         return str(format_datetime(moment, "medium", locale=self.lang.locale))

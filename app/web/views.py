@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(status.router)
 FORM_FIELDS = ("language", "country", "workplace", "category", "narrative", "contact")
 HONEYPOT = "website"
+SHOWN = frozenset({"narrative", "category", "workplace", "country", "contact", "language"})
 
 
 @router.get("/")
@@ -33,7 +34,8 @@ def choose(request: Request) -> Response:
 
 def _form(request: Request, page: Page, values: dict[str, Any], **extra: Any) -> Response:
     values.setdefault("country", SUGGESTED.get(page.lang.code, ""))
-    values.setdefault("submission_id", str(uuid.uuid4()))
+    if not _is_uuid(values.get("submission_id")):
+        values["submission_id"] = str(uuid.uuid4())  # a damaged one would block every retry
     return render(
         request,
         page,
@@ -57,8 +59,22 @@ async def _posted(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _errors(page: Page, problems: list[Problem]) -> dict[str, str]:
-    return {p.field: say(page.lang.code, p) for p in problems}
+    """Messages by field; those of fields the page does not show go to the summary."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        name = problem.field if problem.field in SHOWN else "form"
+        text = say(page.lang.code, problem)
+        errors[name] = f"{errors[name]} {text}" if name in errors else text
+    return errors
 
 
 @router.post("/report")
@@ -68,7 +84,7 @@ async def report_post(request: Request, runtime: RuntimeDep, session: SessionDep
     values = await _posted(request)
     values["language"] = page.lang.code
     if values.get(HONEYPOT):
-        problem = Problem(HONEYPOT, _("Please press Send again."))
+        problem = Problem("form", _("Please press Send again."))
         return _form(request, page, values, errors=_errors(page, [problem]), status=422)
     if not limiter(request, "submissions", limit=WEB_LIMIT[0], window=WEB_LIMIT[1]).hit(
         client_address(request)

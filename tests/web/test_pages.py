@@ -146,3 +146,16 @@ def test_rate_limit_on_the_form(client: TestClient, runtime: Runtime) -> None:
     assert answer.status_code == 429
     assert "Too many tries" in answer.text
     assert cases(runtime) == []
+
+
+def test_damaged_submission_id_is_explained_and_replaced(
+    client: TestClient, runtime: Runtime
+) -> None:
+    answer = client.post("/report?lang=es", data={"submission_id": "x", "narrative": "No pay."})
+    assert answer.status_code == 422
+    assert "Este formulario está dañado" in answer.text
+    fresh = form_submission_id(answer.text)
+    assert fresh != "x"
+    again = client.post("/report?lang=es", data={"submission_id": fresh, "narrative": "No pay."})
+    assert again.status_code == 200
+    assert len(cases(runtime)) == 1
