@@ -14,7 +14,7 @@ from app.cases.models import Channel
 from app.deps import RuntimeDep, SessionDep
 from app.errors import Conflict, NotFound
 from app.ratelimit import client_address, limiter
-from app.submissions.service import Invalid, Problem, file_submission, first_answers, validate
+from app.submissions.service import Invalid, Problem, file_submission, validate
 from app.submissions.views import WEB_LIMIT, say
 from app.web import assets, status
 from app.web.countries import SUGGESTED, country_choices
@@ -134,9 +134,9 @@ def _file(
             **extra,
         )
     session.commit()
-    code = filed.receipt_code
-    if filed.created and code:
-        first_answers.remember(filed.case, code)
+    # The code is shown once: a browser that posts the form again (reload, back button,
+    # someone else holding the phone) learns only that the report is already in.
+    code = filed.receipt_code if filed.created else None
     return render(
         request,
         page,
