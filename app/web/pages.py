@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from fastapi import Request, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -85,7 +85,8 @@ class Page:
         return str(translations(self.lang.code, "web").gettext(message))
 
     def date(self, moment: datetime) -> str:
-        return str(format_datetime(moment, "medium", locale=self.lang.locale))
+        # The day only: the reporter's time zone is unknown, and a UTC hour would mislead.
+        return str(format_date(moment, "medium", locale=self.lang.locale))
 
     def number(self, value: int) -> str:
         return str(format_decimal(value, locale=self.lang.locale))

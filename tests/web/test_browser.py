@@ -242,6 +242,7 @@ def test_field_form_opens_and_saves_offline_and_syncs_once_as_field(
     context.add_cookies([{"name": "gd_session", "value": token, "url": base_url}])
     page = context.new_page()
     page.goto("/field?lang=en")
+    _no_serious_violations(page, "/field")
     wait_until_kept(page)
     context.set_offline(True)
     page.goto("/field?lang=en")  # opens with no network
