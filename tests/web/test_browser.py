@@ -199,6 +199,43 @@ def test_offline_grievance_syncs_once_after_a_reload_and_its_code_opens_status(
     assert again.text_content("#status") == "Received, waiting to be read"
 
 
+def test_offline_grievance_survives_a_closed_browser(
+    browser: Any, base_url: str, runtime: Runtime, tmp_path: Any
+) -> None:
+    def open_browser() -> Any:
+        ctx = browser.browser_type.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            base_url=base_url,
+            bypass_csp=True,
+        )
+        ctx.set_default_timeout(15_000)
+        return ctx
+
+    ctx = open_browser()
+    page = ctx.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    ctx.set_offline(True)
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    code = page.text_content("#code") or ""
+    ctx.close()  # the whole browser is closed with the report still waiting
+    assert cases(runtime) == []
+    ctx = open_browser()
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    page.goto("/report?lang=en")
+    [case] = wait_for_cases(runtime, 1, page)
+    assert case.receipt_hash == runtime.vault.receipt_hash(code)
+    page.wait_for_function("() => gdAll().then(list => list.length === 0)")
+    page.reload()
+    page.wait_for_timeout(1000)
+    assert len(cases(runtime)) == 1
+    ctx.close()
+
+
 def test_offline_report_refused_by_the_server_comes_back_into_the_form(
     context: Any, runtime: Runtime
 ) -> None:
