@@ -156,3 +156,11 @@ def test_rate_limit_per_client(client: TestClient, runtime: Runtime) -> None:
     assert answer.status_code == 429
     assert "Demasiados" in answer.json()["detail"]
     assert cases(runtime) == []
+
+
+def test_openapi_documents_the_body(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    post = spec["paths"]["/api/v1/submissions"]["post"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == {"submission_id", "language", "narrative"}
+    assert "/report" not in spec["paths"], "the pages stay out of the API document"
