@@ -139,6 +139,10 @@ def test_form_opens_offline(context: Any) -> None:
     assert page.get_attribute("html", "lang") == "km"
     height = page.evaluate("getComputedStyle(document.querySelector('button')).minHeight")
     assert height == "48px", "the stylesheet came from the offline cache"
+    older = page.evaluate("fetch('/assets/app.0000000000.css').then(r => r.text())")
+    assert "box-sizing" in older, "a kept page naming an older stylesheet gets the current one"
+    older_js = page.evaluate("fetch('/assets/app.0000000000.js').then(r => r.text())")
+    assert "gdSync" in older_js
     page.goto("/report")
     assert page.locator("#narrative").is_visible(), "the kept form also answers /report"
 

@@ -53,14 +53,15 @@ function page(req, url) {
 function file(req, url) {
   return caches.match(req).then(function (r) {
     return r || fetch(req).catch(function () {
-      var stem = url.pathname.split('.')[0];
+      var plain = function (path) { return path.replace(/\.[0-9a-f]{10}\./, '.'); };
+      var wanted = plain(url.pathname);
       return caches.keys().then(function (keys) {
         return Promise.all(keys.map(function (k) {
           return caches.open(k).then(function (c) { return c.keys(); });
         }));
       }).then(function (lists) {
         var all = [].concat.apply([], lists).filter(function (q) {
-          return new URL(q.url).pathname.split('.')[0] === stem;
+          return plain(new URL(q.url).pathname) === wanted;
         });
         return all.length ? caches.match(all[0]) : Response.error();
       });
