@@ -203,6 +203,24 @@ def test_offline_grievance_syncs_once_after_a_reload_and_its_code_opens_status(
     assert again.text_content("#status") == "Received, waiting to be read"
 
 
+def test_background_sync_sends_it_with_no_page_of_ours_open(context: Any, runtime: Runtime) -> None:
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    fill_form(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    page.goto("about:blank")  # the page and its script are gone; only the worker is left
+    context.set_offline(False)
+    [case] = wait_for_cases(runtime, 1, page)
+    assert case.channel == "web"
+    page.goto("/report?lang=en")
+    page.wait_for_function("() => gdAll().then(list => list.length === 0)")
+    page.wait_for_timeout(1000)
+    assert len(cases(runtime)) == 1
+
+
 def test_offline_grievance_survives_a_closed_browser(
     browser: Any, base_url: str, runtime: Runtime, tmp_path: Any
 ) -> None:
