@@ -20,6 +20,7 @@ from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.submissions import views as submission_views
 from app.web import views as web_views
+from app.webhooks import views as webhook_views
 
 log = logging.getLogger("grievance.http")
 
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(case_views.router)
     # Each domain package adds its router here.
+    app.include_router(webhook_views.router)
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)

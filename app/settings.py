@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     meta_api_base: str = Field(
         "https://graph.facebook.com/v21.0", validation_alias="GRIEVANCE_META_API_BASE"
     )
+    # "name:language" of an approved Cloud API template that reopens the 24-hour window.
+    whatsapp_template: str | None = Field(None, validation_alias="GRIEVANCE_WHATSAPP_TEMPLATE")
+    outbox_max_attempts: int = Field(
+        8, ge=1, le=50, validation_alias="GRIEVANCE_OUTBOX_MAX_ATTEMPTS"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

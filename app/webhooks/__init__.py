@@ -1,0 +1,1 @@
+"""Provider webhooks: verified, size-capped, deduplicated, answered once durable."""

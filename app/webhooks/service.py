@@ -1,0 +1,127 @@
+"""Inbound provider messages, each handled once, in the same transaction as its effects.
+
+The InboundEvent row is inserted first, inside a savepoint: the unique constraint on
+(provider, provider_message_id) decides which of two deliveries does the work. On
+PostgreSQL a concurrent duplicate waits on that index until the first commits, then gets
+the IntegrityError; on SQLite, BEGIN IMMEDIATE queues the whole second transaction behind
+the first. Either way the repeat finds the committed event and answers with its reply,
+which is kept encrypted under the reporter's data key.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.cases.service import enqueue
+from app.identity.models import Reporter
+from app.identity.service import find_reporter
+from app.identity.vault import DecryptionError, Vault
+from app.messaging.delivery import release_held
+from app.messaging.models import InboundEvent
+from channels.base import BadRequest, InboundMessage
+
+INBOUND_TABLE = "inbound_event"
+MAX_ID = 128  # InboundEvent.provider_message_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: str | None
+    duplicate: bool
+
+
+def run_intake(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+    """The intake conversation (app.intake) decides what happens and what to answer."""
+    module = importlib.import_module("app.intake.conversation")
+    reply: str | None = module.handle_inbound(session, vault, message)
+    return reply
+
+
+def _claim(session: Session, message: InboundMessage) -> InboundEvent | None:
+    event = InboundEvent(provider=message.provider, provider_message_id=message.provider_message_id)
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        return None
+    return event
+
+
+def _reply_blob(
+    session: Session, vault: Vault, event: InboundEvent, reporter: Reporter, reply: str
+) -> bytes:
+    return vault.encrypt(
+        session,
+        key_id=reporter.data_key_id,
+        table=INBOUND_TABLE,
+        row_id=event.id,
+        column="reply",
+        plaintext=reply,
+    )
+
+
+def stored_reply(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+    """The reply given the first time this message was delivered."""
+    event = session.exec(
+        select(InboundEvent).where(
+            InboundEvent.provider == message.provider,
+            InboundEvent.provider_message_id == message.provider_message_id,
+        )
+    ).first()
+    if event is None or event.reply_enc is None or event.reporter_id is None:
+        return None
+    reporter = session.get(Reporter, event.reporter_id)
+    if reporter is None:
+        return None
+    try:
+        return vault.decrypt(
+            session,
+            key_id=reporter.data_key_id,
+            table=INBOUND_TABLE,
+            row_id=event.id,
+            column="reply",
+            blob=event.reply_enc,
+        )
+    except DecryptionError:  # the reporter was erased since: answer nothing
+        return None
+
+
+def _seen(reporter: Reporter, message: InboundMessage, now: datetime) -> None:
+    # The provider's timestamp when it is plausible: a delivery retried hours later
+    # must not reopen the WhatsApp window.
+    at = min(message.received_at, now)
+    if reporter.last_inbound_at is None or at > reporter.last_inbound_at:
+        reporter.last_inbound_at = at
+
+
+def receive(
+    session: Session, vault: Vault, message: InboundMessage, *, now: datetime, relay: bool
+) -> Outcome:
+    """Handle one inbound message once. The caller commits before answering.
+
+    `relay`: the reply goes through the outbox (Meta) instead of the HTTP answer (Twilio).
+    """
+    if len(message.provider_message_id) > MAX_ID:
+        raise BadRequest(f"message id longer than {MAX_ID} characters")
+    event = _claim(session, message)
+    if event is None:
+        return Outcome(stored_reply(session, vault, message), duplicate=True)
+    reply = run_intake(session, vault, message)
+    reporter = find_reporter(session, vault, channel=message.channel, address=message.sender)
+    if reporter is not None:
+        event.reporter_id = reporter.id
+        _seen(reporter, message, now)
+        session.add(reporter)
+        if message.channel == "whatsapp":
+            release_held(session, reporter_id=reporter.id, now=now)
+        if reply:
+            event.reply_enc = _reply_blob(session, vault, event, reporter, reply)
+            if relay:
+                enqueue(session, vault, reporter=reporter, body=reply)
+    session.add(event)
+    return Outcome(reply, duplicate=False)

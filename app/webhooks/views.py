@@ -1,0 +1,227 @@
+"""The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters.
+
+Every request goes: credentials configured (else 503), body within the provider's limit
+(413, checked on Content-Length and on the bytes read), signature over
+GRIEVANCE_PUBLIC_URL + path (+ query) (403), required fields (400), then the work,
+committed before answering. A refusal is counted and nothing else: no log line with
+details, nothing stored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.models import Role
+from app.deps import ApiUser, RuntimeDep, SessionDep
+from app.errors import Forbidden as ForbiddenError
+from app.messaging.delivery import apply_status
+from app.messaging.models import OutboxItem
+from app.runtime import Runtime
+from app.timeutil import utcnow
+from app.webhooks.metrics import counters
+from app.webhooks.service import Outcome, receive
+from channels import meta, twilio
+from channels.base import (
+    BadRequest,
+    ChannelError,
+    DeliveryStatus,
+    Forbidden,
+    InboundMessage,
+    NotConfigured,
+    TooLarge,
+)
+
+log = logging.getLogger("grievance.webhooks")
+router = APIRouter(tags=["provider webhooks"])
+
+TWILIO_SMS = "/channels/twilio/sms"
+TWILIO_WHATSAPP = "/channels/twilio/whatsapp"
+TWILIO_STATUS = "/channels/twilio/status"
+META_WHATSAPP = "/channels/meta/whatsapp"
+TWIML = "text/xml"
+
+_REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
+    BadRequest: (400, "bad_request"),
+    Forbidden: (403, "bad_signature"),
+    NotConfigured: (503, "not_configured"),
+    TooLarge: (413, "too_large"),
+}
+
+
+def _refuse(request: Request, provider: str, exc: ChannelError) -> Response:
+    status, code = _REFUSALS.get(type(exc), (400, "bad_request"))
+    counters(request).add(provider, code)
+    return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with TooLarge as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise BadRequest("Content-Length is not a number")
+        if int(declared) > limit:
+            raise TooLarge(f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# Twilio ---------------------------------------------------------------------------------
+
+
+async def _twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
+    token = runtime.settings.twilio_auth_token
+    if not token:
+        raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
+    params = twilio.parse_form(await read_body(request, twilio.TWILIO_MAX_BODY))
+    twilio.verify_signature(
+        auth_token=token,
+        public_url=runtime.settings.public_url,
+        path=path,
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        params=params,
+        signature=request.headers.get("x-twilio-signature"),
+    )
+    return params
+
+
+def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
+    with runtime.session() as session:
+        outcome = receive(session, runtime.vault, message, now=utcnow(), relay=relay)
+        if not outcome.duplicate:
+            session.commit()
+        return outcome
+
+
+async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
+    try:
+        params = await _twilio_params(request, runtime, path)
+        message = twilio.parse_inbound(params, channel=channel, now=utcnow())
+        outcome = await run_in_threadpool(_receive_one, runtime, message, relay=False)
+    except ChannelError as exc:
+        return _refuse(request, "twilio", exc)
+    counters(request).add("twilio", "duplicate" if outcome.duplicate else "accepted")
+    return Response(twilio.twiml(outcome.reply), media_type=TWIML)
+
+
+@router.post(TWILIO_SMS, summary="Twilio inbound SMS (answers TwiML)", response_class=Response)
+async def twilio_sms(request: Request, runtime: RuntimeDep) -> Response:
+    return await _twilio_inbound(request, runtime, TWILIO_SMS, "sms")
+
+
+@router.post(
+    TWILIO_WHATSAPP, summary="Twilio inbound WhatsApp (answers TwiML)", response_class=Response
+)
+async def twilio_whatsapp(request: Request, runtime: RuntimeDep) -> Response:
+    return await _twilio_inbound(request, runtime, TWILIO_WHATSAPP, "whatsapp")
+
+
+def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
+    with runtime.session() as session:
+        applied = sum(apply_status(session, status) for status in statuses)
+        session.commit()
+        return applied
+
+
+@router.post(TWILIO_STATUS, summary="Twilio delivery status callbacks", response_class=Response)
+async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
+    try:
+        status = twilio.parse_status(await _twilio_params(request, runtime, TWILIO_STATUS))
+    except ChannelError as exc:
+        return _refuse(request, "twilio", exc)
+    applied = await run_in_threadpool(_apply_statuses, runtime, [status])
+    counters(request).add("twilio", "status" if applied else "status_ignored")
+    return Response(twilio.twiml(None), media_type=TWIML)
+
+
+# Meta (WhatsApp Cloud API) -----------------------------------------------------------------
+
+
+@router.get(META_WHATSAPP, summary="WhatsApp Cloud API verification handshake")
+async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
+    query = request.query_params
+    try:
+        challenge = meta.verify_handshake(
+            verify_token=runtime.settings.meta_verify_token,
+            mode=query.get("hub.mode"),
+            token=query.get("hub.verify_token"),
+            challenge=query.get("hub.challenge"),
+        )
+    except ChannelError as exc:
+        return _refuse(request, "meta", exc)
+    return PlainTextResponse(challenge)
+
+
+def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str, int]:
+    """Each message in its own transaction, so one failure does not undo the others; a
+    failed one makes the answer 500 and Meta delivers the batch again (the rest dedupe)."""
+    outcomes = {"accepted": 0, "duplicate": 0, "skipped": 0, "failed": 0}
+    for message in messages:
+        try:
+            outcome = _receive_one(runtime, message, relay=True)
+            outcomes["duplicate" if outcome.duplicate else "accepted"] += 1
+        except BadRequest:
+            outcomes["skipped"] += 1
+        except Exception as exc:
+            # The type only: messages of database errors can quote the data.
+            log.error("inbound message failed", extra={"error": type(exc).__name__})
+            outcomes["failed"] += 1
+    return outcomes
+
+
+@router.post(META_WHATSAPP, summary="WhatsApp Cloud API messages and statuses")
+async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
+    secret = runtime.settings.meta_app_secret
+    skipped = 0
+
+    def on_skip(_kind: str) -> None:
+        nonlocal skipped
+        skipped += 1
+
+    try:
+        if not secret:
+            raise NotConfigured("META_APP_SECRET is not set")
+        body = await read_body(request, meta.META_MAX_BODY)
+        header = request.headers.get("x-hub-signature-256")
+        meta.verify_signature(app_secret=secret, body=body, header=header)
+        messages, statuses = meta.parse_events(body, on_skip=on_skip)
+    except ChannelError as exc:
+        return _refuse(request, "meta", exc)
+    outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
+    applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
+    tally = counters(request)
+    for outcome, n in outcomes.items():
+        tally.add("meta", outcome, n)
+    tally.add("meta", "skipped", skipped)
+    tally.add("meta", "status", applied)
+    tally.add("meta", "status_ignored", len(statuses) - applied)
+    if outcomes["failed"]:
+        return JSONResponse({"error": "retry", "detail": "some messages failed"}, 500)
+    return JSONResponse({"status": "ok"})
+
+
+# the admins' view ----------------------------------------------------------------------------
+
+
+@router.get("/api/v1/admin/metrics", tags=["admin"], summary="Webhook counters and outbox")
+def admin_metrics(request: Request, user: ApiUser, session: SessionDep) -> dict[str, object]:
+    """Webhook outcomes counted by this process since it started (refusals included), and
+    how many outbox items are in each delivery state."""
+    if user.role != Role.admin:
+        raise ForbiddenError("only admins read the metrics")
+    rows = session.exec(
+        select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
+    ).all()
+    return {"webhooks": counters(request).snapshot(), "outbox": dict(rows)}

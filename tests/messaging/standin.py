@@ -1,0 +1,110 @@
+"""Real HTTP servers on 127.0.0.1 for tests: any ASGI app served by uvicorn in a thread,
+and a stand-in for Twilio's Messages API and the Graph API that records what arrived and
+can be told to fail."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """Serve `app` on a free local port until the block ends; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@dataclass
+class Sent:
+    provider: str  # twilio | meta
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str]  # Twilio
+    json: dict[str, Any]  # Meta
+
+
+@dataclass
+class StandIn:
+    """Twilio's and Meta's send APIs. `fail_next` holds (status, body) answers to give
+    before succeeding again; `always_fail` answers every request with one of them."""
+
+    url: str = ""
+    sent: list[Sent] = field(default_factory=list)
+    fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    always_fail: tuple[int, dict[str, Any]] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _failure(self) -> tuple[int, dict[str, Any]] | None:
+        with self.lock:
+            if self.fail_next:
+                return self.fail_next.pop(0)
+            return self.always_fail
+
+    async def twilio(self, request: Request) -> JSONResponse:
+        raw = (await request.body()).decode()
+        form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        with self.lock:
+            self.sent.append(Sent("twilio", request.url.path, dict(request.headers), form, {}))
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        return JSONResponse({"sid": "SM" + uuid.uuid4().hex, "status": "queued"}, 201)
+
+    async def graph(self, request: Request) -> JSONResponse:
+        payload = json.loads(await request.body())
+        with self.lock:
+            self.sent.append(Sent("meta", request.url.path, dict(request.headers), {}, payload))
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        return JSONResponse({"messages": [{"id": "wamid." + uuid.uuid4().hex}]})
+
+    def of(self, provider: str) -> list[Sent]:
+        with self.lock:
+            return [s for s in self.sent if s.provider == provider]
+
+
+@contextmanager
+def provider_standin() -> Iterator[StandIn]:
+    stand_in = StandIn()
+    app = Starlette(
+        routes=[
+            Route("/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio, methods=["POST"]),
+            Route("/v21.0/{phone_number_id}/messages", stand_in.graph, methods=["POST"]),
+        ]
+    )
+    with serve_asgi(app) as url:
+        stand_in.url = url
+        yield stand_in
