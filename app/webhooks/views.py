@@ -10,6 +10,7 @@ details, nothing stored.
 from __future__ import annotations
 
 import logging
+import threading
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -97,7 +98,20 @@ async def _twilio_params(request: Request, runtime: Runtime, path: str) -> twili
     return params
 
 
+# SQLite takes one writer at a time, and its busy handler waits by sleeping in growing
+# steps, which gives queued webhooks a long tail; a lock in the process hands the write
+# over at once. (PostgreSQL needs none: rows, not the database, are locked.)
+_SQLITE_WRITER = threading.Lock()
+
+
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
+    if runtime.engine.dialect.name == "sqlite":
+        with _SQLITE_WRITER:
+            return _receive_in_session(runtime, message, relay=relay)
+    return _receive_in_session(runtime, message, relay=relay)
+
+
+def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
     with runtime.session() as session:
         outcome = receive(session, runtime.vault, message, now=utcnow(), relay=relay)
         if not outcome.duplicate:
