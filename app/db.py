@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -58,6 +58,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.astimezone(UTC)
 
 
+SNAPSHOT_OPTION = "grievance_snapshot"
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -89,7 +91,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A long read-only scan (audit verify, exports) asks for a deferred transaction:
+        # a consistent WAL snapshot that does not hold up writers.
+        deferred = conn.get_execution_options().get(SNAPSHOT_OPTION)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -129,6 +134,14 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+def snapshot(conn: Connection) -> Connection:
+    """A connection whose next transaction is a consistent read-only snapshot: deferred on
+    SQLite (WAL), REPEATABLE READ on PostgreSQL. Call before the first statement."""
+    if conn.dialect.name == "sqlite":
+        return conn.execution_options(**{SNAPSHOT_OPTION: True})
+    return conn.execution_options(isolation_level="REPEATABLE READ")
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

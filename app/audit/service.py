@@ -19,10 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlmodel import Session, select
+from sqlalchemy import Connection, select, text
+from sqlmodel import Session
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from app.db import snapshot
 from app.timeutil import iso_utc, utcnow
 
 SEP = "\x1e"
@@ -90,6 +91,17 @@ def _check_data(data: Mapping[str, Any]) -> None:
         raise AuditDataError(f"audit data may not carry {sorted(bad)}")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    seq: int
+    hash: str
+
+
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+
+
 def record(
     session: Session,
     *,
@@ -97,38 +109,36 @@ def record(
     action: str,
     case_id: uuid.UUID | None = None,
     data: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> Recorded:
     """Append one event in the caller's transaction. The caller commits."""
     payload = dict(data or {})
     _check_data(payload)
     if SEP in action or SEP in actor.kind or (actor.id and SEP in actor.id):
         raise AuditDataError("audit fields may not contain the record separator")
     session.flush()  # the change being recorded reaches the database first
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    seq = head.seq + 1
+    head_seq, head_hash = session.execute(_READ_HEAD).one()
+    seq = int(head_seq) + 1
     occurred_at = iso_utc(utcnow())
     data_text = canonical_json(payload)
     case_text = str(case_id) if case_id else None
     digest = event_hash(
-        seq, occurred_at, actor.kind, actor.id, action, case_text, data_text, head.hash
+        seq, occurred_at, actor.kind, actor.id, action, case_text, data_text, head_hash
     )
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action,
-        case_id=case_id,
-        data=data_text,
-        prev_hash=head.hash,
-        hash=digest,
+    session.execute(
+        _EVENTS.insert().values(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            action=action,
+            case_id=case_id,
+            data=data_text,
+            prev_hash=head_hash,
+            hash=digest,
+        )
     )
-    head.seq = seq
-    head.hash = digest
-    session.add(event)
-    session.add(head)
-    session.flush()
-    return event
+    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
+    return Recorded(seq=seq, hash=digest)
 
 
 @dataclass(frozen=True)
@@ -141,18 +151,30 @@ class VerifyResult:
     bad_seq: int | None = None
 
 
+_SELECT_EVENTS = (
+    "SELECT seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash, hash "
+    "FROM audit_event WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
+)
+
+
 def _rows(conn: Connection, batch: int) -> Iterable[tuple[Any, ...]]:
+    # The driver's own cursor, inside the connection's snapshot: fetching is most of the
+    # cost of verifying, and SQLAlchemy's row objects would double it.
+    conn.execute(text("SELECT 1"))  # begins the snapshot transaction
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = _SELECT_EVENTS.format(mark=mark)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     last = 0
-    sql = text(
-        "SELECT seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash, hash "
-        "FROM audit_event WHERE seq > :last ORDER BY seq LIMIT :n"
-    )
-    while True:
-        rows = conn.execute(sql, {"last": last, "n": batch}).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
+    try:
+        while True:
+            cursor.execute(sql, (last, batch))
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+    finally:
+        cursor.close()
 
 
 def _uuid_text(value: Any) -> str | None:
@@ -167,7 +189,11 @@ def _uuid_text(value: Any) -> str | None:
 
 
 def verify(conn: Connection, *, batch: int = 20000) -> VerifyResult:
-    """Walk the chain from the start; report the first event that does not fit."""
+    """Walk the chain from the start; report the first event that does not fit.
+
+    Pass a fresh connection: it reads one consistent snapshot, so events appended by the
+    running service meanwhile neither hold it up nor look like tampering."""
+    conn = snapshot(conn)
     sha256 = hashlib.sha256
     expected_seq = 1
     prev = GENESIS_HASH
