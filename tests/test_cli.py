@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,12 @@ def cli_env(settings: Settings, runtime: Runtime) -> dict[str, str]:
 
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [GRIEVANCE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120,
+        [GRIEVANCE, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -44,36 +49,101 @@ def one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> N
 
 def test_operator_workflow(cli_env: dict[str, str]) -> None:
     assert run(cli_env, "db", "upgrade").returncode == 0
-    assert run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj",
-               "--name", "Awaj Foundation").returncode == 0
+    assert (
+        run(
+            cli_env,
+            "orgs",
+            "create",
+            "--kind",
+            "partner",
+            "--slug",
+            "awaj",
+            "--name",
+            "Awaj Foundation",
+        ).returncode
+        == 0
+    )
     one_line_error(
         run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj", "--name", "Again"),
         "already exists",
     )
-    made = run(cli_env, "users", "create", "--email", "m@awaj.example", "--role", "monitor",
-               "--org", "awaj", stdin="a long enough passphrase\n")
+    made = run(
+        cli_env,
+        "users",
+        "create",
+        "--email",
+        "m@awaj.example",
+        "--role",
+        "monitor",
+        "--org",
+        "awaj",
+        stdin="a long enough passphrase\n",
+    )
     assert made.returncode == 0, made.stderr
     one_line_error(
-        run(cli_env, "users", "create", "--email", "x@awaj.example", "--role", "monitor",
-            "--org", "awaj", stdin="short\n"),
+        run(
+            cli_env,
+            "users",
+            "create",
+            "--email",
+            "x@awaj.example",
+            "--role",
+            "monitor",
+            "--org",
+            "awaj",
+            stdin="short\n",
+        ),
         "at least 12 characters",
     )
     one_line_error(
-        run(cli_env, "users", "create", "--email", "m@awaj.example", "--role", "monitor",
-            "--org", "awaj", stdin="a long enough passphrase\n"),
+        run(
+            cli_env,
+            "users",
+            "create",
+            "--email",
+            "m@awaj.example",
+            "--role",
+            "monitor",
+            "--org",
+            "awaj",
+            stdin="a long enough passphrase\n",
+        ),
         "already exists",
     )
-    admin = run(cli_env, "users", "create", "--email", "root@x.example", "--role", "admin",
-                stdin="a long enough passphrase\n")
+    admin = run(
+        cli_env,
+        "users",
+        "create",
+        "--email",
+        "root@x.example",
+        "--role",
+        "admin",
+        stdin="a long enough passphrase\n",
+    )
     assert admin.returncode == 0 and "otpauth://totp/" in admin.stdout
     token = run(cli_env, "tokens", "create", "--email", "m@awaj.example")
     assert token.returncode == 0
     assert token.stdout.strip().splitlines()[-1].startswith("gd_")
-    rule = run(cli_env, "routing", "add", "--partner", "awaj", "--country", "BD",
-               "--country", "MY", "--category", "wages", "--priority", "5")
+    rule = run(
+        cli_env,
+        "routing",
+        "add",
+        "--partner",
+        "awaj",
+        "--country",
+        "BD",
+        "--country",
+        "MY",
+        "--category",
+        "wages",
+        "--priority",
+        "5",
+    )
     assert rule.returncode == 0, rule.stderr
-    one_line_error(run(cli_env, "routing", "add", "--partner", "awaj", "--country", "BGD"),
-                   "not an ISO 3166 alpha-2")
+    one_line_error(
+        run(cli_env, "routing", "add", "--partner", "awaj", "--country", "BGD"),
+        "not an ISO 3166 alpha-2",
+    )
     one_line_error(run(cli_env, "routing", "add", "--partner", "nobody"), "no organisation")
     assert run(cli_env, "keys", "rotate").returncode == 0
     verified = run(cli_env, "audit", "verify")
@@ -86,35 +156,59 @@ def test_bad_invocations(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert "unrecognized arguments" in unknown.stderr or "required" in unknown.stderr
     broken_key = tmp_path / "broken.key"
     broken_key.write_text("{oops")
-    one_line_error(run({**cli_env, "GRIEVANCE_MASTER_KEY_FILE": str(broken_key)},
-                       "db", "upgrade"), "not valid JSON")
-    one_line_error(run({**cli_env, "GRIEVANCE_MASTER_KEY_FILE": str(tmp_path / "none.key")},
-                       "db", "upgrade"), "does not exist")
     one_line_error(
-        run({**cli_env, "GRIEVANCE_DATABASE_URL":
-             "postgresql+psycopg://nobody@127.0.0.1:1/nothing"}, "db", "upgrade"),
+        run({**cli_env, "GRIEVANCE_MASTER_KEY_FILE": str(broken_key)}, "db", "upgrade"),
+        "not valid JSON",
+    )
+    one_line_error(
+        run({**cli_env, "GRIEVANCE_MASTER_KEY_FILE": str(tmp_path / "none.key")}, "db", "upgrade"),
+        "does not exist",
+    )
+    one_line_error(
+        run(
+            {
+                **cli_env,
+                "GRIEVANCE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+            },
+            "db",
+            "upgrade",
+        ),
         "cannot reach the database",
     )
 
 
-def test_audit_verify_on_copies(cli_env: dict[str, str], settings: Settings,
-                                tmp_path: Path) -> None:
+def test_audit_verify_on_copies(
+    cli_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
     if not settings.db_url.startswith("sqlite"):
         pytest.skip("file copies are a SQLite matter; tests/audit covers PostgreSQL")
     run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj", "--name", "A")
     run(cli_env, "orgs", "create", "--kind", "buyer", "--slug", "acme", "--name", "B")
-    run(cli_env, "users", "create", "--email", "m@awaj.example", "--role", "monitor", "--org",
-        "awaj", stdin="a long enough passphrase\n")
+    run(
+        cli_env,
+        "users",
+        "create",
+        "--email",
+        "m@awaj.example",
+        "--role",
+        "monitor",
+        "--org",
+        "awaj",
+        stdin="a long enough passphrase\n",
+    )
     source = settings.db_url.removeprefix("sqlite:///")
-    with sqlite3.connect(source) as conn:
+    with closing(sqlite3.connect(source)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def copy_with(sql: str | None) -> dict[str, str]:
         target = tmp_path / f"copy{len(list(tmp_path.iterdir()))}.db"
-        shutil.copy(source, target)
+        # Copied by another process, as an operator would: opening and closing the live file
+        # here would drop this process's POSIX locks on it (SQLite's WAL depends on them).
+        subprocess.run(["cp", source, str(target)], check=True)
         if sql:
-            with sqlite3.connect(target) as conn:
+            with closing(sqlite3.connect(target)) as conn:
                 conn.execute(sql)
+                conn.commit()
         return {**cli_env, "GRIEVANCE_DATABASE_URL": f"sqlite:///{target}"}
 
     assert run(copy_with(None), "audit", "verify").returncode == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -34,17 +35,23 @@ def test_roundtrip_and_binding(runtime: Runtime) -> None:
         key = vault.new_data_key(session, purpose="case")
         session.flush()
         row = uuid.uuid4()
-        blob = vault.encrypt(session, key_id=key.id, table="t", row_id=row, column="c",
-                             plaintext="কারখানা")
-        assert vault.decrypt(session, key_id=key.id, table="t", row_id=row, column="c",
-                             blob=blob) == "কারখানা"
+        blob = vault.encrypt(
+            session, key_id=key.id, table="t", row_id=row, column="c", plaintext="কারখানা"
+        )
+        assert (
+            vault.decrypt(session, key_id=key.id, table="t", row_id=row, column="c", blob=blob)
+            == "কারখানা"
+        )
         vault.forget_cached_keys()  # unwrap through the key file again
-        assert vault.decrypt(session, key_id=key.id, table="t", row_id=row, column="c",
-                             blob=blob) == "কারখানা"
+        assert (
+            vault.decrypt(session, key_id=key.id, table="t", row_id=row, column="c", blob=blob)
+            == "কারখানা"
+        )
         # The same ciphertext moved to another row or column does not open.
         with pytest.raises(DecryptionError):
-            vault.decrypt(session, key_id=key.id, table="t", row_id=uuid.uuid4(), column="c",
-                          blob=blob)
+            vault.decrypt(
+                session, key_id=key.id, table="t", row_id=uuid.uuid4(), column="c", blob=blob
+            )
         with pytest.raises(DecryptionError):
             vault.decrypt(session, key_id=key.id, table="t", row_id=row, column="d", blob=blob)
         corrupt = blob[:-1] + bytes([blob[-1] ^ 1])
@@ -58,9 +65,10 @@ def test_swapped_narratives_fail_loudly_in_that_record_only(runtime: Runtime) ->
     first = make_case(runtime, narrative="first grievance")
     second = make_case(runtime, narrative="second grievance")
     with runtime.engine.begin() as conn:
-        blob = conn.execute(text("SELECT narrative_enc FROM grievance_case WHERE id = :i"),
-                            {"i": first.id.hex if runtime.engine.dialect.name == "sqlite"
-                             else first.id}).scalar_one()
+        blob = conn.execute(
+            text("SELECT narrative_enc FROM grievance_case WHERE id = :i"),
+            {"i": first.id.hex if runtime.engine.dialect.name == "sqlite" else first.id},
+        ).scalar_one()
     with runtime.session() as session:
         victim = session.get(Case, second.id)
         assert victim is not None
@@ -96,18 +104,25 @@ def test_blind_index_finds_returning_sender(runtime: Runtime) -> None:
 def test_reveal_is_audited_and_shredding_is_final(runtime: Runtime) -> None:
     with runtime.session() as session:
         reporter = identity.create_reporter(
-            session, runtime.vault, channel="whatsapp", address="+" + WA_ID,
-            profile_name=NAME, contact=CONTACT,
+            session,
+            runtime.vault,
+            channel="whatsapp",
+            address="+" + WA_ID,
+            profile_name=NAME,
+            contact=CONTACT,
         )
         session.commit()
         shown = identity.reveal_identity(
-            session, runtime.vault, reporter_id=reporter.id, actor=Actor("user", "u1"),
+            session,
+            runtime.vault,
+            reporter_id=reporter.id,
+            actor=Actor("user", "u1"),
             reason="court order 12/2026",
         )
         assert shown.profile_name == NAME and shown.contact == CONTACT
-        events = session.execute(
-            text("SELECT action FROM audit_event ORDER BY seq")
-        ).scalars().all()
+        events = (
+            session.execute(text("SELECT action FROM audit_event ORDER BY seq")).scalars().all()
+        )
         assert "identity.revealed" in events
         blob = reporter.profile_name_enc
         key_id = reporter.data_key_id
@@ -116,23 +131,40 @@ def test_reveal_is_audited_and_shredding_is_final(runtime: Runtime) -> None:
         runtime.vault.forget_cached_keys()
         assert blob is not None
         with pytest.raises(KeyShreddedError):
-            runtime.vault.decrypt(session, key_id=key_id, table="reporter", row_id=reporter.id,
-                                  column="profile_name", blob=blob)
+            runtime.vault.decrypt(
+                session,
+                key_id=key_id,
+                table="reporter",
+                row_id=reporter.id,
+                column="profile_name",
+                blob=blob,
+            )
 
 
 def _fill_with_secrets(runtime: Runtime) -> None:
     make_org(runtime, slug="awaj", fallback=True)
     monitor = make_user(runtime, email="m@awaj.example", role="monitor", org="awaj")
     with runtime.session() as session:
-        sms = identity.create_reporter(session, runtime.vault, channel="sms", address=PHONE,
-                                       country="BD")
-        wa = identity.create_reporter(session, runtime.vault, channel="whatsapp",
-                                      address="+" + WA_ID, profile_name=NAME, contact=CONTACT)
+        sms = identity.create_reporter(
+            session, runtime.vault, channel="sms", address=PHONE, country="BD"
+        )
+        wa = identity.create_reporter(
+            session,
+            runtime.vault,
+            channel="whatsapp",
+            address="+" + WA_ID,
+            profile_name=NAME,
+            contact=CONTACT,
+        )
         session.flush()
-        case = make_case(runtime, narrative=NARRATIVE, channel="sms", reporter=sms,
-                         session=session)
-        make_case(runtime, narrative=NARRATIVE + " (WhatsApp)", channel="whatsapp",
-                  reporter=wa, session=session)
+        case = make_case(runtime, narrative=NARRATIVE, channel="sms", reporter=sms, session=session)
+        make_case(
+            runtime,
+            narrative=NARRATIVE + " (WhatsApp)",
+            channel="whatsapp",
+            reporter=wa,
+            session=session,
+        )
         cases.add_reporter_message(session, runtime.vault, case=case, body=REPLY, channel="sms")
         author = session.merge(monitor)
         cases.send_to_reporter(session, runtime.vault, case=case, author=author, body=MESSAGE)
@@ -159,24 +191,30 @@ def test_database_bytes_hold_no_identity_or_text(runtime: Runtime, tmp_path) -> 
         finally:
             raw_conn.close()
         path = str(url.database)
-        copy = tmp_path / "copy.db"
-        shutil.copy(path, copy)
-        raw = copy.read_bytes()
-        for suffix in ("-wal", "-shm"):
-            try:
-                with open(path + suffix, "rb") as handle:
-                    raw += handle.read()
-            except FileNotFoundError:
-                pass
+        # The bytes are read by another process: opening and closing the live files here
+        # would drop this process's POSIX locks on them, and the next SQLite process to close
+        # would take itself for the last one and delete the WAL under the pool's feet.
+        files = [p for p in (path, path + "-wal", path + "-shm") if Path(p).exists()]
+        raw = subprocess.run(["cat", *files], capture_output=True, check=True).stdout
         assert b"Star Garments Ltd" in raw  # queryable fields are in clear: the search works
         _assert_clean(raw)
     else:
         if shutil.which("pg_dump") is None:
             pytest.skip("pg_dump is not installed")
         dump = subprocess.run(
-            ["pg_dump", "--no-owner", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-             "-U", url.username or "postgres", str(url.database)],
-            check=True, capture_output=True,
+            [
+                "pg_dump",
+                "--no-owner",
+                "-h",
+                url.host or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                str(url.database),
+            ],
+            check=True,
+            capture_output=True,
         ).stdout
         assert b"Star Garments Ltd" in dump  # the dump really holds the rows
         _assert_clean(dump)
