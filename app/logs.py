@@ -19,8 +19,13 @@ _PATTERNS = (
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[email]"),
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
     (re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])"), "[ip]"),
-    (re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::"
-                r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?![\w:])"), "[ip]"),
+    (
+        re.compile(
+            r"(?<![\w:])(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?::"
+            r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?![\w:])"
+        ),
+        "[ip]",
+    ),
     (re.compile(r"\+?\d[\d\s().-]{6,}\d"), "[number]"),
 )
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -53,8 +58,10 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                body[key] = value if isinstance(value, int | float | bool) else scrub(
-                    value if isinstance(value, str) else json.dumps(value, default=str)
+                body[key] = (
+                    value
+                    if isinstance(value, int | float | bool)
+                    else scrub(value if isinstance(value, str) else json.dumps(value, default=str))
                 )
         body["msg"] = scrub(body["msg"])
         if record.exc_info and record.exc_info[0] is not None:

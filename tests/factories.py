@@ -12,15 +12,16 @@ from app.audit.service import Actor
 from app.cases import service as cases
 from app.cases.models import Case
 from app.identity.models import Reporter
-from app.runtime import Runtime
 from app.routing.models import Workplace, WorkplaceBuyer
+from app.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
 TEST_ACTOR = Actor("cli", "test")
 
 
-def make_org(runtime: Runtime, *, slug: str, kind: str = "partner", fallback: bool = False
-             ) -> Organisation:
+def make_org(
+    runtime: Runtime, *, slug: str, kind: str = "partner", fallback: bool = False
+) -> Organisation:
     with runtime.session() as session:
         org = accounts.create_organisation(
             session, kind=kind, slug=slug, name=slug.title(), actor=TEST_ACTOR
@@ -50,8 +51,9 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def make_workplace(runtime: Runtime, *, name: str, country: str, buyers: list[Organisation]
-                   ) -> Workplace:
+def make_workplace(
+    runtime: Runtime, *, name: str, country: str, buyers: list[Organisation]
+) -> Workplace:
     with runtime.session() as session:
         place = Workplace(name=name, country=country)
         session.add(place)
@@ -78,10 +80,16 @@ def make_case(
     session = session or runtime.session()
     try:
         case = cases.open_case(
-            session, runtime.vault, channel=channel, language=language,
-            narrative_text=narrative, category=category, country=country,
+            session,
+            runtime.vault,
+            channel=channel,
+            language=language,
+            narrative_text=narrative,
+            category=category,
+            country=country,
             workplace=workplace.name if workplace else "Star Garments Ltd",
-            workplace_id=workplace.id if workplace else None, reporter=reporter,
+            workplace_id=workplace.id if workplace else None,
+            reporter=reporter,
             actor=Actor("reporter"),
         )
         if own:

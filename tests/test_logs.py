@@ -22,8 +22,10 @@ def test_request_log_has_no_query_ip_or_agent(client: TestClient) -> None:
     stream = io.StringIO()
     configure_logging("INFO", stream)
     try:
-        client.get("/healthz?token=s3cr3t-value", headers={"User-Agent": "Nokia105/2.0",
-                                                           "X-Forwarded-For": "203.0.113.9"})
+        client.get(
+            "/healthz?token=s3cr3t-value",
+            headers={"User-Agent": "Nokia105/2.0", "X-Forwarded-For": "203.0.113.9"},
+        )
         logging.getLogger("grievance.test").info("sender %s wrote", "+8801712345678")
     finally:
         logging.getLogger().handlers = [

@@ -13,7 +13,8 @@ from app.settings import ConfigError, Settings
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
     base: dict[str, object] = {
-        "GRIEVANCE_DATA_DIR": tmp_path, "GRIEVANCE_MASTER_KEY_FILE": tmp_path / "k.key",
+        "GRIEVANCE_DATA_DIR": tmp_path,
+        "GRIEVANCE_MASTER_KEY_FILE": tmp_path / "k.key",
         "GRIEVANCE_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
     }
     base.update(values)
@@ -22,8 +23,13 @@ def _settings(tmp_path: Path, **values: object) -> Settings:
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    for name in ("GRIEVANCE_DATABASE_URL", "GRIEVANCE_DATA_DIR", "GRIEVANCE_MASTER_KEY_FILE",
-                 "GRIEVANCE_PUBLIC_URL", "GRIEVANCE_ENV"):
+    for name in (
+        "GRIEVANCE_DATABASE_URL",
+        "GRIEVANCE_DATA_DIR",
+        "GRIEVANCE_MASTER_KEY_FILE",
+        "GRIEVANCE_PUBLIC_URL",
+        "GRIEVANCE_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.db_url == "sqlite:///grievance-data/grievance.db"
@@ -37,22 +43,30 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_production_refuses_unsafe_defaults(tmp_path: Path) -> None:
     KeyRing.load(tmp_path / "k.key", create=True)
     with pytest.raises(ConfigError) as caught:
-        build_runtime(_settings(tmp_path, GRIEVANCE_ENV="production",
-                                TWILIO_AUTH_TOKEN="changeme"))
+        build_runtime(_settings(tmp_path, GRIEVANCE_ENV="production", TWILIO_AUTH_TOKEN="changeme"))
     message = str(caught.value)
     assert "https://" in message and "TWILIO_AUTH_TOKEN is a placeholder" in message
 
 
-def test_production_refuses_a_key_generated_on_start(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_a_key_generated_on_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GRIEVANCE_MASTER_KEY_FILE", raising=False)
-    settings = Settings(GRIEVANCE_ENV="production", GRIEVANCE_DATA_DIR=tmp_path / "d",
-                        GRIEVANCE_PUBLIC_URL="https://grievance.example.org")
+    settings = Settings(
+        GRIEVANCE_ENV="production",
+        GRIEVANCE_DATA_DIR=tmp_path / "d",
+        GRIEVANCE_PUBLIC_URL="https://grievance.example.org",
+    )
     with pytest.raises(ConfigError, match="generated on this start"):
         build_runtime(settings)
 
 
 def test_production_accepts_provisioned_keys(tmp_path: Path) -> None:
     KeyRing.load(tmp_path / "k.key", create=True)
-    build_runtime(_settings(tmp_path, GRIEVANCE_ENV="production",
-                            GRIEVANCE_PUBLIC_URL="https://grievance.example.org"))
+    build_runtime(
+        _settings(
+            tmp_path,
+            GRIEVANCE_ENV="production",
+            GRIEVANCE_PUBLIC_URL="https://grievance.example.org",
+        )
+    )

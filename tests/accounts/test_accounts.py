@@ -23,13 +23,25 @@ def test_password_rules_and_argon2id(runtime: Runtime) -> None:
     with runtime.session() as session:
         for weak in ("short", "aaaaaaaaaaaaaaaa", "password1234"):
             with pytest.raises(AppError):
-                accounts.create_user(session, email="a@b.example", role="auditor",
-                                     password=weak, org_slug=None, actor=TEST_ACTOR)
+                accounts.create_user(
+                    session,
+                    email="a@b.example",
+                    role="auditor",
+                    password=weak,
+                    org_slug=None,
+                    actor=TEST_ACTOR,
+                )
     user = make_user(runtime, email="m@awaj.example", role="monitor", org="awaj")
     assert user.password_hash.startswith("$argon2id$")
     with runtime.session() as session, pytest.raises(Conflict):
-        accounts.create_user(session, email="M@awaj.example", role="monitor",
-                             password=PASSWORD, org_slug="awaj", actor=TEST_ACTOR)
+        accounts.create_user(
+            session,
+            email="M@awaj.example",
+            role="monitor",
+            password=PASSWORD,
+            org_slug="awaj",
+            actor=TEST_ACTOR,
+        )
 
 
 def test_roles_need_the_right_organisation(runtime: Runtime) -> None:
@@ -45,8 +57,14 @@ def test_roles_need_the_right_organisation(runtime: Runtime) -> None:
     with runtime.session() as session:
         for role, org, message in cases:
             with pytest.raises(AppError, match=message):
-                accounts.create_user(session, email=f"{role}@x.example", role=role,
-                                     password=PASSWORD, org_slug=org, actor=TEST_ACTOR)
+                accounts.create_user(
+                    session,
+                    email=f"{role}@x.example",
+                    role=role,
+                    password=PASSWORD,
+                    org_slug=org,
+                    actor=TEST_ACTOR,
+                )
 
 
 def _login(runtime: Runtime, email: str, password: str) -> accounts.LoginOutcome:
@@ -76,8 +94,9 @@ def test_at_most_100_failures_an_hour(runtime: Runtime) -> None:
 
         now = utcnow()
         for i in range(accounts.HOURLY_FAILURE_CAP - 1):
-            session.add(LoginFailure(user_id=user.id, at=now - timedelta(minutes=59) + timedelta(
-                seconds=i)))
+            session.add(
+                LoginFailure(user_id=user.id, at=now - timedelta(minutes=59) + timedelta(seconds=i))
+            )
         session.commit()
     with pytest.raises(Unauthorized):
         _login(runtime, "a@x.example", "wrong password here")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.routing.models import RoutingRule
 from app.runtime import Runtime
 from tests.factories import auth, make_case, make_org, make_token, make_user, make_workplace
-from app.routing.models import RoutingRule
 
 
 def _world(runtime: Runtime) -> dict[str, object]:
@@ -25,14 +25,18 @@ def _world(runtime: Runtime) -> dict[str, object]:
     case = make_case(runtime, narrative="secret words", workplace=place, country="BD")
     tokens = {
         "admin": make_token(runtime, make_user(runtime, email="ad@x.example", role="admin")),
-        "monitor": make_token(runtime, make_user(runtime, email="m@awaj.example", role="monitor",
-                                                 org="awaj")),
-        "other_monitor": make_token(runtime, make_user(runtime, email="m@o.example",
-                                                       role="monitor", org="other-partner")),
-        "buyer": make_token(runtime, make_user(runtime, email="b@acme.example", role="buyer",
-                                               org="acme")),
-        "other_buyer": make_token(runtime, make_user(runtime, email="b@zeta.example",
-                                                     role="buyer", org="zeta")),
+        "monitor": make_token(
+            runtime, make_user(runtime, email="m@awaj.example", role="monitor", org="awaj")
+        ),
+        "other_monitor": make_token(
+            runtime, make_user(runtime, email="m@o.example", role="monitor", org="other-partner")
+        ),
+        "buyer": make_token(
+            runtime, make_user(runtime, email="b@acme.example", role="buyer", org="acme")
+        ),
+        "other_buyer": make_token(
+            runtime, make_user(runtime, email="b@zeta.example", role="buyer", org="zeta")
+        ),
         "auditor": make_token(runtime, make_user(runtime, email="au@x.example", role="auditor")),
     }
     return {"case": case, "tokens": tokens}
@@ -60,9 +64,12 @@ def test_who_sees_what(runtime: Runtime, client: TestClient) -> None:
         assert (len(listed) == 1) is sees, role
         if not sees:
             assert one.status_code == 404
-            assert one.json() == client.get(
-                "/api/v1/cases/00000000-0000-0000-0000-000000000000", headers=headers
-            ).json()
+            assert (
+                one.json()
+                == client.get(
+                    "/api/v1/cases/00000000-0000-0000-0000-000000000000", headers=headers
+                ).json()
+            )
             continue
         body = one.json()
         assert body["partner"] == "awaj" and body["reference"]

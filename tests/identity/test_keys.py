@@ -35,8 +35,10 @@ def test_generated_key_file_is_private(tmp_path: Path) -> None:
         (b"not json", "not valid JSON"),
         (b'{"format": "other"}', "is not a grievance-desk-keys/1 key file"),
         (b'{"format": "grievance-desk-keys/1", "keks": {}}', "holds no key-encryption key"),
-        (b'{"format": "grievance-desk-keys/1", "primary": "a", "keks": {"a": "!!"}}',
-         "not valid base64"),
+        (
+            b'{"format": "grievance-desk-keys/1", "primary": "a", "keks": {"a": "!!"}}',
+            "not valid base64",
+        ),
     ],
 )
 def test_malformed_key_file_is_one_clear_error(
@@ -55,8 +57,9 @@ def test_missing_explicit_key_file_is_refused(settings: Settings) -> None:
         build_runtime(settings)
 
 
-def test_wrong_key_file_for_database_is_refused(runtime: Runtime, settings: Settings,
-                                                tmp_path: Path) -> None:
+def test_wrong_key_file_for_database_is_refused(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
     make_case(runtime)
     other = tmp_path / "other.key"
     KeyRing.load(other, create=True)
