@@ -273,7 +273,8 @@ def send_to_reporter(
     session.add(message)
     session.flush()
     if relayed and reporter is not None:
-        enqueue(session, vault, reporter=reporter, body=body, case_message=message)
+        item = enqueue(session, vault, reporter=reporter, body=body, case_message=message)
+        message.delivery_state = item.state  # "opted_out" shows staff why nothing is sent
     case.unread_reporter_messages = 0
     case.updated_at = utcnow()
     session.add(case)
@@ -294,12 +295,16 @@ def enqueue(
     reporter: Reporter,
     body: str,
     case_message: CaseMessage | None = None,
+    opt_out_notice: bool = False,
 ) -> OutboxItem:
+    """Queue a message for the reporter's channel. An opted-out reporter's item is filed
+    as opted_out (never sent) unless it is the confirmation of their STOP."""
     item = OutboxItem(
         reporter_id=reporter.id,
         channel=reporter.channel,
         body_enc=b"",
         case_message_id=case_message.id if case_message else None,
+        opt_out_notice=opt_out_notice,
     )
     item.body_enc = vault.encrypt(
         session,
@@ -309,7 +314,7 @@ def enqueue(
         column="body",
         plaintext=body,
     )
-    if reporter.opted_out:
+    if reporter.opted_out and not opt_out_notice:
         item.state = "opted_out"
     session.add(item)
     return item

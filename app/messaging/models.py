@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -23,7 +23,7 @@ class InboundEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     provider: str = Field(max_length=16)
     provider_message_id: str = Field(max_length=128)
-    reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id")
+    reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id", index=True)
     reply_enc: bytes | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -43,6 +43,8 @@ class OutboxItem(SQLModel, table=True):
     # pending | held_window | no_credentials | sent | delivered | read | failed |
     # undelivered | opted_out
     state: str = Field(default="pending", max_length=24)
+    # The one message an opted-out reporter still gets: the confirmation of their STOP.
+    opt_out_notice: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=300)

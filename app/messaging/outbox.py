@@ -176,7 +176,11 @@ def _prepare(
     session: Session, vault: Vault, settings: Settings, item: OutboxItem, now: datetime
 ) -> list[Send]:
     reporter = session.get(Reporter, item.reporter_id)
-    if item.state == "opted_out" or reporter is None or reporter.opted_out:
+    if (
+        item.state == "opted_out"
+        or reporter is None
+        or (reporter.opted_out and not item.opt_out_notice)
+    ):
         set_state(session, item, "opted_out", actor=SENDER, error="opted_out")
         return []
     provider = choose_provider(session, settings, item)

@@ -10,7 +10,6 @@ which is kept encrypted under the reporter's data key.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from app.cases.service import enqueue
 from app.identity.models import Reporter
 from app.identity.service import find_reporter
 from app.identity.vault import DecryptionError, Vault
+from app.intake.conversation import handle_inbound
 from app.messaging.delivery import release_held
 from app.messaging.models import InboundEvent
 from channels.base import BadRequest, InboundMessage
@@ -37,9 +37,7 @@ class Outcome:
 
 def run_intake(session: Session, vault: Vault, message: InboundMessage) -> str | None:
     """The intake conversation (app.intake) decides what happens and what to answer."""
-    module = importlib.import_module("app.intake.conversation")
-    reply: str | None = module.handle_inbound(session, vault, message)
-    return reply
+    return handle_inbound(session, vault, message)
 
 
 def _claim(session: Session, message: InboundMessage) -> InboundEvent | None:
@@ -122,6 +120,14 @@ def receive(
         if reply:
             event.reply_enc = _reply_blob(session, vault, event, reporter, reply)
             if relay:
-                enqueue(session, vault, reporter=reporter, body=reply)
+                # While opted out, the only reply the conversation gives is the STOP
+                # confirmation, which is still sent.
+                enqueue(
+                    session,
+                    vault,
+                    reporter=reporter,
+                    body=reply,
+                    opt_out_notice=reporter.opted_out,
+                )
     session.add(event)
     return Outcome(reply, duplicate=False)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from app.i18n import translations
 from app.runtime import Runtime
 from tests.messaging.helpers import (
     delivery_states,
@@ -147,3 +148,28 @@ def test_the_provider_refusing_for_the_window_holds_the_message(
     write_to_reporter(client, admin_token, case, "Hello")
     run_sender(runtime)
     assert delivery_states(client, admin_token, case) == ["held_window"]
+
+
+@pytest.mark.usefixtures("wired")
+def test_stop_over_the_cloud_api_is_confirmed_then_nothing_more_is_sent(
+    client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
+) -> None:
+    _, case = reporter_with_case(runtime, channel="whatsapp", address=WA, provider="meta")
+    meta_post(client, meta_body(meta_change([meta_text(WA, "STOP")])))
+    assert run_sender(runtime) == 1
+    [confirmation] = standin.of("meta")
+    assert confirmation.json["to"] == WA.lstrip("+")
+    sms = translations("bn", "sms")  # the reporter's language, from their +880 number
+    stopped = "You will get no more messages from us. Send START to get them again."
+    assert confirmation.json["text"]["body"] == sms.gettext(stopped)
+
+    write_to_reporter(client, admin_token, case, "We spoke to the manager")
+    assert delivery_states(client, admin_token, case) == ["opted_out"]
+    run_sender(runtime)
+    assert len(standin.of("meta")) == 1  # still only the confirmation
+
+    meta_post(client, meta_body(meta_change([meta_text(WA, "START")])))
+    run_sender(runtime)
+    [_, welcome] = standin.of("meta")
+    welcome_back = "Welcome back. You will get our messages again."
+    assert welcome.json["text"]["body"] == sms.gettext(welcome_back)
