@@ -1,6 +1,7 @@
 """A grievance from the first SMS to closure: routing, acknowledgement, messages both ways,
 a missed deadline with its reminder, escalation and reassignment, and closure with the
-reporter told in their language."""
+reporter told in their language. The SMS arrive as signed Twilio webhooks; what the
+reporter is sent leaves over HTTP to a local stand-in of Twilio's API."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from app.routing.models import RoutingRule
 from app.runtime import Runtime
 from app.timeutil import advance_clock
 from tests.factories import auth, make_org, make_token, make_user
-from tests.intake.helpers import send
+from tests.messaging.helpers import run_sender
+from tests.messaging.standin import provider_standin
+from tests.webhooks.providers import SMS_FROM, configure
+from tests.webhooks.test_end_to_end import sms
 
 BD = "+8801712345678"
 DAY = 86400.0
@@ -77,21 +81,35 @@ def _alerts(client: TestClient, token: str) -> list[str]:
 
 
 def test_a_grievance_from_sms_to_closure(runtime: Runtime, client: TestClient) -> None:
+    with provider_standin() as twilio:
+        configure(runtime, send_base=twilio.url)
+        _walk(runtime, client)
+        # every message the reporter was sent left through Twilio's API, to their number
+        run_sender(runtime)
+        sent = twilio.of("twilio")
+        assert sent and all(m.form["To"] == BD and m.form["From"] == SMS_FROM for m in sent)
+        case = _case(runtime)
+        closing = notice_text("bn", CLOSURE_NOTICES["resolved"], ref=case.reference)
+        assert sent[-1].form["Body"] == closing
+        assert [m.form["Body"] for m in sent].count("ধন্যবাদ") == 1
+
+
+def _walk(runtime: Runtime, client: TestClient) -> None:
     tokens = _setup(runtime)
     # intake by SMS in Bengali; routed to awaj in the same transaction
-    send(runtime, "Hello", sender=BD)
-    send(runtime, "1", sender=BD)  # বাংলা
-    send(runtime, STORY, sender=BD)
-    reply = send(runtime, "Star Garments", sender=BD)
+    sms(client, BD, "Hello")
+    sms(client, BD, "1")  # বাংলা
+    sms(client, BD, STORY)
+    reply = sms(client, BD, "Star Garments")
     case = _case(runtime)
-    assert reply is not None and case.reference in reply
+    assert case.reference in reply
     assert case.language == "bn" and case.channel == "sms"
     got = client.get(f"/api/v1/cases/{case.id}", headers=auth(tokens["awaj"])).json()
     assert got["partner"] == "awaj" and got["narrative"] == STORY and got["overdue"] is False
     assert "case.routed" in _actions(runtime, case)
 
     # messages both ways
-    send(runtime, "আরও একটি কথা", sender=BD)
+    sms(client, BD, "আরও একটি কথা")
     url = f"/api/v1/cases/{case.id}"
     assert client.get(url, headers=auth(tokens["awaj"])).json()["unread_reporter_messages"] == 1
     unread = client.get("/api/v1/cases?unread=true", headers=auth(tokens["awaj"])).json()
