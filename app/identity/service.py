@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -142,8 +143,13 @@ def reveal_identity(
     return identity
 
 
-def touch_inbound(reporter: Reporter) -> None:
-    reporter.last_inbound_at = utcnow()
+def touch_inbound(reporter: Reporter, sent_at: datetime | None = None) -> None:
+    """Note the sender's latest message. The provider's timestamp counts when it is
+    plausible: a delivery retried hours later must not reopen the WhatsApp window."""
+    now = utcnow()
+    at = now if sent_at is None else min(sent_at, now)
+    if reporter.last_inbound_at is None or at > reporter.last_inbound_at:
+        reporter.last_inbound_at = at
 
 
 def shred_reporter(session: Session, vault: Vault, *, reporter: Reporter, actor: Actor) -> None:

@@ -70,9 +70,20 @@ class Turn:
         )
 
 
+@dataclass(frozen=True)
+class Handled:
+    reply: str | None  # in the sender's language; None when nothing should be sent
+    reporter: Reporter  # the sender, found by the blind index or filed now
+
+
 def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> str | None:
     """Apply one inbound SMS/WhatsApp message; return the reply text to send back (in the
     sender's language), or None when nothing should be sent. Does not commit."""
+    return handle(session, vault, message).reply
+
+
+def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
+    """`handle_inbound`, also giving the sender's Reporter row to the caller."""
     reporter, _ = identity.find_or_create_reporter(
         session,
         vault,
@@ -81,14 +92,14 @@ def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> s
         profile_name=message.profile_name,
         country=country_of(message.sender),
     )
-    identity.touch_inbound(reporter)
+    identity.touch_inbound(reporter, message.received_at)
     session.add(reporter)
     turn = Turn(session, vault, message, reporter)
     found = None if message.media else keyword(message.text, opted_out=reporter.opted_out)
     if found is not None:
-        return _on_keyword(turn, found[0])
+        return Handled(_on_keyword(turn, found[0]), reporter)
     reply = _on_content(turn)
-    return None if reporter.opted_out else reply
+    return Handled(None if reporter.opted_out else reply, reporter)
 
 
 # keywords ------------------------------------------------------------------------------

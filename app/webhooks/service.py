@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 
 from app.cases.service import enqueue
 from app.identity.models import Reporter
-from app.identity.service import find_reporter
+from app.identity.service import touch_inbound
 from app.identity.vault import DecryptionError, Vault
-from app.intake.conversation import handle_inbound
+from app.intake.conversation import Handled, handle
 from app.messaging.delivery import release_held
 from app.messaging.models import InboundEvent
 from channels.base import BadRequest, InboundMessage
@@ -35,9 +35,9 @@ class Outcome:
     duplicate: bool
 
 
-def run_intake(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+def run_intake(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     """The intake conversation (app.intake) decides what happens and what to answer."""
-    return handle_inbound(session, vault, message)
+    return handle(session, vault, message)
 
 
 def _claim(session: Session, message: InboundMessage) -> InboundEvent | None:
@@ -89,14 +89,6 @@ def stored_reply(session: Session, vault: Vault, message: InboundMessage) -> str
         return None
 
 
-def _seen(reporter: Reporter, message: InboundMessage, now: datetime) -> None:
-    # The provider's timestamp when it is plausible: a delivery retried hours later
-    # must not reopen the WhatsApp window.
-    at = min(message.received_at, now)
-    if reporter.last_inbound_at is None or at > reporter.last_inbound_at:
-        reporter.last_inbound_at = at
-
-
 def receive(
     session: Session, vault: Vault, message: InboundMessage, *, now: datetime, relay: bool
 ) -> Outcome:
@@ -109,25 +101,24 @@ def receive(
     event = _claim(session, message)
     if event is None:
         return Outcome(stored_reply(session, vault, message), duplicate=True)
-    reply = run_intake(session, vault, message)
-    reporter = find_reporter(session, vault, channel=message.channel, address=message.sender)
-    if reporter is not None:
-        event.reporter_id = reporter.id
-        _seen(reporter, message, now)
-        session.add(reporter)
-        if message.channel == "whatsapp":
-            release_held(session, reporter_id=reporter.id, now=now)
-        if reply:
-            event.reply_enc = _reply_blob(session, vault, event, reporter, reply)
-            if relay:
-                # While opted out, the only reply the conversation gives is the STOP
-                # confirmation, which is still sent.
-                enqueue(
-                    session,
-                    vault,
-                    reporter=reporter,
-                    body=reply,
-                    opt_out_notice=reporter.opted_out,
-                )
+    handled = run_intake(session, vault, message)
+    reply, reporter = handled.reply, handled.reporter
+    event.reporter_id = reporter.id
+    touch_inbound(reporter, message.received_at)  # whatever the intake did
+    session.add(reporter)
+    if message.channel == "whatsapp":
+        release_held(session, reporter_id=reporter.id, now=now)
+    if reply:
+        event.reply_enc = _reply_blob(session, vault, event, reporter, reply)
+        if relay:
+            # While opted out, the only reply the conversation gives is the STOP
+            # confirmation, which is still sent.
+            enqueue(
+                session,
+                vault,
+                reporter=reporter,
+                body=reply,
+                opt_out_notice=reporter.opted_out,
+            )
     session.add(event)
     return Outcome(reply, duplicate=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -173,3 +174,25 @@ def test_stop_over_the_cloud_api_is_confirmed_then_nothing_more_is_sent(
     [_, welcome] = standin.of("meta")
     welcome_back = "Welcome back. You will get our messages again."
     assert welcome.json["text"]["body"] == sms.gettext(welcome_back)
+
+
+@pytest.mark.usefixtures("wired")  # the real intake conversation
+def test_a_late_redelivery_does_not_reopen_the_window(
+    client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
+) -> None:
+    _, case = reporter_with_case(
+        runtime, channel="whatsapp", address=WA, provider="meta", last_inbound=LONG_AGO
+    )
+    late = meta_text(WA, "sent yesterday")
+    late["timestamp"] = str(int(time.time() - 24.5 * 3600))  # Meta retried it for a day
+    meta_post(client, meta_body(meta_change([late])))
+    write_to_reporter(client, admin_token, case, "Are you safe?")
+    run_sender(runtime)
+    assert delivery_states(client, admin_token, case) == ["held_window"]
+    assert standin.of("meta") == []  # not even the reply to the late message
+
+
+    meta_post(client, meta_body(meta_change([meta_text(WA, "yes, today")])))
+    run_sender(runtime)
+    assert delivery_states(client, admin_token, case) == ["sent"]
+    assert "Are you safe?" in [m.json["text"]["body"] for m in standin.of("meta")]

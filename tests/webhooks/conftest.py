@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from app.identity.service import find_or_create_reporter
 from app.identity.vault import Vault
+from app.intake.conversation import Handled
 from app.runtime import Runtime
 from app.webhooks import service
 from channels.base import InboundMessage
@@ -14,7 +15,7 @@ from tests.factories import make_token, make_user
 from tests.webhooks.providers import configure
 
 
-def _intake(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+def _intake(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     """A stand-in for app.intake: files the sender and answers with a fresh code, so a
     repeated answer can only come from the stored reply."""
     reporter, _ = find_or_create_reporter(
@@ -27,8 +28,8 @@ def _intake(session: Session, vault: Vault, message: InboundMessage) -> str | No
     if message.text.strip().upper() == "STOP":
         reporter.opted_out = True
         session.add(reporter)
-        return "You will get no more messages."
-    return "Thank you. Code " + secrets.token_hex(4)
+        return Handled("You will get no more messages.", reporter)
+    return Handled("Thank you. Code " + secrets.token_hex(4), reporter)
 
 
 @pytest.fixture

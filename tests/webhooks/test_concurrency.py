@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.identity.models import Reporter
 from app.identity.vault import Vault
+from app.intake.conversation import Handled
 from app.main import create_app
 from app.messaging.models import InboundEvent
 from app.runtime import Runtime
@@ -24,7 +25,7 @@ from tests.webhooks.test_twilio import count
 THREADS = 8
 
 
-def _slow_intake(session: Session, vault: Vault, message: InboundMessage) -> str | None:
+def _slow_intake(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     time.sleep(0.05)  # widen the window in which the deliveries overlap
     return _intake(session, vault, message)
 
