@@ -191,7 +191,6 @@ def test_a_late_redelivery_does_not_reopen_the_window(
     assert delivery_states(client, admin_token, case) == ["held_window"]
     assert standin.of("meta") == []  # not even the reply to the late message
 
-
     meta_post(client, meta_body(meta_change([meta_text(WA, "yes, today")])))
     run_sender(runtime)
     assert delivery_states(client, admin_token, case) == ["sent"]
