@@ -71,6 +71,39 @@ class AuditEventPublic(BaseModel):
     hash: str
 
 
+class ExportedEvent(BaseModel):
+    """An audit event exactly as it was hashed: `data` is the canonical JSON text."""
+
+    seq: int
+    occurred_at: str
+    actor_kind: str
+    actor_id: str | None
+    action: str
+    case_id: str | None
+    data: str
+    prev_hash: str
+    hash: str
+
+
+class ChainPoint(BaseModel):
+    seq: int
+    hash: str
+
+
+class CaseExport(BaseModel):
+    """A case's complete history for an auditor, checkable without trusting the service."""
+
+    case: CasePublic
+    events: list[ExportedEvent]
+    export_event: ChainPoint = Field(
+        description="the audit event that records this export; pass `SEQ:HASH` to "
+        "`grievance audit verify --expect-head` later to prove the log was not cut back"
+    )
+    hash_rule: str = Field(
+        description="how each event's hash is computed, to recompute it independently"
+    )
+
+
 # staff actions ----------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation, Role, User
 from app.audit.models import AuditEvent
+from app.audit.service import Actor, record
 from app.cases import queue as triage
 from app.cases import remediation, service, workflow
 from app.cases.models import Case, RemediationStep
@@ -20,10 +21,13 @@ from app.cases.schemas import (
     AlertPublic,
     AssignIn,
     AuditEventPublic,
+    CaseExport,
     CasePage,
     CasePublic,
     CaseSummary,
     CategoryIn,
+    ChainPoint,
+    ExportedEvent,
     LinkIn,
     LinkPublic,
     MessageAccepted,
@@ -156,6 +160,58 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
         )
         for e in events
     ]
+
+
+HASH_RULE = (
+    "sha256 of the UTF-8 bytes of seq, occurred_at, actor_kind, actor_id (empty if null), "
+    "action, case_id (empty if null), data and prev_hash, joined by U+001E; the first "
+    "event's prev_hash is 64 zeros"
+)
+
+
+@router.get(
+    "/{case_id}/export",
+    response_model=CaseExport,
+    summary="The case's complete, verifiable history (auditors and admins); audited",
+)
+def export_case(
+    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CaseExport:
+    case = service.get_case_for(session, user, case_id)
+    if user.role not in (Role.auditor, Role.admin):
+        raise Forbidden(f"a {user.role} cannot export case histories")
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
+    ).all()
+    exported = [
+        ExportedEvent(
+            seq=e.seq,
+            occurred_at=e.occurred_at,
+            actor_kind=e.actor_kind,
+            actor_id=e.actor_id,
+            action=e.action,
+            case_id=str(e.case_id) if e.case_id else None,
+            data=e.data,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
+        )
+        for e in events
+    ]
+    public = one(session, vault, user, case)
+    point = record(
+        session,
+        actor=Actor.user(user.id),
+        action="case.exported",
+        case_id=case.id,
+        data={"events": len(exported), "through_seq": exported[-1].seq if exported else 0},
+    )
+    session.commit()
+    return CaseExport(
+        case=public,
+        events=exported,
+        export_event=ChainPoint(seq=point.seq, hash=point.hash),
+        hash_rule=HASH_RULE,
+    )
 
 
 def _history_data(user: User, data: str) -> dict[str, object]:

@@ -38,6 +38,7 @@ def _endpoints(w: World, case: Case) -> list[tuple[str, str, str, Any]]:
     return [
         ("read", "GET", base, None),
         ("read", "GET", f"{base}/history", None),
+        ("export", "GET", f"{base}/export", None),
         ("read", "GET", f"{base}/links", None),
         ("read", "GET", f"{base}/remediation", None),
         ("content", "GET", f"{base}/messages", None),
@@ -65,6 +66,8 @@ def _expected(role: str, which: str, kind: str) -> set[int]:
         return {200} if which in ACTS.get(role, set()) else {403}
     if kind == "admin":
         return {200} if role == "admin" else {403}
+    if kind == "export":
+        return {200} if role in ("admin", "auditor") else {403}
     if kind == "step" and which == "b":
         return {404} if which in ACTS.get(role, set()) else {403}  # the step is case a's
     return {200, 201, 202} if which in ACTS.get(role, set()) else {403}
