@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import migrate
@@ -177,23 +178,37 @@ def cmd_routing_add(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    expected = _chain_point(args.expect_head) if args.expect_head else None
     runtime = build_runtime(get_settings())
     check_database(runtime)
     with runtime.engine.connect() as conn:
         result = verify_audit(conn)
+        found = None
+        if result.ok and expected is not None:
+            found = conn.execute(
+                text("SELECT hash FROM audit_event WHERE seq = :seq"), {"seq": expected[0]}
+            ).scalar_one_or_none()
     if not result.ok:
         print(f"audit chain BROKEN: {result.problem}", file=sys.stderr)
         return 1
-    expected = args.expect_head
-    if expected and expected != f"{result.head_seq}:{result.head_hash}":
-        print(
-            f"audit chain BROKEN: the head is {result.head_seq}:{result.head_hash}, "
-            f"not the expected {expected} (events removed from the end?)",
-            file=sys.stderr,
+    if expected is not None and found != expected[1]:
+        seq, digest = expected
+        why = (
+            f"event {seq} is gone (events removed from the end?)"
+            if found is None
+            else f"event {seq} has hash {found}, not the expected {digest} (rewritten?)"
         )
+        print(f"audit chain BROKEN: {why}", file=sys.stderr)
         return 1
     print(f"audit chain intact: {result.checked} events; head {result.head_seq}:{result.head_hash}")
     return 0
+
+
+def _chain_point(value: str) -> tuple[int, str]:
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise UsageError("--expect-head takes SEQ:HASH as printed by `audit verify`")
+    return int(seq), digest.lower()
 
 
 def cmd_keys_rotate(_args: argparse.Namespace) -> int:
@@ -284,7 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="audit_command", required=True, parser_class=Parser
     )
     av = add("verify", cmd_audit_verify, "check the audit hash chain", audit)
-    av.add_argument("--expect-head", help="SEQ:HASH recorded earlier; catches truncation")
+    av.add_argument(
+        "--expect-head",
+        help="SEQ:HASH recorded earlier (a head printed here, or an export's export_event): "
+        "that event must still be in the chain; catches events cut from the end",
+    )
 
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(
         dest="keys_command", required=True, parser_class=Parser

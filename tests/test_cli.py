@@ -222,3 +222,47 @@ def test_audit_verify_on_copies(
     for sql, fragment in tampered.items():
         result = run(copy_with(sql), "audit", "verify")
         one_line_error(result, fragment)
+
+    # Cutting the last event and moving the head back with it fools the chain alone; a head
+    # recorded earlier (or an export's export_event) catches it.
+    intact = run(copy_with(None), "audit", "verify")
+    head = intact.stdout.strip().rsplit(" ", 1)[-1]
+    seq = int(head.split(":")[0])
+    cut = (
+        f"DELETE FROM audit_event WHERE seq = {seq}; "
+        f"UPDATE audit_head SET seq = {seq - 1}, "
+        f"hash = (SELECT hash FROM audit_event WHERE seq = {seq - 1})"
+    )
+
+    def copy_with_script(script: str) -> dict[str, str]:
+        env = copy_with(None)
+        with closing(
+            sqlite3.connect(env["GRIEVANCE_DATABASE_URL"].removeprefix("sqlite:///"))
+        ) as c:
+            c.executescript(script)
+        return env
+
+    truncated = copy_with_script(cut)
+    assert run(truncated, "audit", "verify").returncode == 0
+    one_line_error(run(truncated, "audit", "verify", "--expect-head", head), f"event {seq} is gone")
+
+
+def test_audit_verify_expect_head(cli_env: dict[str, str]) -> None:
+    run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj", "--name", "A")
+    first = run(cli_env, "audit", "verify")
+    assert first.returncode == 0, first.stderr
+    head = first.stdout.strip().rsplit(" ", 1)[-1]
+    run(cli_env, "orgs", "create", "--kind", "buyer", "--slug", "acme", "--name", "B")
+    later = run(cli_env, "audit", "verify", "--expect-head", head)
+    assert later.returncode == 0, later.stderr  # the chain grew past it: still there
+    assert later.stdout.strip().rsplit(" ", 1)[-1] != head
+    seq = head.split(":")[0]
+    one_line_error(
+        run(cli_env, "audit", "verify", "--expect-head", f"{seq}:{'0' * 64}"),
+        f"event {seq} has hash",
+    )
+    one_line_error(
+        run(cli_env, "audit", "verify", "--expect-head", f"999999:{'0' * 64}"),
+        "event 999999 is gone",
+    )
+    one_line_error(run(cli_env, "audit", "verify", "--expect-head", "nonsense"), "SEQ:HASH")
