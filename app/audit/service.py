@@ -188,12 +188,19 @@ def _uuid_text(value: Any) -> str | None:
     return text_value
 
 
-def verify(conn: Connection, *, batch: int = 20000) -> VerifyResult:
+def verify(
+    conn: Connection, *, batch: int = 20000, expect: tuple[int, str] | None = None
+) -> VerifyResult:
     """Walk the chain from the start; report the first event that does not fit.
+
+    `expect` is a (seq, hash) recorded earlier (a head, an export's own event): that event
+    must still be in the chain, which catches events cut off the end with the head moved
+    back, the one change the chain alone cannot show.
 
     Pass a fresh connection: it reads one consistent snapshot, so events appended by the
     running service meanwhile neither hold it up nor look like tampering."""
     conn = snapshot(conn)
+    expect_seq, expect_hash = expect if expect is not None else (0, "")
     sha256 = hashlib.sha256
     expected_seq = 1
     prev = GENESIS_HASH
@@ -222,6 +229,9 @@ def verify(conn: Connection, *, batch: int = 20000) -> VerifyResult:
             return VerifyResult(
                 False, checked, seq, prev, f"event {seq} was altered (its hash does not match)", seq
             )
+        if seq == expect_seq and digest != expect_hash:
+            problem = f"event {seq} has hash {digest}, not the expected {expect_hash} (rewritten?)"
+            return VerifyResult(False, checked, seq, prev, problem, seq)
         prev = digest
         expected_seq += 1
         checked += 1
@@ -256,4 +266,7 @@ def verify(conn: Connection, *, batch: int = 20000) -> VerifyResult:
             f"event {head_seq} does not match the recorded head",
             head_seq,
         )
+    if expect_seq > head_seq:
+        problem = f"event {expect_seq} is gone (events removed from the end?)"
+        return VerifyResult(False, checked, head_seq, head_hash, problem, expect_seq)
     return VerifyResult(True, checked, head_seq, head_hash)
