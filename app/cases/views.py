@@ -137,6 +137,14 @@ def get_case(case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: Vaul
     return one(session, vault, user, service.get_case_for(session, user, case_id))
 
 
+def _case_events(session: Session, case: Case) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
+        ).all()
+    )
+
+
 @router.get(
     "/{case_id}/history",
     response_model=list[AuditEventPublic],
@@ -144,9 +152,7 @@ def get_case(case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: Vaul
 )
 def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list[AuditEventPublic]:
     case = service.get_case_for(session, user, case_id)
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
-    ).all()
+    events = _case_events(session, case)
     return [
         AuditEventPublic(
             seq=e.seq,
@@ -180,9 +186,7 @@ def export_case(
     case = service.get_case_for(session, user, case_id)
     if user.role not in (Role.auditor, Role.admin):
         raise Forbidden(f"a {user.role} cannot export case histories")
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
-    ).all()
+    events = _case_events(session, case)
     exported = [
         ExportedEvent(
             seq=e.seq,
