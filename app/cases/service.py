@@ -273,8 +273,7 @@ def send_to_reporter(
     session.add(message)
     session.flush()
     if relayed and reporter is not None:
-        item = enqueue(session, vault, reporter=reporter, body=body, case_message=message)
-        message.delivery_state = item.state  # "opted_out" shows staff why nothing is sent
+        enqueue(session, vault, reporter=reporter, body=body, case_message=message)
     case.unread_reporter_messages = 0
     case.updated_at = utcnow()
     session.add(case)
@@ -316,6 +315,8 @@ def enqueue(
     )
     if reporter.opted_out and not opt_out_notice:
         item.state = "opted_out"
+        if case_message is not None:  # staff see at once why nothing is sent
+            case_message.delivery_state = "opted_out"
     session.add(item)
     return item
 

@@ -121,11 +121,9 @@ def _template(settings: Settings) -> tuple[str, str] | None:
 
 
 def _due(settings: Settings, now: datetime) -> SelectOfScalar[OutboxItem]:
+    # enqueue() files an item for an opted-out reporter as opted_out, with its message:
+    # the sender never picks it up.
     waiting: ColumnElement[bool] = col(OutboxItem.state) == "pending"
-    # enqueue() files an item for an opted-out reporter as opted_out directly, leaving its
-    # CaseMessage "pending"; the sender mirrors it once (last_error marks it done).
-    unmirrored = and_(col(OutboxItem.state) == "opted_out", col(OutboxItem.last_error).is_(None))
-    waiting = or_(waiting, unmirrored)
     ready = ready_channels(settings)
     if ready:
         retry = and_(col(OutboxItem.state) == "no_credentials", col(OutboxItem.channel).in_(ready))

@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 
 from app.cases.service import enqueue
 from app.identity.models import Reporter
-from app.identity.service import touch_inbound
 from app.identity.vault import DecryptionError, Vault
 from app.intake.conversation import Handled, handle
 from app.messaging.delivery import release_held
@@ -104,8 +103,6 @@ def receive(
     handled = run_intake(session, vault, message)
     reply, reporter = handled.reply, handled.reporter
     event.reporter_id = reporter.id
-    touch_inbound(reporter, message.received_at)  # whatever the intake did
-    session.add(reporter)
     if message.channel == "whatsapp":
         release_held(session, reporter_id=reporter.id, now=now)
     if reply:

@@ -5,7 +5,7 @@ import secrets
 import pytest
 from sqlmodel import Session
 
-from app.identity.service import find_or_create_reporter
+from app.identity.service import find_or_create_reporter, touch_inbound
 from app.identity.vault import Vault
 from app.intake.conversation import Handled
 from app.runtime import Runtime
@@ -25,6 +25,7 @@ def _intake(session: Session, vault: Vault, message: InboundMessage) -> Handled:
         address=message.sender,
         profile_name=message.profile_name,
     )
+    touch_inbound(reporter, message.received_at)  # as the real intake does
     if message.text.strip().upper() == "STOP":
         reporter.opted_out = True
         session.add(reporter)
