@@ -40,6 +40,14 @@ def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Complete
     )
 
 
+def create_monitor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(
+        env,
+        *("users", "create", "--email", "m@awaj.example", "--role", "monitor", "--org", "awaj"),
+        stdin="a long enough passphrase\n",
+    )
+
+
 def one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert result.returncode != 0, result.stdout
     lines = result.stderr.strip().splitlines()
@@ -67,18 +75,7 @@ def test_operator_workflow(cli_env: dict[str, str]) -> None:
         run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj", "--name", "Again"),
         "already exists",
     )
-    made = run(
-        cli_env,
-        "users",
-        "create",
-        "--email",
-        "m@awaj.example",
-        "--role",
-        "monitor",
-        "--org",
-        "awaj",
-        stdin="a long enough passphrase\n",
-    )
+    made = create_monitor(cli_env)
     assert made.returncode == 0, made.stderr
     one_line_error(
         run(
@@ -96,18 +93,7 @@ def test_operator_workflow(cli_env: dict[str, str]) -> None:
         "at least 12 characters",
     )
     one_line_error(
-        run(
-            cli_env,
-            "users",
-            "create",
-            "--email",
-            "m@awaj.example",
-            "--role",
-            "monitor",
-            "--org",
-            "awaj",
-            stdin="a long enough passphrase\n",
-        ),
+        create_monitor(cli_env),
         "already exists",
     )
     admin = run(
@@ -184,18 +170,7 @@ def test_audit_verify_on_copies(
         pytest.skip("file copies are a SQLite matter; tests/audit covers PostgreSQL")
     run(cli_env, "orgs", "create", "--kind", "partner", "--slug", "awaj", "--name", "A")
     run(cli_env, "orgs", "create", "--kind", "buyer", "--slug", "acme", "--name", "B")
-    run(
-        cli_env,
-        "users",
-        "create",
-        "--email",
-        "m@awaj.example",
-        "--role",
-        "monitor",
-        "--org",
-        "awaj",
-        stdin="a long enough passphrase\n",
-    )
+    create_monitor(cli_env)
     source = settings.db_url.removeprefix("sqlite:///")
     with closing(sqlite3.connect(source)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
