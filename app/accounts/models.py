@@ -37,6 +37,8 @@ class Organisation(SQLModel, table=True):
     ack_days: int = 7
     feedback_days: int = 90
     reassign_after_days: int = 7
+    # How long after resolution or closure a reporter may still reopen their case.
+    reopen_days: int = 90
     is_fallback: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -113,6 +113,13 @@ class Case(SQLModel, table=True):
     last_reporter_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unread_reporter_messages: int = 0
     version: int = 1
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Resolved although a step was not agreed and confirmed: why (unreachable, opted_out,
+    # other) and the monitor's words. Buyers see the kind, so an override never passes
+    # for a worker's agreement.
+    resolution_override: str | None = Field(default=None, max_length=16)
+    resolution_override_reason: str | None = Field(default=None, max_length=300)
+    satisfaction: int | None = None
 
 
 class CaseMessage(SQLModel, table=True):
@@ -169,8 +176,12 @@ class RemediationStep(SQLModel, table=True):
             "status IN ('proposed', 'in_progress', 'done', 'cancelled')", name="status"
         ),
         CheckConstraint(
-            "reporter_response IS NULL OR reporter_response IN ('agree', 'disagree')",
-            name="reporter_response",
+            "worker_verdict IS NULL OR worker_verdict IN ('agreed', 'disagreed', 'unanswered')",
+            name="worker_verdict",
+        ),
+        CheckConstraint(
+            "verification IS NULL OR verification IN ('confirmed', 'not_confirmed', 'unanswered')",
+            name="verification",
         ),
     )
 
@@ -180,13 +191,48 @@ class RemediationStep(SQLModel, table=True):
     summary: str = Field(max_length=300)
     detail_enc: bytes | None = None
     status: str = Field(default="proposed", max_length=16)
-    reporter_response: str | None = Field(default=None, max_length=16)
-    reporter_comment_enc: bytes | None = None
+    # What the worker reads, in the case's language; their verdict on it and their reason.
+    worker_text_enc: bytes | None = None
+    worker_verdict: str | None = Field(default=None, max_length=16)
+    worker_reason_enc: bytes | None = None
+    # Whether the worker confirms that a step marked done really happened.
+    verification: str | None = Field(default=None, max_length=16)
+    verification_reason_enc: bytes | None = None
+    proposed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Question(SQLModel, table=True):
+    """One question put to the reporter (consent to a step, confirmation that it was
+    done, satisfaction at closure). Answers by SMS or WhatsApp carry no reference, so
+    they go to the reporter's oldest open question; `state` says what the next message
+    is read as (`open`: the answer, `reason`: the reason after a "no")."""
+
+    __tablename__ = "reporter_question"
+    __table_args__ = (
+        CheckConstraint("kind IN ('consent', 'verification', 'satisfaction')", name="kind"),
+        CheckConstraint(
+            "state IN ('open', 'reason', 'answered', 'unanswered', 'withdrawn')", name="state"
+        ),
+        Index("ix_reporter_question_case_state", "case_id", "state"),
+        Index("ix_reporter_question_state_sent", "state", "last_sent_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id")
+    step_id: uuid.UUID | None = Field(default=None, foreign_key="remediation_step.id")
+    kind: str = Field(max_length=16)
+    state: str = Field(default="open", max_length=16)
+    reminders: int = 0
+    reasked: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # None while it waits behind an earlier question (SMS asks one thing at a time).
+    last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseTimer(SQLModel, table=True):

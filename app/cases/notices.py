@@ -48,20 +48,9 @@ def _msgid(status: Status, closure_reason: str | None) -> str | None:
     return STATUS_NOTICES.get(status)
 
 
-def tell_reporter(
-    session: Session,
-    vault: Vault,
-    *,
-    case: Case,
-    status: Status,
-    closure_reason: str | None = None,
-) -> CaseMessage | None:
-    """Store the notice in the conversation (web reporters read it on /status) and, for
-    SMS and WhatsApp, queue it for sending. No author: the system wrote it."""
-    msgid = _msgid(status, closure_reason)
-    if msgid is None:
-        return None
-    body = notice_text(case.language, msgid, ref=case.reference)
+def deliver(session: Session, vault: Vault, *, case: Case, body: str) -> CaseMessage:
+    """A system message (no author) in the conversation; queued for SMS and WhatsApp, kept
+    for the status page otherwise. The caller audits why it was sent."""
     reporter = session.get(Reporter, case.reporter_id) if case.reporter_id else None
     relayed = reporter is not None and case.channel in (Channel.sms, Channel.whatsapp)
     message = CaseMessage(
@@ -84,6 +73,25 @@ def tell_reporter(
     session.flush()
     if relayed and reporter is not None:
         service.enqueue(session, vault, reporter=reporter, body=body, case_message=message)
+    return message
+
+
+def tell_reporter(
+    session: Session,
+    vault: Vault,
+    *,
+    case: Case,
+    status: Status,
+    closure_reason: str | None = None,
+) -> CaseMessage | None:
+    """Store the notice in the conversation (web reporters read it on /status) and, for
+    SMS and WhatsApp, queue it for sending. No author: the system wrote it."""
+    msgid = _msgid(status, closure_reason)
+    if msgid is None:
+        return None
+    message = deliver(
+        session, vault, case=case, body=notice_text(case.language, msgid, ref=case.reference)
+    )
     record(
         session,
         actor=Actor("system"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +34,18 @@ class CasePublic(BaseModel):
     closure_reason: str | None = None
     narrative: str | None = Field(
         default=None, description="only for admins and monitors of the case's partner"
+    )
+    resolved_at: datetime | None = None
+    resolution_override: str | None = Field(
+        default=None,
+        description="resolved without the worker's agreement and confirmation of every step: "
+        "unreachable, opted_out or other (null when the worker's answers allowed it)",
+    )
+    resolution_override_reason: str | None = Field(
+        default=None, description="only for admins and monitors of the case's partner"
+    )
+    satisfaction: int | None = Field(
+        default=None, description="the reporter's answer at closure, 1 (bad) to 5 (good)"
     )
 
 
@@ -129,6 +142,11 @@ class StatusIn(Versioned):
         max_length=4000,
         description="needed for `unfounded`; sent to the reporter",
     )
+    override: Literal["unreachable", "opted_out", "other"] | None = Field(
+        default=None,
+        description="resolve although a step is unanswered, disagreed or unconfirmed, and why "
+        "(`reason` says more); audited, and buyers see it as an override",
+    )
 
 
 class CategoryIn(Versioned):
@@ -182,30 +200,68 @@ class StepIn(BaseModel):
     summary: str = Field(
         min_length=1, max_length=300, description="for buyers to read: never identify anyone"
     )
+    worker_text: str | None = Field(
+        default=None,
+        max_length=300,
+        description="what the worker reads, in the case's language; required when that is "
+        "not English; must fit one SMS question for SMS and WhatsApp cases",
+    )
     detail: str | None = Field(default=None, max_length=10_000, description="staff only")
     due_at: datetime | None = None
 
 
 class StepUpdate(BaseModel):
     summary: str | None = Field(default=None, min_length=1, max_length=300)
+    worker_text: str | None = Field(
+        default=None,
+        max_length=300,
+        description="changing it (or the summary) on a step already put to the worker makes "
+        "the next `propose` ask again",
+    )
     detail: str | None = Field(default=None, max_length=10_000)
-    status: str | None = Field(default=None, description="proposed, in_progress, done, cancelled")
+    status: str | None = Field(
+        default=None,
+        description="proposed, in_progress, done (asks the worker to confirm), cancelled",
+    )
     due_at: datetime | None = None
+
+
+class StepAnswerIn(BaseModel):
+    """The answer a field case's reporter gave their monitor in person."""
+
+    question: Literal["consent", "verification"]
+    answer: Literal["yes", "no"]
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 class StepPublic(BaseModel):
     id: uuid.UUID
     position: int
     summary: str
-    status: str
+    status: str = Field(description="proposed, in_progress, done, cancelled")
     due_at: datetime | None
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    detail: str | None = Field(default=None, description="only for admins and the partner")
-    reporter_response: str | None = Field(
-        default=None, description="agree or disagree; only for admins and the partner"
+    proposed_at: datetime | None = Field(description="when it was last put to the worker")
+    worker_verdict: Literal["agreed", "disagreed", "unanswered"] | None
+    verification: Literal["confirmed", "not_confirmed", "unanswered"] | None
+    awaiting: Literal["consent", "verification"] | None = Field(
+        default=None, description="the question the worker has not answered yet"
     )
+    worker_text: str | None = Field(default=None, description="only for admins and the partner")
+    worker_reason: str | None = Field(
+        default=None, description="why the worker disagreed; only for admins and the partner"
+    )
+    verification_reason: str | None = Field(
+        default=None,
+        description="why the worker says it did not happen; only for admins and the partner",
+    )
+    detail: str | None = Field(default=None, description="only for admins and the partner")
+
+
+class ProposeAccepted(BaseModel):
+    proposed: list[uuid.UUID] = Field(description="the steps put to the reporter now")
 
 
 class AlertPublic(BaseModel):

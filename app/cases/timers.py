@@ -261,7 +261,12 @@ def alerts_for(session: Session, *, user: User, limit: int = 100) -> list[tuple[
     if user.role == Role.admin:
         actions: tuple[str, ...] = ("deadline.escalated", "deadline.reassigned")
     elif user.role == Role.monitor:
-        actions = ("deadline.reminder", "deadline.reassigned")
+        actions = (
+            "deadline.reminder",
+            "deadline.reassigned",
+            "case.reopened",  # the reporter reopened the case
+            "case.message_after_closure",  # the reporter wrote to a resolved or closed case
+        )
         if user.is_lead:
             actions += ("deadline.escalated",)
     else:

@@ -35,8 +35,10 @@ from app.cases.schemas import (
     MessagePublic,
     NoteIn,
     NotePublic,
+    ProposeAccepted,
     RerouteIn,
     StatusIn,
+    StepAnswerIn,
     StepIn,
     StepPublic,
     StepUpdate,
@@ -45,6 +47,7 @@ from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, NotFound
 from app.identity.vault import Vault
+from app.remediation import questions
 from app.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -80,6 +83,12 @@ def to_public(
         closed_at=case.closed_at,
         closure_reason=case.closure_reason,
         narrative=text,
+        resolved_at=case.resolved_at,
+        resolution_override=case.resolution_override,
+        resolution_override_reason=case.resolution_override_reason
+        if service.may_read_content(user, case)
+        else None,
+        satisfaction=case.satisfaction,
     )
 
 
@@ -301,6 +310,7 @@ def change_status(
         closure_reason=payload.closure_reason,
         explanation=payload.explanation,
         expected_version=payload.expected_version,
+        override=payload.override,
     )
     session.commit()
     return one(session, vault, user, case)
@@ -476,6 +486,7 @@ def step_public(
     session: Session, vault: Vault, user: User, case: Case, step: RemediationStep
 ) -> StepPublic:
     inside = service.may_read_content(user, case)
+    awaiting = remediation.awaiting(session, case=case).get(step.id)
     return StepPublic(
         id=step.id,
         position=step.position,
@@ -485,23 +496,51 @@ def step_public(
         completed_at=step.completed_at,
         created_at=step.created_at,
         updated_at=step.updated_at,
+        proposed_at=step.proposed_at,
+        worker_verdict=step.worker_verdict,
+        verification=step.verification,
+        awaiting=awaiting,
+        worker_text=questions.worker_text(session, vault, case, step) if inside else None,
+        worker_reason=questions.reason_of(session, vault, case, step, "consent")
+        if inside
+        else None,
+        verification_reason=questions.reason_of(session, vault, case, step, "verification")
+        if inside
+        else None,
         detail=remediation.detail_of(session, vault, case, step) if inside else None,
-        reporter_response=step.reporter_response if inside else None,
     )
+
+
+def _steps_out(
+    session: Session, vault: Vault, user: User, case: Case, rows: list[RemediationStep]
+) -> list[StepPublic]:
+    """Steps as the caller may see them; reading the worker's reasons is audited."""
+    out = [step_public(session, vault, user, case, s) for s in rows]
+    read = [str(s.id) for s in out if s.worker_reason or s.verification_reason]
+    if read:
+        record(
+            session,
+            actor=Actor.user(user.id),
+            action="remediation.reasons_read",
+            case_id=case.id,
+            data={"steps": read},
+        )
+        session.commit()
+    return out
 
 
 @router.get(
     "/{case_id}/remediation",
     response_model=list[StepPublic],
-    summary="Remediation steps (buyers of the workplace see the summaries)",
+    summary="Remediation steps (buyers of the workplace see summaries and verdicts)",
+    description="Monitors of the case and admins also get the worker text and the worker's "
+    "reasons; each such read is audited (`remediation.reasons_read`).",
 )
 def list_steps(
     case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
 ) -> list[StepPublic]:
     case = service.get_case_for(session, user, case_id)
-    return [
-        step_public(session, vault, user, case, s) for s in remediation.steps(session, case=case)
-    ]
+    return _steps_out(session, vault, user, case, remediation.steps(session, case=case))
 
 
 @router.post(
@@ -509,6 +548,9 @@ def list_steps(
     response_model=StepPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add a remediation step",
+    description="422 `worker_text_required` when the case's language is not English and no "
+    "`worker_text` is given; 422 `worker_text_too_long` when the question about it would "
+    "not fit the SMS budget; 409 `case_closed` on a closed case.",
 )
 def add_step(
     case_id: uuid.UUID, payload: StepIn, user: ApiUser, session: SessionDep, vault: VaultDep
@@ -520,6 +562,7 @@ def add_step(
         case=case,
         actor=user,
         summary=payload.summary,
+        worker_text=payload.worker_text,
         detail=payload.detail,
         due_at=payload.due_at,
     )
@@ -527,10 +570,29 @@ def add_step(
     return step_public(session, vault, user, case, step)
 
 
+@router.post(
+    "/{case_id}/remediation/propose",
+    response_model=ProposeAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Put every step not yet put to the reporter to them, through their own channel",
+    description="One question per step (SMS and WhatsApp: one at a time, each answer brings "
+    "the next). 409 `nothing_to_propose` when every step was already put; 409 `case_closed`.",
+)
+def propose(
+    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> ProposeAccepted:
+    case = service.get_case_for(session, user, case_id)
+    fresh = remediation.propose(session, vault, case=case, actor=user)
+    session.commit()
+    return ProposeAccepted(proposed=[s.id for s in fresh])
+
+
 @router.patch(
     "/{case_id}/remediation/{step_id}",
     response_model=StepPublic,
-    summary="Change a remediation step (status, summary, detail, due date)",
+    summary="Change a remediation step (summary, worker text, detail, due date, status)",
+    description='`{"status": "done"}` asks the worker to confirm; 409 `step_not_agreed` '
+    "when the worker has not agreed, 409 `step_final` on a done or cancelled step.",
 )
 def update_step(
     case_id: uuid.UUID,
@@ -548,9 +610,39 @@ def update_step(
         actor=user,
         step_id=step_id,
         summary=payload.summary,
+        worker_text=payload.worker_text,
         detail=payload.detail,
         status=payload.status,
         due_at=payload.due_at,
+    )
+    session.commit()
+    return step_public(session, vault, user, case, step)
+
+
+@router.post(
+    "/{case_id}/remediation/{step_id}/answer",
+    response_model=StepPublic,
+    summary="Record the answer a reporter gave their monitor in person (field cases)",
+    description="409 `no_open_question` when the reporter was not asked that question.",
+)
+def record_answer(
+    case_id: uuid.UUID,
+    step_id: uuid.UUID,
+    payload: StepAnswerIn,
+    user: ApiUser,
+    session: SessionDep,
+    vault: VaultDep,
+) -> StepPublic:
+    case = service.get_case_for(session, user, case_id)
+    step = remediation.record_for_reporter(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        step_id=step_id,
+        kind=payload.question,
+        yes=payload.answer == "yes",
+        reason=payload.reason,
     )
     session.commit()
     return step_public(session, vault, user, case, step)

@@ -20,6 +20,7 @@ from app.cases import notices, service
 from app.cases.models import URGENT_CATEGORIES, Case, CaseLink, Category, Note, Status
 from app.errors import AppError, Conflict, Forbidden, NotFound
 from app.identity.vault import Vault
+from app.remediation import closure as remediation_closure
 from app.routing.service import excluded_partners
 from app.timeutil import utcnow
 
@@ -139,8 +140,11 @@ def change_status(
     closure_reason: str | None = None,
     explanation: str | None = None,
     expected_version: int | None = None,
+    override: str | None = None,
 ) -> Case:
-    """Move a case along the state machine; the reporter is told in their language."""
+    """Move a case along the state machine; the reporter is told in their language.
+    Resolving (or closing as resolved) waits for the worker's agreement and confirmation
+    of every step, unless `override` says why it cannot."""
     require_actor(actor, case)
     target = _target(case, to)
     reason = _reason(reason)
@@ -149,6 +153,15 @@ def change_status(
         closing = _closure(closure_reason, explanation)
     elif closure_reason is not None:
         raise AppError("closure_reason is only for closing a case")
+    resolving = target == Status.resolved or (
+        closing is not None and closing[0] == "resolved" and case.status != Status.resolved
+    )
+    if resolving:
+        remediation_closure.check_resolution(
+            session, case=case, actor=Actor.user(actor.id), override=override, reason=reason
+        )
+    elif override is not None:
+        raise AppError("override is only for resolving a case", status=422)
     _bump(session, case, expected_version)
     previous, now = case.status, utcnow()
     case.status = target.value
@@ -156,6 +169,8 @@ def change_status(
         case.acknowledged_at = now
     if target in FEEDBACK_STATUSES and case.feedback_given_at is None:
         case.feedback_given_at = now
+    if target == Status.resolved:
+        case.resolved_at = now
     if target == Status.closed and closing is not None:
         case.closed_at = now
         case.closure_reason = closing[0]
@@ -168,8 +183,9 @@ def change_status(
                 column=CLOSURE_NOTE,
                 plaintext=closing[1],
             )
-    if target in (Status.investigating, Status.remediation) and case.closed_at:
-        case.closed_at = None
+    if target in (Status.investigating, Status.remediation):
+        case.closed_at = case.resolved_at = None
+        case.resolution_override = case.resolution_override_reason = None
     session.add(case)
     record(
         session,
@@ -189,6 +205,8 @@ def change_status(
     )
     if closing is not None and closing[1] is not None:
         service.send_to_reporter(session, vault, case=case, author=actor, body=closing[1])
+    if target == Status.closed:
+        remediation_closure.after_closing(session, vault, case=case)
     return case
 
 

@@ -38,6 +38,8 @@ from app.intake.keywords import (
 from app.intake.languages import by_name, by_number, country_of, detect, guess, menu
 from app.intake.replies import Replies
 from app.messaging.models import Conversation
+from app.remediation import closure, questions
+from app.remediation import texts as remediation_texts
 from channels.base import InboundMessage
 
 
@@ -118,6 +120,8 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
         return _status(turn)
     if word is Keyword.new:
         return _new(turn)
+    if word is Keyword.reopen:
+        return _reopen(turn)
     return _reprompt(turn)  # START while subscribed: just carry on
 
 
@@ -173,6 +177,24 @@ def _new(turn: Turn) -> str:
     return say.saved_then_new(saved.reference) if saved else say.new_report()
 
 
+def _reopen(turn: Turn) -> str:
+    """REOPEN: the reporter's latest case opens again within the partner's period."""
+    case = _latest_case(turn)
+    if case is None:
+        return turn.say.no_case()
+    if case.status not in (Status.resolved, Status.closed):
+        return turn.say.status(case.reference, Status(case.status))
+    say = remediation_texts.Texts(case.language)
+    if not closure.may_reopen(turn.session, case):
+        return say.fill(remediation_texts.TOO_LATE, ref=case.reference)
+    closure.reopen(turn.session, case=case, actor=Actor("reporter"))
+    convo = drafts.conversation_for(turn.session, turn.reporter)
+    if convo.state == OPEN:  # later messages join the reopened case
+        convo.case_id = case.id
+        turn.session.add(convo)
+    return say.fill(remediation_texts.REOPENED, ref=case.reference)
+
+
 def _reprompt(turn: Turn) -> str:
     convo = turn.session.get(Conversation, turn.reporter.id)
     if convo is None or convo.state == OPEN:
@@ -189,10 +211,21 @@ def _reprompt(turn: Turn) -> str:
 def _on_content(turn: Turn) -> str | None:
     convo = drafts.conversation_for(turn.session, turn.reporter)
     if convo.state == OPEN:
+        question = questions.current(turn.session, turn.reporter.id)
+        if question is not None and not turn.message.media:
+            answered = questions.by_message(
+                turn.session, turn.vault, question=question, text=turn.message.text
+            )
+            if answered is not None:
+                return answered
         case = turn.session.get(Case, convo.case_id) if convo.case_id else None
-        if case is not None and case.status != Status.closed:
+        # A closed case still takes messages within its reopen period (never refused);
+        # after it, the next message starts a new grievance.
+        if case is not None and (
+            case.status != Status.closed or closure.may_reopen(turn.session, case)
+        ):
             return _join(turn, case)
-        drafts.restart(convo, turn.reporter)  # the last case is closed: a new grievance
+        drafts.restart(convo, turn.reporter)
     draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
     if turn.reporter.language is None:
         named = by_name(turn.message.text, codes=False)  # "bangla" works before the menu too
@@ -226,6 +259,10 @@ def _join(turn: Turn, case: Case) -> str:
         has_media=bool(message.media),
     )
     drafts.save(turn.session, turn.vault, turn.reporter, _convo(turn), None)
+    if case.status in (Status.resolved, Status.closed):
+        closure.note_late_message(turn.session, case=case)
+        texts = remediation_texts.Texts(case.language)
+        return texts.fill(remediation_texts.JOINED_CLOSED, ref=case.reference)
     if message.media and not has_letters(message.text):
         return turn.say.media(len(message.media))
     return turn.say.joined(case.reference)

@@ -18,6 +18,7 @@ class Keyword(StrEnum):
     help = "help"
     status = "status"
     new = "new"
+    reopen = "reopen"
 
 
 # Twilio acts on these by itself on SMS (PROVIDERS.md) and sends its own confirmation.
@@ -107,6 +108,22 @@ _WORDS: dict[Keyword, frozenset[str]] = {
     | _words("yeni")  # tr
     | _words("novo|nova")  # sr
     | _words("sabo"),  # ha
+    Keyword.reopen: _words("reopen|re-open|open again")
+    | _words("reabrir")  # es
+    | _words("rouvrir")  # fr
+    | _words("إعادة فتح|اعادة فتح|افتح")  # ar
+    | _words("আবার খুলুন|পুনরায় খুলুন")  # bn
+    | _words("دوبارہ کھولیں|دوبارہ")  # ur
+    | _words("फेरि खोल्नुहोस्|फेरि खोल")  # ne
+    | _words("फिर से खोलें|फिर खोलें|दोबारा खोलें")  # hi
+    | _words("mo lai|mở lại")  # vi
+    | _words("បើកម្តងទៀត|បើកឡើងវិញ")  # km
+    | _words("ပြန်ဖွင့်")  # my
+    | _words("buka lagi|buka semula|buka kembali")  # id, ms
+    | _words("重新打开|重开")  # zh
+    | _words("yeniden ac|yeniden aç")  # tr
+    | _words("ponovo otvori|otvori ponovo")  # sr
+    | _words("sake bude|bude"),  # ha
 }
 
 GREETINGS = (

@@ -9,26 +9,25 @@ client under a daily-rotating keyed hash, and each check costs an Argon2id hash.
 from __future__ import annotations
 
 import hmac
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
-from app.cases.models import Case, RemediationStep, Status
-from app.cases.service import MAX_MESSAGE, add_reporter_message, conversation, message_body
+from app.cases.models import Case
+from app.cases.service import MAX_MESSAGE, conversation, message_body
 from app.deps import RuntimeDep, SessionDep
 from app.identity.vault import Vault
 from app.ratelimit import client_address, limiter
 from app.submissions.receipts import normalise
-from app.timeutil import utcnow
+from app.web import status_remediation
 from app.web.pages import NO_STORE, Page, _, page_for, render
 
 router = APIRouter(include_in_schema=False)
 WRONG_CODES = (10, 3600.0)  # wrong receipt codes per client per hour
-MAX_COMMENT = 1_000
+MAX_COMMENT = status_remediation.MAX_COMMENT
 STEP_TABLE = "remediation_step"
 
 
@@ -58,16 +57,6 @@ def _messages(session: Session, vault: Vault, page: Page, case: Case) -> list[Sh
     ]
 
 
-def _steps(session: Session, case: Case) -> list[RemediationStep]:
-    return list(
-        session.exec(
-            select(RemediationStep)
-            .where(RemediationStep.case_id == case.id, RemediationStep.status != "cancelled")
-            .order_by(col(RemediationStep.position), col(RemediationStep.created_at))
-        ).all()
-    )
-
-
 def _mark_read(session: Session, case: Case) -> None:
     """Messages waiting for a web reporter count as delivered once shown to them."""
     waiting = [
@@ -95,49 +84,7 @@ def reply(session: Session, vault: Vault, case: Case, text: str) -> str | None:
         return _("Please write your message.")
     if len(text) > MAX_MESSAGE:
         return _("Please write at most %(max)s characters.")
-    if case.status == Status.closed:
-        return _("This case is closed. To report something new, use the form again.")
-    add_reporter_message(session, vault, case=case, body=text, channel="web")
-    return None
-
-
-def respond(
-    session: Session, vault: Vault, case: Case, step_id: str, answer: str, comment: str
-) -> str | None:
-    """Record the reporter's agreement or disagreement with one remediation step."""
-    try:
-        step = session.get(RemediationStep, uuid.UUID(step_id))
-    except ValueError:
-        step = None
-    if step is None or step.case_id != case.id or step.status == "cancelled":
-        return _("This form is damaged. Please load it again.")
-    if answer not in ("agree", "disagree"):
-        return _("Please choose: I agree, or I do not agree.")
-    comment = comment.strip()
-    if len(comment) > MAX_COMMENT:
-        return _("Please write at most %(max)s characters.")
-    step.reporter_response = answer
-    step.reporter_comment_enc = (
-        vault.encrypt(
-            session,
-            key_id=case.data_key_id,
-            table=STEP_TABLE,
-            row_id=step.id,
-            column="reporter_comment",
-            plaintext=comment,
-        )
-        if comment
-        else None
-    )
-    step.updated_at = utcnow()
-    session.add(step)
-    record(
-        session,
-        actor=Actor("reporter"),
-        action="remediation.reporter_response",
-        case_id=case.id,
-        data={"step": str(step.id), "response": answer, "commented": bool(comment)},
-    )
+    status_remediation.reply(session, vault, case, text)
     return None
 
 
@@ -158,8 +105,8 @@ def _show(
         case=case,
         code=code,
         messages=_messages(session, vault, page, case),
-        steps=_steps(session, case),
         opened=page.date(case.created_at),
+        **status_remediation.context(session, vault, page, case),
         **extra,
     )
 
@@ -202,23 +149,19 @@ async def status_post(request: Request, runtime: RuntimeDep, session: SessionDep
     problem: str | None = None
     if action == "reply":
         problem = reply(session, runtime.vault, case, form.get("body", ""))
-    elif action == "respond":
-        problem = respond(
-            session,
-            runtime.vault,
-            case,
-            form.get("step", ""),
-            form.get("answer", ""),
-            form.get("comment", ""),
-        )
+    elif action in status_remediation.ACTIONS:
+        problem = status_remediation.act(session, runtime.vault, page, case, action, form)
     _mark_read(session, case)
     session.commit()
     errors: dict[str, str] = {}
     notice = None
-    if problem:
-        limit = MAX_COMMENT if action == "respond" else MAX_MESSAGE
-        errors[action] = page.gettext(problem) % {"max": page.number(limit)}
-    elif action in ("reply", "respond"):
+    if problem and action in status_remediation.ACTIONS:
+        errors[action] = problem  # already in the reporter's language
+    elif problem:
+        errors[action] = page.gettext(problem) % {"max": page.number(MAX_MESSAGE)}
+    elif action == "reopen":
+        notice = status_remediation.reopened_notice(page)
+    elif action in ("reply", *status_remediation.ACTIONS):
         notice = page.gettext("Thank you. We saved your answer.")
     draft = form.get("body", "") if problem else ""
     return _show(

@@ -97,8 +97,9 @@ def test_a_closed_case_is_final_and_unfounded_tells_the_reporter_why(
     )
     assert closed.status_code == 200 and closed.json()["closure_reason"] == "unfounded"
     bodies = [m["body"] for m in client.get(f"{url}/messages", headers=headers).json()]
-    assert bodies[-1] == "Our visit found the exits open and signed."
-    assert w.case_a.reference in bodies[-2]  # the notice in Bengali, then the explanation
+    # the notice in Bengali, the explanation, then the satisfaction question
+    assert bodies[-2] == "Our visit found the exits open and signed."
+    assert w.case_a.reference in bodies[-3] and w.case_a.reference in bodies[-1]
     before = _snapshot(runtime, w)
     again = client.post(
         f"{url}/status", headers=headers, json={"to": "investigating", "reason": "new facts"}
@@ -135,13 +136,26 @@ def test_buyers_follow_remediation_summaries_only(runtime: Runtime, client: Test
     url = f"/api/v1/cases/{w.case_a.id}/remediation"
     seen = client.get(url, headers=auth(w.tokens["buyer"])).json()
     assert [s["summary"] for s in seen] == ["Fire exits unlocked and checked weekly"]
-    assert seen[0]["detail"] is None and seen[0]["reporter_response"] is None
+    assert seen[0]["detail"] is None and seen[0]["worker_text"] is None
+    assert seen[0]["worker_verdict"] is None and seen[0]["worker_reason"] is None
     staff = client.get(url, headers=auth(w.tokens["monitor"])).json()
     assert staff[0]["detail"].startswith("detail:")
-    done = client.patch(
-        f"{url}/{w.step_id}", json={"status": "done"}, headers=auth(w.tokens["monitor"])
+    monitor = auth(w.tokens["monitor"])
+    early = client.patch(f"{url}/{w.step_id}", json={"status": "done"}, headers=monitor)
+    assert early.status_code == 409 and early.json()["error"] == "step_not_agreed"
+    assert "propose it first" in early.json()["detail"]
+    assert client.post(f"{url}/propose", headers=monitor).status_code == 202
+    again = client.post(f"{url}/propose", headers=monitor)
+    assert again.status_code == 409 and again.json()["error"] == "nothing_to_propose"
+    said = client.post(
+        f"{url}/{w.step_id}/answer", json={"question": "consent", "answer": "yes"}, headers=monitor
     )
+    assert said.status_code == 200 and said.json()["worker_verdict"] == "agreed"
+    done = client.patch(f"{url}/{w.step_id}", json={"status": "done"}, headers=monitor)
     assert done.status_code == 200 and done.json()["completed_at"]
+    assert done.json()["awaiting"] == "verification"
+    seen = client.get(url, headers=auth(w.tokens["buyer"])).json()
+    assert seen[0]["worker_verdict"] == "agreed" and seen[0]["worker_text"] is None
     final = client.patch(
         f"{url}/{w.step_id}", json={"status": "proposed"}, headers=auth(w.tokens["monitor"])
     )

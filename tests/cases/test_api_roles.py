@@ -51,7 +51,13 @@ def _endpoints(w: World, case: Case) -> list[tuple[str, str, str, Any]]:
         ("act", "POST", f"{base}/notes", {"body": "checked the payroll"}),
         ("act", "POST", f"{base}/messages", {"body": "we will call on Monday"}),
         ("act", "POST", f"{base}/links", {"other": w.case_c.reference, "kind": "related"}),
-        ("act", "POST", f"{base}/remediation", {"summary": "Training for supervisors"}),
+        (
+            "act",
+            "POST",
+            f"{base}/remediation",
+            {"summary": "Training for supervisors", "worker_text": "সুপারভাইজারদের প্রশিক্ষণ"},
+        ),
+        ("act", "POST", f"{base}/remediation/propose", None),
         ("step", "PATCH", step, {"status": "in_progress"}),
         ("admin", "POST", f"{base}/reroute", {"partner": elsewhere, "reason": "conflict"}),
     ]

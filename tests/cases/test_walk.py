@@ -18,6 +18,7 @@ from app.cases import service as case_service
 from app.cases.models import Case, CaseMessage, CaseTimer
 from app.cases.notices import CLOSURE_NOTICES, STATUS_NOTICES, notice_text
 from app.messaging.models import OutboxItem
+from app.remediation.texts import SATISFACTION, Texts
 from app.routing.models import RoutingRule
 from app.runtime import Runtime
 from app.timeutil import advance_clock
@@ -90,7 +91,8 @@ def test_a_grievance_from_sms_to_closure(runtime: Runtime, client: TestClient) -
         assert sent and all(m.form["To"] == BD and m.form["From"] == SMS_FROM for m in sent)
         case = _case(runtime)
         closing = notice_text("bn", CLOSURE_NOTICES["resolved"], ref=case.reference)
-        assert sent[-1].form["Body"] == closing
+        assert sent[-2].form["Body"] == closing  # then the satisfaction question
+        assert sent[-1].form["Body"] == Texts("bn").fill(SATISFACTION, ref=case.reference)
         assert [m.form["Body"] for m in sent].count("ধন্যবাদ") == 1
 
 
@@ -165,9 +167,9 @@ def _walk(runtime: Runtime, client: TestClient) -> None:
         bodies = [case_service.message_body(session, runtime.vault, case, m) for m in notices]
         outbox = session.exec(select(OutboxItem)).all()
         queued = {o.case_message_id for o in outbox}
-    assert bodies[-1] == notice_text("bn", CLOSURE_NOTICES["resolved"], ref=case.reference)
+    assert bodies[-2] == notice_text("bn", CLOSURE_NOTICES["resolved"], ref=case.reference)
     assert bodies[0] == notice_text("bn", STATUS_NOTICES["acknowledged"], ref=case.reference)
-    assert bodies[-1] != CLOSURE_NOTICES["resolved"] % {"ref": case.reference}  # not English
+    assert bodies[-2] != CLOSURE_NOTICES["resolved"] % {"ref": case.reference}  # not English
     assert all(m.id in queued for m in notices)  # each one queued for the reporter's SMS
     conversation = client.get(f"{url}/messages", headers=beta).json()
     assert [m["body"] for m in conversation][-1] == bodies[-1]

@@ -21,7 +21,8 @@ REPORTER_SAYS = "they locked the fire exit again"
 STAFF_SAYS = "thank you, we are looking into it"
 NOTE = "internal: the supervisor is the owner's cousin"
 STEP_DETAIL = "detail: payment of back wages to the named worker"
-SECRETS = (NARRATIVE, PHONE, REPORTER_SAYS, STAFF_SAYS, NOTE, STEP_DETAIL)
+WORKER_TEXT = "অগ্নি নির্গমন পথ খোলা থাকবে"
+SECRETS = (NARRATIVE, PHONE, REPORTER_SAYS, STAFF_SAYS, NOTE, STEP_DETAIL, WORKER_TEXT)
 ROLES = ("admin", "monitor", "other_monitor", "buyer", "other_buyer", "auditor")
 
 
@@ -92,6 +93,7 @@ def build(runtime: Runtime) -> World:
             case=case_a,
             actor=monitor,
             summary="Fire exits unlocked and checked weekly",
+            worker_text=WORKER_TEXT,
             detail=STEP_DETAIL,
         )
         session.commit()

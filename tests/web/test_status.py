@@ -4,11 +4,13 @@ reads and answers the monitor, and agrees or disagrees with remediation steps.""
 from __future__ import annotations
 
 import re
+import uuid
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
+from app.cases import remediation
 from app.cases import service as cases_service
 from app.cases.models import Case, CaseMessage, RemediationStep
 from app.runtime import Runtime
@@ -28,9 +30,12 @@ def _monitor_writes(runtime: Runtime, case_id: object, text: str) -> None:
 
 
 def _step(runtime: Runtime, case_id: object, summary: str) -> RemediationStep:
+    """A step an admin adds and puts to the reporter."""
+    admin = make_user(runtime, email=f"admin-{uuid.uuid4().hex[:6]}@x.example", role="admin")
     with runtime.session() as session:
-        step = RemediationStep(case_id=case_id, summary=summary, position=1)
-        session.add(step)
+        case = session.get_one(Case, case_id)
+        step = remediation.add_step(session, runtime.vault, case=case, actor=admin, summary=summary)
+        remediation.propose(session, runtime.vault, case=case, actor=admin)
         session.commit()
         return step
 
@@ -112,39 +117,43 @@ def test_remediation_agree_and_disagree(client: TestClient, runtime: Runtime) ->
     step = _step(runtime, case.id, "Back pay for October overtime")
     page = client.post("/status?lang=en", data={"code": code})
     assert "Back pay for October overtime" in page.text
+    question = re.search(r'name="question" value="([^"]+)"', page.text)
+    assert question is not None
     answer = client.post(
         "/status?lang=en",
         data={
             "code": code,
             "action": "respond",
             "step": str(step.id),
+            "question": question.group(1),
             "answer": "disagree",
             "comment": "Only half was paid.",
         },
     )
     assert "You did not agree." in answer.text
+    assert 'name="question"' not in answer.text, "answered: no form any more"
     with runtime.session() as session:
         stored = session.get(RemediationStep, step.id)
-        assert stored is not None and stored.reporter_response == "disagree"
-        assert stored.reporter_comment_enc and b"half" not in stored.reporter_comment_enc
+        assert stored is not None and stored.worker_verdict == "disagreed"
+        assert stored.worker_reason_enc and b"half" not in stored.worker_reason_enc
         comment = runtime.vault.decrypt(
             session,
             key_id=case.data_key_id,
             table=STEP_TABLE,
             row_id=step.id,
             column="reporter_comment",
-            blob=stored.reporter_comment_enc,
+            blob=stored.worker_reason_enc,
         )
         assert comment == "Only half was paid."
         event = session.exec(
-            select(AuditEvent).where(AuditEvent.action == "remediation.reporter_response")
+            select(AuditEvent).where(AuditEvent.action == "remediation.answered")
         ).one()
-        assert '"response":"disagree"' in event.data and "half" not in event.data
+        assert '"answer":"disagreed"' in event.data and "half" not in event.data
     again = client.post(
         "/status?lang=en",
         data={"code": code, "action": "respond", "step": str(step.id), "answer": "agree"},
     )
-    assert "You agreed." in again.text
+    assert "This form is damaged" in again.text, "an answered question is not answered twice"
 
 
 def test_remediation_bad_answers_change_nothing(client: TestClient, runtime: Runtime) -> None:
@@ -167,4 +176,4 @@ def test_remediation_bad_answers_change_nothing(client: TestClient, runtime: Run
     assert "This form is damaged" in foreign.text, "a step of another case is not found"
     with runtime.session() as session:
         stored = session.get(RemediationStep, step.id)
-        assert stored is not None and stored.reporter_response is None
+        assert stored is not None and stored.worker_verdict is None
