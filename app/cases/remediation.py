@@ -45,7 +45,8 @@ def _worker_text(case: Case, text: str | None, summary: str) -> str | None:
     text = (text or "").strip() or None
     if text is None and case.language != STAFF_LANGUAGE:
         raise AppError(
-            f"worker_text is required: the worker reads {language_name(case.language)}, "
+            f"a text for the worker (worker_text) is required: the worker reads "
+            f"{language_name(case.language)}, "
             f"the summary is in {language_name(STAFF_LANGUAGE)}",
             code="worker_text_required",
             status=422,

@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from app.accounts.models import Organisation
 from app.accounts.web import CsrfStaff, StaffContext
 from app.cases import remediation, service, workflow
-from app.cases.models import Case, Status
+from app.cases.models import Case, RemediationStep, Status
 from app.console.case_page import render_case
 from app.console.web import ConsoleRoute, redirect, sentence
 from app.deps import SessionDep, VaultDep
@@ -147,6 +147,7 @@ def change_status(
     reason: Text = "",
     closure_reason: Text = "",
     explanation: Text = "",
+    override: Text = "",
     version: Text = "",
 ) -> Response:
     def run(case: Case) -> str:
@@ -160,6 +161,7 @@ def change_status(
             closure_reason=(closure_reason or None) if to == Status.closed else None,
             explanation=explanation or None,
             expected_version=_version(version),
+            override=override or None,
         )
         return "status"
 
@@ -226,6 +228,7 @@ def add_step(
     session: SessionDep,
     vault: VaultDep,
     summary: Text = "",
+    worker_text: Text = "",
     detail: Text = "",
     due: Text = "",
     version: Text = "",
@@ -238,6 +241,7 @@ def add_step(
             case=case,
             actor=staff.user,
             summary=summary,
+            worker_text=worker_text or None,
             detail=detail or None,
             due_at=_due(due),
         )
@@ -255,14 +259,72 @@ def update_step(
     session: SessionDep,
     vault: VaultDep,
     status: Text = "",
+    worker_text: Text = "",
     version: Text = "",
 ) -> Response:
     def run(case: Case) -> str:
         _version(version)
+        step = session.get(RemediationStep, step_id)
         remediation.update_step(
-            session, vault, case=case, actor=staff.user, step_id=step_id, status=status or None
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            step_id=step_id,
+            status=(status or None) if step is None or status != step.status else None,
+            worker_text=worker_text or None,
         )
         return "step"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/remediation-propose", summary="Put the plan to the reporter")
+def propose(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        _version(version)
+        remediation.propose(session, vault, case=case, actor=staff.user)
+        return "proposed"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post(
+    "/cases/{case_id}/remediation/{step_id}/answer",
+    summary="Record the answer the reporter gave in person (field cases)",
+)
+def record_answer(
+    request: Request,
+    case_id: uuid.UUID,
+    step_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    question: Text = "",
+    answer: Text = "",
+    reason: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        if answer not in ("yes", "no") or question not in ("consent", "verification"):
+            raise AppError("choose the reporter's answer: yes or no")
+        remediation.record_for_reporter(
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            step_id=step_id,
+            kind=question,
+            yes=answer == "yes",
+            reason=reason or None,
+        )
+        return "answer"
 
     return _act(request, session, vault, staff, case_id, run)
 

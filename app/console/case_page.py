@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import Staff, StaffContext
+from app.audit.service import Actor, record
 from app.cases import remediation, service, workflow
 from app.cases.models import Case, Status
 from app.cases.queue import is_overdue
@@ -19,6 +20,7 @@ from app.console import timeline
 from app.console.web import ConsoleRoute, page
 from app.deps import SessionDep, VaultDep
 from app.identity.vault import Vault
+from app.remediation import closure, questions
 from app.routing.models import Workplace
 from app.timeutil import utcnow
 
@@ -32,6 +34,8 @@ NOTICES = {
     "note": "The note is saved.",
     "linked": "The cases are linked.",
     "step": "The remediation plan is saved.",
+    "proposed": "The plan is on its way to the reporter, one question per step.",
+    "answer": "The reporter's answer is recorded.",
     "rerouted": "The case is re-routed; the new partner's deadlines apply.",
 }
 
@@ -76,16 +80,42 @@ def _audit_rows(session: Session, case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def _step_rows(
+    session: Session, vault: Vault, user: User, case: Case, content: bool
+) -> list[dict[str, Any]]:
+    """Each step with the worker's side: verdicts for everyone who sees the case; the worker
+    text and the reasons (decrypted, the read audited) for those who may read content."""
+    awaiting = remediation.awaiting(session, case=case)
+    rows = []
+    for s in remediation.steps(session, case=case):
+        row: dict[str, Any] = {"step": s, "awaiting": awaiting.get(s.id)}
+        if content:
+            row.update(
+                detail=remediation.detail_of(session, vault, case, s),
+                worker_text=questions.worker_text(session, vault, case, s),
+                reason=questions.reason_of(session, vault, case, s, "consent"),
+                verification_reason=questions.reason_of(session, vault, case, s, "verification"),
+            )
+        rows.append(row)
+    read = [str(r["step"].id) for r in rows if r.get("reason") or r.get("verification_reason")]
+    if read:
+        record(
+            session,
+            actor=Actor.user(user.id),
+            action="remediation.reasons_read",
+            case_id=case.id,
+            data={"steps": read},
+        )
+    return rows
+
+
 def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str, Any]:
     content = service.may_read_content(user, case)
     can_act = workflow.may_act(user, case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     place = session.get(Workplace, case.workplace_id) if case.workplace_id else None
-    steps = remediation.steps(session, case=case)
-    details = (
-        {s.id: remediation.detail_of(session, vault, case, s) for s in steps} if content else {}
-    )
+    steps = _step_rows(session, vault, user, case, content)
     entries: list[timeline.Entry] = []
     if user.role in (Role.admin, Role.monitor):
         entries = timeline.build(session, vault, case=case, user=user)
@@ -108,8 +138,15 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "entries": entries,
         "audit": _audit_rows(session, case) if user.role == Role.auditor else [],
         "steps": steps,
-        "step_details": details,
         "step_statuses": remediation.STEP_STATUSES,
+        "worker_language": remediation.language_name(case.language),
+        "needs_worker_text": case.language != "en",
+        "to_propose": any(
+            r["step"].proposed_at is None and r["step"].status not in remediation.FINAL
+            for r in steps
+        ),
+        "blockers": closure.blockers(session, case=case) if can_act else [],
+        "overrides": closure.OVERRIDES,
         "monitors": _monitors(session, case) if can_act else [],
         "targets": sorted(workflow.ALLOWED[Status(case.status)]) if can_act else [],
         "closure_reasons": workflow.CLOSURE_REASONS,
@@ -134,6 +171,7 @@ def render_case(
     status: int = 200,
 ) -> Response:
     context = _context(session, vault, staff.user, case)
+    session.commit()  # the audited read of the worker's reasons
     context.update(error=error, notice=notice)
     return page(request, "case.html", context, staff=staff, status=status)
 

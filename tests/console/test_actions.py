@@ -69,9 +69,27 @@ def test_monitor_works_a_case_through(client: TestClient, runtime: Runtime, worl
         assert session.exec(select(CaseLink)).first() is not None
 
     status, html = _post(client, case, "remediation", summary="Pay October wages", version="3")
+    assert status == 422 and "text for the worker (worker_text) is required" in html
+    status, html = _post(
+        client,
+        case,
+        "remediation",
+        summary="Pay October wages",
+        worker_text="অক্টোবরের বেতন দেওয়া হবে",
+        version="3",
+    )
     assert status == 200 and "The remediation plan is saved" in html
     with runtime.session() as session:
         step = session.exec(select(RemediationStep)).one()
+    status, html = _post(client, case, f"remediation/{step.id}", status="done", version="3")
+    assert status == 409 and "propose it first" in html
+    status, html = _post(client, case, "remediation-propose", version="3")
+    assert status == 200 and "one question per step" in html
+    assert "অক্টোবরের বেতন দেওয়া হবে" in html and "waiting" in html
+    status, html = _post(
+        client, case, f"remediation/{step.id}/answer", question="consent", answer="yes"
+    )
+    assert status == 200 and "agreed" in html
     status, html = _post(client, case, f"remediation/{step.id}", status="done", version="3")
     assert status == 200
     with runtime.session() as session:

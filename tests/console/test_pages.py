@@ -42,7 +42,15 @@ def _busy(client: TestClient, world: World) -> None:
     case = world.sms_case
     for action, data in (
         ("note", {"body": "Called the factory's HR office."}),
-        ("remediation", {"summary": SUMMARY, "detail": DETAIL, "due": "2027-01-31"}),
+        (
+            "remediation",
+            {
+                "summary": SUMMARY,
+                "worker_text": "অক্টোবরের বেতন",
+                "detail": DETAIL,
+                "due": "2027-01-31",
+            },
+        ),
     ):
         answer = client.post(
             f"/console/cases/{case.id}/{action}",
