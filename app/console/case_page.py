@@ -18,7 +18,7 @@ from app.cases.models import Case, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
 from app.console.web import ConsoleRoute, page
-from app.deps import SessionDep, VaultDep
+from app.deps import VaultDep, WriteSessionDep
 from app.identity.vault import Vault
 from app.remediation import closure, questions
 from app.routing.models import Workplace
@@ -181,7 +181,7 @@ def case_view(
     request: Request,
     case_id: uuid.UUID,
     staff: Staff,
-    session: SessionDep,
+    session: WriteSessionDep,  # reading the worker's reasons is audited
     vault: VaultDep,
     done: str | None = None,
 ) -> Response:

@@ -6,7 +6,6 @@ never came closes the question the same way, keeping the "no"."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -78,7 +77,7 @@ def _follow_up(session: Session, runtime: Runtime, question: Question) -> None:
 def remind_round(runtime: Runtime) -> int:
     """One bounded round: each due question in its own transaction."""
     cutoff = utcnow() - REMIND_AFTER
-    with runtime.session() as session:
+    with runtime.read_session() as session:
         due = session.exec(
             select(Question.id, Question.last_sent_at)
             .where(
@@ -103,5 +102,5 @@ def remind_round(runtime: Runtime) -> int:
 
 
 @job("remediation-reminders")
-async def remediation_reminders(runtime: Runtime) -> int:
-    return await asyncio.to_thread(remind_round, runtime)
+def remediation_reminders(runtime: Runtime) -> int:
+    return remind_round(runtime)

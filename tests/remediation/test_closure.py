@@ -3,8 +3,6 @@ reminders (two, then unanswered); an override is audited and buyers see it as on
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi.testclient import TestClient
 
 from app import worker
@@ -18,7 +16,7 @@ DAY = 86400.0
 
 def _tick(runtime: Runtime, days: float) -> None:
     advance_clock(days * DAY)
-    asyncio.run(worker.run_once(runtime))
+    worker.run_once(runtime)
 
 
 def test_resolution_waits_for_the_worker_or_an_override_buyers_see(

@@ -6,7 +6,6 @@ Every text the reporter receives is in Bengali and within two SMS segments."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi.testclient import TestClient
@@ -183,7 +182,7 @@ def test_a_bengali_sms_reporter_drives_remediation(runtime: Runtime, client: Tes
         history = client.get(f"{url}/history", headers=monitor).json()
         assert REASON not in json.dumps(history) and BD not in json.dumps(history)
 
-        asyncio.run(worker.run_once(runtime))
+        worker.run_once(runtime)
         run_sender(runtime)
         sent = [m.form["Body"] for m in twilio.of("twilio")]
     for text in sent + replies:
