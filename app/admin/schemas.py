@@ -15,6 +15,9 @@ class OrgIn(BaseModel):
     ack_days: int = Field(default=7, ge=1, le=365)
     feedback_days: int = Field(default=90, ge=1, le=730)
     reassign_after_days: int = Field(default=7, ge=1, le=365)
+    reopen_days: int = Field(
+        default=90, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
+    )
     is_fallback: bool = False
 
 
@@ -23,6 +26,9 @@ class OrgUpdate(BaseModel):
     ack_days: int | None = Field(default=None, ge=1, le=365)
     feedback_days: int | None = Field(default=None, ge=1, le=730)
     reassign_after_days: int | None = Field(default=None, ge=1, le=365)
+    reopen_days: int | None = Field(
+        default=None, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
+    )
     is_fallback: bool | None = None
 
 
@@ -34,6 +40,7 @@ class OrgPublic(BaseModel):
     ack_days: int
     feedback_days: int
     reassign_after_days: int
+    reopen_days: int
     is_fallback: bool
     created_at: datetime
 

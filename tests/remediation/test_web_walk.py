@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.remediation import texts as t
 from app.runtime import Runtime
-from tests.factories import auth, make_token, make_user
+from app.timeutil import advance_clock
+from tests.factories import auth, make_org, make_token, make_user
 from tests.remediation.test_sms_walk import BN, REASON
 from tests.web.helpers import cases, file_without_js
 
@@ -85,3 +86,27 @@ def test_a_web_reporter_drives_remediation_without_javascript(
     assert client.get(url, headers=admin).json()["status"] == "investigating"
     history = [e["action"] for e in client.get(f"{url}/history", headers=admin).json()]
     assert "case.message_after_closure" in history and "case.reopened" in history
+
+
+def test_the_partners_reopen_period_bounds_reopening(runtime: Runtime, client: TestClient) -> None:
+    make_org(runtime, slug="awaj", fallback=True)
+    admin = auth(make_token(runtime, make_user(runtime, email="a@x.example", role="admin")))
+    changed = client.patch(
+        "/api/v1/admin/organisations/awaj", json={"reopen_days": 5}, headers=admin
+    )
+    assert changed.status_code == 200 and changed.json()["reopen_days"] == 5
+    _, code = file_without_js(client, lang="bn")
+    [case] = cases(runtime)
+    closing = {"to": "closed", "reason": "r", "closure_reason": "unfounded", "explanation": "x"}
+    url = f"/api/v1/cases/{case.id}"
+    assert client.post(f"{url}/status", json=closing, headers=admin).status_code == 200
+    page = client.post("/status?lang=bn", data={"code": code}).text
+    assert html.escape(BN.gettext(t.WEB_REOPEN)) in page
+    advance_clock(6 * 86400)
+    page = client.post("/status?lang=bn", data={"code": code}).text
+    assert 'value="reopen"' not in page
+    late = client.post("/status?lang=bn", data={"code": code, "action": "reopen"}).text
+    assert 'id="e-reopen"' in late
+    assert client.get(url, headers=admin).json()["status"] == "closed"
+    wrote = client.post("/status?lang=bn", data={"code": code, "action": "reply", "body": "আবার"})
+    assert wrote.status_code == 200 and "আবার" in wrote.text, "never refused"
