@@ -40,9 +40,7 @@ def upgrade() -> None:
             sa.Column("verification", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
         )
         batch.add_column(sa.Column("verification_reason_enc", sa.LargeBinary(), nullable=True))
-        batch.add_column(
-            sa.Column("proposed_at", app.db.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch.add_column(sa.Column("proposed_at", app.db.UTCDateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE remediation_step SET worker_verdict = CASE worker_verdict "
         "WHEN 'agree' THEN 'agreed' WHEN 'disagree' THEN 'disagreed' END"
@@ -52,9 +50,7 @@ def upgrade() -> None:
         batch.create_check_constraint(op.f("ck_remediation_step_verification"), _VERIFICATION)
 
     with op.batch_alter_table("grievance_case") as batch:
-        batch.add_column(
-            sa.Column("resolved_at", app.db.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch.add_column(sa.Column("resolved_at", app.db.UTCDateTime(timezone=True), nullable=True))
         batch.add_column(
             sa.Column(
                 "resolution_override", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
