@@ -78,7 +78,7 @@ def test_a_monitor_works_the_plan_of_a_field_case_in_chromium(
             page.get_by_role("button", name="Change status").click()
             expect(page.locator(".notice")).to_contain_text("status is changed")
             expect(page.locator("h1 .status")).to_contain_text("resolved")
-            expect(page.get_by_text("Resolved with an override: unreachable")).to_be_visible()
+            expect(page.get_by_text("Resolved with an override: unreachable").first).to_be_visible()
         finally:
             browser.close()
     with runtime.session() as session:
