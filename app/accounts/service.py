@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.twofactor import InvalidToken
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
 
 from app.accounts import passwords, totp
 from app.accounts.models import (
@@ -226,8 +227,20 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
     except InvalidToken:
         _register_failure(session, user, now)
         raise Unauthorized("wrong or expired code") from None
-    user.totp_last_step = step
-    session.add(user)
+    # One code signs in once even when several sessions send it at the same moment: the
+    # step is claimed by a conditional write, which only one transaction can win (on
+    # PostgreSQL the others wait for its row lock, then find the condition false).
+    claimed = session.connection().execute(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            or_(col(User.totp_last_step).is_(None), col(User.totp_last_step) < step),
+        )
+        .values(totp_last_step=step)
+    )
+    if claimed.rowcount != 1:
+        raise Unauthorized("wrong or expired code")
+    set_committed_value(user, "totp_last_step", step)
 
 
 def complete_login(session: Session, *, user: User, method: str) -> None:
