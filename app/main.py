@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from app import health
 from app.admin.views import router as admin_router
+from app.bodylimit import BodyLimit
 from app.cases import views as case_views
 from app.console import views as console_views
 from app.errors import install_error_handler
@@ -97,6 +98,7 @@ def create_app(
             status_code=422,
         )
 
+    app.add_middleware(BodyLimit)  # inside the request log, so its 413s are logged
     app.middleware("http")(_log_requests)
     app.include_router(health.router)
     app.include_router(case_views.router)
