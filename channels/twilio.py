@@ -111,6 +111,34 @@ def verify_signature(
         raise Forbidden("invalid X-Twilio-Signature")
 
 
+# Twilio resource ids: two letters naming the kind, then 32 hex digits.
+_SID = re.compile(r"([A-Za-z]{2})([0-9A-Fa-f]{32})")
+MESSAGE_KINDS = frozenset({"SM", "MM"})
+_MESSAGE_SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")
+
+
+def canonical_sid(value: str, kinds: frozenset[str]) -> str:
+    """A provider id in one spelling (kind upper case, digits lower case), or BadRequest.
+
+    The signature concatenates names and values with no separator, so a captured request
+    can move the boundary: `MessageSid` extended by the next parameter's name and value,
+    that parameter dropped, still signs the same. Checking the shape closes that."""
+    found = _SID.fullmatch(value)
+    if found is None or found.group(1).upper() not in kinds:
+        raise BadRequest("a message id is not a Twilio message SID")
+    return found.group(1).upper() + found.group(2).lower()
+
+
+def _message_sid(params: Mapping[str, str], fields: tuple[str, ...]) -> str:
+    """The message SID; every copy Twilio sends (SmsSid, ...) must be well formed and agree."""
+    sids = {canonical_sid(params[name], MESSAGE_KINDS) for name in fields if params.get(name)}
+    if not sids:
+        raise BadRequest("missing MessageSid")
+    if len(sids) > 1:
+        raise BadRequest("MessageSid, SmsMessageSid and SmsSid differ")
+    return sids.pop()
+
+
 def _get(params: Mapping[str, str], *names: str) -> str:
     for name in names:
         value = params.get(name, "").strip()
@@ -138,9 +166,7 @@ def parse_inbound(
     """Turn an inbound SMS/WhatsApp webhook into an InboundMessage; unknown params are ignored."""
     if channel not in ("sms", "whatsapp"):
         raise ValueError(f"unknown channel {channel!r}")
-    sid = _get(params, "MessageSid", "SmsMessageSid", "SmsSid")
-    if not sid:
-        raise BadRequest("missing MessageSid")
+    sid = _message_sid(params, _MESSAGE_SID_FIELDS)
     sender = _address(_get(params, "From"))
     if not sender:
         raise BadRequest("missing From")
@@ -168,9 +194,7 @@ def parse_inbound(
 
 def parse_status(params: Mapping[str, str]) -> DeliveryStatus:
     """Turn a status callback into a DeliveryStatus (Twilio sends no event time: at=None)."""
-    sid = _get(params, "MessageSid", "SmsSid")
-    if not sid:
-        raise BadRequest("missing MessageSid")
+    sid = _message_sid(params, ("MessageSid", "SmsSid"))
     raw = _get(params, "MessageStatus", "SmsStatus")
     if not raw:
         raise BadRequest("missing MessageStatus")
