@@ -6,8 +6,23 @@ payloads into these values, and the app decides what to store and how to answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+
+# Lone UTF-16 surrogates (JSON's "\ud800" decodes to one) cannot be encoded as UTF-8, so
+# they fail at encryption; NUL is refused by PostgreSQL text columns.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text that every layer below can store: lone surrogates become U+FFFD, NULs go.
+
+    Providers deliver at least once and retry what fails, so a payload that cannot be
+    stored must be cleaned rather than fail again on every retry."""
+    if text.isascii():
+        return text.replace("\x00", "")
+    return _SURROGATE.sub("\ufffd", text).replace("\x00", "")
 
 
 @dataclass(frozen=True)

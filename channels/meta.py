@@ -22,6 +22,7 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    clean_text,
 )
 
 META_MAX_BODY = 3 * 1024 * 1024
@@ -83,7 +84,7 @@ def _sub(obj: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def _content(msg: dict[str, Any]) -> tuple[str, tuple[Media, ...]]:

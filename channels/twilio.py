@@ -21,6 +21,7 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    clean_text,
 )
 
 TWILIO_MAX_BODY = 64 * 1024
@@ -183,9 +184,9 @@ def parse_inbound(
         channel=channel,
         provider_message_id=sid,
         sender=sender,
-        text=text,
+        text=clean_text(text),  # strict UTF-8 already keeps surrogates out; NUL is not
         media=tuple(media),
-        profile_name=_get(params, "ProfileName") or None,
+        profile_name=clean_text(_get(params, "ProfileName")) or None,
         received_at=now or datetime.now(UTC),
         recipient=_address(_get(params, "To")) or None,
         num_segments=max(_int(_get(params, "NumSegments"), 1), 1),

@@ -15,6 +15,7 @@ import threading
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func
+from sqlalchemy.exc import DataError
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -180,14 +181,19 @@ async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
 
 def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str, int]:
     """Each message in its own transaction, so one failure does not undo the others; a
-    failed one makes the answer 500 and Meta delivers the batch again (the rest dedupe)."""
-    outcomes = {"accepted": 0, "duplicate": 0, "skipped": 0, "failed": 0}
+    failed one makes the answer 500 and Meta delivers the batch again (the rest dedupe).
+    A message the data itself makes fail would fail the same way on every retry, for
+    days, so it is counted as poison and given up at once."""
+    outcomes = {"accepted": 0, "duplicate": 0, "skipped": 0, "poison": 0, "failed": 0}
     for message in messages:
         try:
             outcome = _receive_one(runtime, message, relay=True)
             outcomes["duplicate" if outcome.duplicate else "accepted"] += 1
         except BadRequest:
             outcomes["skipped"] += 1
+        except (DataError, UnicodeError, ValueError) as exc:
+            log.error("inbound message refused as poison", extra={"error": type(exc).__name__})
+            outcomes["poison"] += 1
         except Exception as exc:
             # The type only: messages of database errors can quote the data.
             log.error("inbound message failed", extra={"error": type(exc).__name__})

@@ -3,7 +3,9 @@ log, not the conversation."""
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -128,6 +130,43 @@ def test_a_cursor_only_works_with_its_own_sort(runtime: Runtime, client: TestCli
     assert second["items"][0]["id"] != first["items"][0]["id"]
     wrong = client.get(f"/api/v1/cases?cursor={first['next']}", headers=headers)
     assert wrong.status_code == 400 and "sort=oldest" in wrong.json()["detail"]
+
+
+ZERO = str(uuid.UUID(int=0))
+
+
+def _crafted(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _crafted({"s": "newest", "k": "0001-01-01T00:00:00+14:00", "i": ZERO}),
+        _crafted({"s": "due", "k": "9999-12-31T23:59:59-14:00", "i": ZERO}),
+        _crafted(
+            {
+                "s": "newest",
+                "k": "2026-01-01",
+                "i": str(uuid.UUID(int=0)),
+                "c": "0001-01-01T00:00+14:00",
+            }
+        ),
+        _crafted({"s": ["newest"], "k": "2026-01-01", "i": 7}),
+        _crafted([1, 2]),
+        "\x00",
+    ],
+)
+def test_a_crafted_cursor_is_a_400(runtime: Runtime, client: TestClient, cursor: str) -> None:
+    w = build(runtime)
+    for sort in ("newest", "due"):
+        response = client.get(
+            "/api/v1/cases",
+            params={"cursor": cursor, "sort": sort},
+            headers=auth(w.tokens["admin"]),
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "bad_cursor"
 
 
 def test_buyers_follow_remediation_summaries_only(runtime: Runtime, client: TestClient) -> None:
