@@ -7,7 +7,9 @@ half-way when a read snapshot turns out to be stale. The audit chain relies on t
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +136,40 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+class BlockingOnEventLoop(RuntimeError):
+    """Database work was attempted on the event loop that serves requests."""
+
+
+# The loops that serve HTTP requests (registered by the app's lifespan). Other loops, such
+# as the worker's private one for its HTTP sends or a test's browser driver, are not
+# watched: blocking them stalls no request.
+_serving_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def serving_requests_on_this_loop() -> None:
+    _serving_loops.add(asyncio.get_running_loop())
+
+
+def _refuse_on_event_loop(*_args: Any, **_kwargs: Any) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a plain thread (FastAPI's thread pool, the worker thread, the CLI)
+    if loop in _serving_loops:
+        raise BlockingOnEventLoop(
+            "database work on the event loop thread stalls every request: use a sync `def` "
+            "handler or hand the work to the thread pool (run_in_threadpool)"
+        )
+
+
+def forbid_on_event_loop(engine: Engine) -> None:
+    """Make any statement executed on a request-serving event loop raise. Installed for
+    every runtime with GRIEVANCE_ENV=test (the tests, and `grievance serve` under test) so
+    that a handler or job that blocks the loop fails loudly instead of stalling under load."""
+    if not event.contains(engine, "before_cursor_execute", _refuse_on_event_loop):
+        event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
 
 
 def snapshot(conn: Connection) -> Connection:

@@ -23,6 +23,17 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+async def posted_form(request: Request) -> dict[str, str]:
+    """The form fields of a POST body, read without blocking. Handlers that do database or
+    crypto work are sync `def`s (run in the thread pool) and take the parsed form from here,
+    so nothing on the event loop ever waits on the database."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(posted_form)]
+
+
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     """A session per request. Handlers commit explicitly before answering, so nothing is
     acknowledged before it is durable; anything uncommitted is rolled back here."""

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from app.db import create_db_engine
+from app.db import create_db_engine, forbid_on_event_loop
 from app.identity.keys import KeyFileError, KeyRing, UnwrapError
 from app.identity.models import DataKey
 from app.identity.vault import Vault
@@ -47,11 +47,10 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     settings.check_production(key_was_generated=keyring.generated)
     if settings.is_production and not keyring.is_private():
         raise ConfigError(f"key file {settings.key_file} is readable by others; chmod 600 it")
-    return Runtime(
-        settings=settings,
-        engine=engine or create_db_engine(settings.db_url),
-        vault=Vault(keyring),
-    )
+    engine = engine or create_db_engine(settings.db_url)
+    if settings.env == "test":
+        forbid_on_event_loop(engine)
+    return Runtime(settings=settings, engine=engine, vault=Vault(keyring))
 
 
 def check_database(runtime: Runtime) -> None:

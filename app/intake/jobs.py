@@ -109,5 +109,5 @@ def file_idle_intakes(session_factory: Runtime, *, timeout: timedelta) -> int:
 
 
 @job("intake-timeout")
-async def intake_timeout(runtime: Runtime) -> int:
+def intake_timeout(runtime: Runtime) -> int:
     return file_idle_intakes(runtime, timeout=configured_timeout())
