@@ -291,3 +291,33 @@ def test_buyers_read_the_history_without_staff_reasons(
     assert "Rahima" not in seen and "investigating" in seen
     audited = client.get(f"{url}/history", headers=auth(w.tokens["auditor"])).text
     assert "Rahima" in audited
+
+
+def test_buyers_read_of_the_history_only_what_their_console_shows(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}"
+    monitor = auth(w.tokens["monitor"])
+    client.post(f"{url}/acknowledge", json={}, headers=monitor)
+    client.post(f"{url}/notes", json={"body": "met the union rep"}, headers=monitor)
+    step = client.post(
+        f"{url}/remediation",
+        json={"summary": "Repair the exit", "worker_text": "x"},
+        headers=monitor,
+    )
+    assert step.status_code == 201, step.text
+    client.patch(
+        f"{url}/remediation/{step.json()['id']}", json={"status": "in_progress"}, headers=monitor
+    )
+    everything = client.get(f"{url}/history", headers=auth(w.tokens["admin"])).json()
+    assert {"message.to_reporter", "note.added"} <= {e["action"] for e in everything}
+    seen = client.get(f"{url}/history", headers=auth(w.tokens["buyer"])).json()
+    assert {e["action"] for e in seen} == {
+        "case.opened",
+        "case.status_changed",
+        "remediation.step_added",
+        "remediation.step_updated",
+    }
+    assert all(e["actor_id"] is None for e in seen)
+    assert all("reason" not in e["data"] and "version" not in e["data"] for e in seen)
