@@ -12,13 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app import health
+from app import docs, health
 from app.admin.views import router as admin_router
 from app.bodylimit import BodyLimit
 from app.cases import views as case_views
 from app.console import views as console_views
 from app.db import serving_requests_on_this_loop
 from app.errors import install_error_handler
+from app.headers import SecurityHeaders
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.submissions import views as submission_views
@@ -82,6 +83,8 @@ def create_app(
         version="0.1.0",
         summary="Grievance intake and case management for supply-chain workers",
         lifespan=lifespan,
+        docs_url=None,  # served by app.docs without a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handler(app)
@@ -102,8 +105,10 @@ def create_app(
         )
 
     app.add_middleware(BodyLimit)  # inside the request log, so its 413s are logged
+    app.add_middleware(SecurityHeaders, production=runtime.settings.is_production)
     app.middleware("http")(_log_requests)
     app.include_router(health.router)
+    docs.install(app)
     app.include_router(case_views.router)
     # Each domain package adds its router here.
     app.include_router(webhook_views.router)
