@@ -378,11 +378,13 @@ def reroute(
     case_id: uuid.UUID, payload: RerouteIn, user: ApiUser, session: SessionDep, vault: VaultDep
 ) -> CasePublic:
     case = service.get_case_for(session, user, case_id)
+    if user.role != Role.admin:  # refused before the slug is looked up: the same answer
+        # whether that organisation exists or not
+        if user.role == Role.monitor and not workflow.may_act(user, case):
+            raise NotFound("no such case")
+        raise Forbidden("only an admin can re-route a case")
     partner = session.exec(select(Organisation).where(Organisation.slug == payload.partner)).first()
     if partner is None:
-        if user.role != Role.admin:  # others learn nothing about organisations
-            workflow.require_actor(user, case)
-            raise Forbidden("only an admin can re-route a case")
         raise AppError(f"no organisation with slug {payload.partner!r}")
     workflow.reroute(
         session,

@@ -321,3 +321,17 @@ def test_buyers_read_of_the_history_only_what_their_console_shows(
     }
     assert all(e["actor_id"] is None for e in seen)
     assert all("reason" not in e["data"] and "version" not in e["data"] for e in seen)
+
+
+def test_a_reroute_refusal_says_nothing_about_which_organisations_exist(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}/reroute"
+    for role in ("buyer", "auditor", "monitor"):
+        answers = [
+            client.post(url, json={"partner": slug, "reason": "x"}, headers=auth(w.tokens[role]))
+            for slug in ("beta", "acme", "no-such-org")
+        ]
+        assert len({(a.status_code, a.text) for a in answers}) == 1, role
+        assert answers[0].status_code in (403, 404)
