@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For / Forwarded headers name the real client;
     # anyone else could write those headers to dodge or turn the rate limits.
     trusted_proxies: str = Field("", validation_alias="GRIEVANCE_TRUSTED_PROXIES")
+    # How long a sender's claim on an outbox item lasts; each send is cut off at half of it.
+    # An item still `sending` after it is reconciled (looked up at the provider) before
+    # any resend.
+    outbox_lease_seconds: float = Field(
+        300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
