@@ -335,3 +335,18 @@ def test_a_reroute_refusal_says_nothing_about_which_organisations_exist(
         ]
         assert len({(a.status_code, a.text) for a in answers}) == 1, role
         assert answers[0].status_code in (403, 404)
+
+
+@pytest.mark.parametrize("due", [5, 1767225600, "1767225600", 1.5])
+def test_a_numeric_due_date_is_refused_not_read_as_1970(
+    runtime: Runtime, client: TestClient, due: object
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}/remediation"
+    step = {"summary": "Repair the exit", "due_at": due}
+    answer = client.post(url, json=step, headers=auth(w.tokens["monitor"]))
+    assert answer.status_code == 422, answer.text
+    assert "ISO 8601" in answer.text
+    fine = client.post(url, json=step | {"due_at": "2026-12-31"}, headers=auth(w.tokens["monitor"]))
+    assert fine.status_code == 201, fine.text
+    assert fine.json()["due_at"].startswith("2026-12-31")
