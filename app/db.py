@@ -151,3 +151,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             yield session
         finally:
             session.rollback()
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's own `insert()`, which has ON CONFLICT DO NOTHING (both databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

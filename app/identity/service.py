@@ -6,11 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
-from app.identity.models import Reporter
+from app.db import dialect_insert
+from app.identity.models import DataKey, Reporter
 from app.identity.vault import Vault
 from app.timeutil import utcnow
 
@@ -54,9 +56,10 @@ def _decrypt(
     )
 
 
-def create_reporter(
+def _build_reporter(
     session: Session,
     vault: Vault,
+    key: DataKey,
     *,
     channel: str,
     address: str | None = None,
@@ -65,7 +68,6 @@ def create_reporter(
     country: str | None = None,
     language: str | None = None,
 ) -> Reporter:
-    key = vault.new_data_key(session, purpose="reporter")
     reporter = Reporter(
         data_key_id=key.id,
         channel=channel,
@@ -79,26 +81,57 @@ def create_reporter(
         reporter.profile_name_enc = _encrypt(session, vault, reporter, "profile_name", profile_name)
     if contact:
         reporter.contact_enc = _encrypt(session, vault, reporter, "contact", contact.strip())
+    return reporter
+
+
+def create_reporter(
+    session: Session, vault: Vault, *, channel: str, **details: str | None
+) -> Reporter:
+    key = vault.new_data_key(session, purpose="reporter")
+    reporter = _build_reporter(session, vault, key, channel=channel, **details)
     session.add(reporter)
     return reporter
+
+
+_DATA_KEY = DataKey.__table__  # type: ignore[attr-defined]
+_REPORTER = Reporter.__table__  # type: ignore[attr-defined]
+
+
+def _row(table: Table, obj: object) -> dict[str, object]:
+    return {column.name: getattr(obj, column.name) for column in table.columns}
 
 
 def find_or_create_reporter(
     session: Session, vault: Vault, *, channel: str, address: str, **details: str | None
 ) -> tuple[Reporter, bool]:
-    """The reporter behind an address, created atomically if new (True when created)."""
+    """The reporter behind an address, created atomically if new (True when created).
+
+    The new row goes in by INSERT ... ON CONFLICT DO NOTHING: a concurrent first message
+    from the same sender waits on the unique index, inserts nothing and finds the winner's
+    row, without a savepoint (this is the intake's hot path)."""
     found = find_reporter(session, vault, channel=channel, address=address)
     if found is not None:
         return found, False
-    try:
-        with session.begin_nested():
-            reporter = create_reporter(session, vault, channel=channel, address=address, **details)
-            session.flush()
-        return reporter, True
-    except IntegrityError:  # a concurrent first message from the same sender won
+    key = vault.make_data_key(purpose="reporter")
+    reporter = _build_reporter(session, vault, key, channel=channel, address=address, **details)
+    conn = session.connection()
+    conn.execute(_DATA_KEY.insert().values(_row(_DATA_KEY, key)))
+    won = conn.execute(
+        dialect_insert(session)(_REPORTER)
+        .values(_row(_REPORTER, reporter))
+        .on_conflict_do_nothing(index_elements=["channel", "address_index"])
+        .returning(_REPORTER.c.id)
+    ).first()
+    if won is None:  # a concurrent first message from the same sender won
+        conn.execute(_DATA_KEY.delete().where(_DATA_KEY.c.id == key.id))
         found = find_reporter(session, vault, channel=channel, address=address)
         assert found is not None
         return found, False
+    # Both rows are in the database: the session tracks them from here as if loaded.
+    for obj in (key, reporter):
+        make_transient_to_detached(obj)
+        session.add(obj)
+    return reporter, True
 
 
 def address_for_sending(session: Session, vault: Vault, reporter: Reporter) -> str | None:

@@ -45,11 +45,16 @@ class Vault:
     # data keys -------------------------------------------------------------------------
 
     def new_data_key(self, session: Session, *, purpose: str) -> DataKey:
+        row = self.make_data_key(purpose=purpose)
+        session.add(row)
+        return row
+
+    def make_data_key(self, *, purpose: str) -> DataKey:
+        """A new wrapped data key, usable at once; the caller stores the row."""
         key_id = uuid.uuid4()
         raw = secrets.token_bytes(32)
         kek_id, wrapped = self.keyring.wrap(raw, key_id=str(key_id))
         row = DataKey(id=key_id, purpose=purpose, kek_id=kek_id, wrapped=wrapped)
-        session.add(row)
         with self._lock:
             self._cache[key_id] = (time.monotonic(), raw)
         return row
