@@ -7,7 +7,6 @@ command that writes does so in one transaction, so a failure leaves nothing half
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import getpass
 import os
@@ -84,6 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
+    import asyncio
+
     from app.logs import configure_logging
     from app.settings import get_settings
     from app.worker import Worker

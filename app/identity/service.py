@@ -6,17 +6,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
-from app.db import dialect_insert
+from app.db import insert_or_nothing
 from app.identity.models import DataKey, Reporter
 from app.identity.vault import Vault
 from app.timeutil import utcnow
 
 TABLE = "reporter"
+_FIND = select(Reporter).where(
+    Reporter.channel == bindparam("channel"), Reporter.address_index == bindparam("index")
+)
 
 
 def address_index(vault: Vault, *, channel: str, address: str) -> str:
@@ -25,9 +28,7 @@ def address_index(vault: Vault, *, channel: str, address: str) -> str:
 
 def find_reporter(session: Session, vault: Vault, *, channel: str, address: str) -> Reporter | None:
     index = address_index(vault, channel=channel, address=address)
-    return session.exec(
-        select(Reporter).where(Reporter.channel == channel, Reporter.address_index == index)
-    ).first()
+    return session.exec(_FIND, params={"channel": channel, "index": index}).first()
 
 
 def _encrypt(session: Session, vault: Vault, reporter: Reporter, column: str, value: str) -> bytes:
@@ -59,7 +60,7 @@ def _decrypt(
 def _build_reporter(
     session: Session,
     vault: Vault,
-    key: DataKey,
+    key_id: uuid.UUID,
     *,
     channel: str,
     address: str | None = None,
@@ -69,7 +70,7 @@ def _build_reporter(
     language: str | None = None,
 ) -> Reporter:
     reporter = Reporter(
-        data_key_id=key.id,
+        data_key_id=key_id,
         channel=channel,
         country=country,
         language=language,
@@ -88,13 +89,15 @@ def create_reporter(
     session: Session, vault: Vault, *, channel: str, **details: str | None
 ) -> Reporter:
     key = vault.new_data_key(session, purpose="reporter")
-    reporter = _build_reporter(session, vault, key, channel=channel, **details)
+    reporter = _build_reporter(session, vault, key.id, channel=channel, **details)
     session.add(reporter)
     return reporter
 
 
 _DATA_KEY = DataKey.__table__  # type: ignore[attr-defined]
 _REPORTER = Reporter.__table__  # type: ignore[attr-defined]
+_INSERT_KEY = _DATA_KEY.insert()
+_DELETE_KEY = _DATA_KEY.delete().where(_DATA_KEY.c.id == bindparam("key_id"))
 
 
 def _row(table: Table, obj: object) -> dict[str, object]:
@@ -113,24 +116,23 @@ def find_or_create_reporter(
     if found is not None:
         return found, False
     key = vault.make_data_key(purpose="reporter")
-    reporter = _build_reporter(session, vault, key, channel=channel, address=address, **details)
+    reporter = _build_reporter(
+        session, vault, key["id"], channel=channel, address=address, **details
+    )
     conn = session.connection()
-    conn.execute(_DATA_KEY.insert().values(_row(_DATA_KEY, key)))
+    conn.execute(_INSERT_KEY, key)
     won = conn.execute(
-        dialect_insert(session)(_REPORTER)
-        .values(_row(_REPORTER, reporter))
-        .on_conflict_do_nothing(index_elements=["channel", "address_index"])
-        .returning(_REPORTER.c.id)
+        insert_or_nothing(session, _REPORTER, ("channel", "address_index")),
+        _row(_REPORTER, reporter),
     ).first()
     if won is None:  # a concurrent first message from the same sender won
-        conn.execute(_DATA_KEY.delete().where(_DATA_KEY.c.id == key.id))
+        conn.execute(_DELETE_KEY, {"key_id": key["id"]})
         found = find_reporter(session, vault, channel=channel, address=address)
         assert found is not None
         return found, False
-    # Both rows are in the database: the session tracks them from here as if loaded.
-    for obj in (key, reporter):
-        make_transient_to_detached(obj)
-        session.add(obj)
+    # The row is in the database: the session tracks it from here as if loaded.
+    make_transient_to_detached(reporter)
+    session.add(reporter)
     return reporter, True
 
 

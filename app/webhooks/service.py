@@ -14,10 +14,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.cases.service import enqueue
-from app.db import dialect_insert
+from app.db import insert_or_nothing
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake.conversation import Handled, handle
@@ -42,23 +43,28 @@ def run_intake(session: Session, vault: Vault, message: InboundMessage) -> Handl
 
 
 _INBOUND = InboundEvent.__table__  # type: ignore[attr-defined]
+_FINISH = (
+    _INBOUND.update()
+    .where(_INBOUND.c.id == bindparam("event_id"))
+    .values(reporter_id=bindparam("reporter"), reply_enc=bindparam("reply"))
+)
+_FIND = select(InboundEvent).where(
+    InboundEvent.provider == bindparam("provider"),
+    InboundEvent.provider_message_id == bindparam("message_id"),
+)
 
 
 def _claim(session: Session, message: InboundMessage) -> uuid.UUID | None:
     """Insert the event row; its id only for the one delivery whose insert won. A
     concurrent duplicate waits on the unique index until the winner commits."""
-    statement = (
-        dialect_insert(session)(_INBOUND)
-        .values(
-            id=uuid.uuid4(),
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-        .returning(_INBOUND.c.id)
-    )
-    row = session.connection().execute(statement).first()
+    statement = insert_or_nothing(session, _INBOUND, ("provider", "provider_message_id"))
+    params = {
+        "id": uuid.uuid4(),
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "created_at": utcnow(),
+    }
+    row = session.connection().execute(statement, params).first()
     return None if row is None else row[0]
 
 
@@ -78,10 +84,7 @@ def _reply_blob(
 def stored_reply(session: Session, vault: Vault, message: InboundMessage) -> str | None:
     """The reply given the first time this message was delivered."""
     event = session.exec(
-        select(InboundEvent).where(
-            InboundEvent.provider == message.provider,
-            InboundEvent.provider_message_id == message.provider_message_id,
-        )
+        _FIND, params={"provider": message.provider, "message_id": message.provider_message_id}
     ).first()
     if event is None or event.reply_enc is None or event.reporter_id is None:
         return None
@@ -131,9 +134,7 @@ def receive(
                 opt_out_notice=reporter.opted_out,
             )
     session.flush()  # the reporter row exists before the event points to it
-    session.execute(
-        _INBOUND.update()
-        .where(_INBOUND.c.id == event_id)
-        .values(reporter_id=reporter.id, reply_enc=reply_enc)
+    session.connection().execute(
+        _FINISH, {"event_id": event_id, "reporter": reporter.id, "reply": reply_enc}
     )
     return Outcome(reply, duplicate=False)
