@@ -84,8 +84,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    import asyncio
-
     from app.logs import configure_logging
     from app.settings import get_settings
     from app.worker import Worker
