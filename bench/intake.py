@@ -231,10 +231,10 @@ def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
 
 def bench(label: str, servers: list[Server], pool: Pool, args: argparse.Namespace) -> None:
     print(f"\n== {label}   ({load()})", flush=True)
-    for server in servers:
-        took = server.start()
-        print(f"   {server.name}: up in {took:.2f} s", flush=True)
-    try:
+    try:  # servers started before a failure are stopped too
+        for server in servers:
+            took = server.start()
+            print(f"   {server.name}: up in {took:.2f} s", flush=True)
         for server in servers:  # warm-up: imports, caches, connection pools
             wrk(server, pool, 4, 2, args.threads)
         for conc in args.concurrency:
