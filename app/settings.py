@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         8, ge=1, le=50, validation_alias="GRIEVANCE_OUTBOX_MAX_ATTEMPTS"
     )
 
+    # Smallest count shown in any aggregate (buyers, public); smaller ones are withheld.
+    min_cell: int = Field(5, ge=1, le=1000, validation_alias="GRIEVANCE_MIN_CELL")
+    # smtp://user:pass@host:port or smtps://...; unset: staff alerts stay in the console inbox.
+    smtp_url: str | None = Field(None, validation_alias="GRIEVANCE_SMTP_URL")
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if self.database_url is None:
