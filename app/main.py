@@ -18,6 +18,7 @@ from app.console import views as console_views
 from app.errors import install_error_handler
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
+from app.stats import views as stats_views
 from app.submissions import views as submission_views
 from app.web import views as web_views
 from app.webhooks import views as webhook_views
@@ -108,4 +109,5 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(submission_views.router)
     app.include_router(web_views.router)
+    app.include_router(stats_views.router)
     return app
