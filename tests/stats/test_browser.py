@@ -4,7 +4,6 @@ violation, in English and right-to-left Arabic, at phone width, with no third-pa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
