@@ -48,7 +48,7 @@ _env = Environment(
 _env.globals.update(asset=assets.url)
 
 
-def _csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
+def csv_text(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -75,7 +75,7 @@ def transparency_json(runtime: RuntimeDep, session: SessionDep) -> Response:
 
 @router.get("/transparency.csv", summary="Public figures as CSV (open data)")
 def transparency_csv(runtime: RuntimeDep, session: SessionDep) -> Response:
-    text = _csv(_public(session, runtime.settings.min_cell), PUBLIC_FIELDS)
+    text = csv_text(_public(session, runtime.settings.min_cell), PUBLIC_FIELDS)
     response = Response(text, media_type="text/csv; charset=utf-8")
     response.headers["Cache-Control"] = PUBLIC_CACHE
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -186,6 +186,6 @@ def stats(
     )
     if format == "csv":
         fields = ("workplace", "workplace_name", *PUBLIC_FIELDS)
-        return Response(_csv(rows, fields), media_type="text/csv; charset=utf-8")
+        return Response(csv_text(rows, fields), media_type="text/csv; charset=utf-8")
     body = {"threshold": runtime.settings.min_cell, "rows": rows}
     return Response(json.dumps(body), media_type="application/json")
