@@ -23,6 +23,7 @@ from app.accounts.models import Role
 from app.accounts.totp import provisioning_uri
 from app.audit.service import Actor
 from app.audit.service import verify as verify_audit
+from app.cases import service as cases
 from app.cases.models import Category
 from app.errors import AppError
 from app.identity.keys import KeyFileError, UnwrapError
@@ -51,6 +52,10 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     elif not migrate.is_current(runtime.engine):
         raise ConfigError("the database is not migrated; run `grievance db upgrade`")
     check_key_matches_database(runtime)
+    if migrate_db:
+        with runtime.session() as session:
+            cases.seal_workplace_texts(session, runtime.vault)
+            session.commit()
     return runtime
 
 

@@ -66,7 +66,11 @@ def to_public(
         channel=case.channel,
         language=case.language,
         partner=partners.get(case.partner_id) if case.partner_id else None,
-        workplace=case.workplace if service.may_read_content(user, case) else None,
+        workplace=(
+            service.workplace_text(session, vault, case)
+            if service.may_read_content(user, case)
+            else None
+        ),
         workplace_id=case.workplace_id,
         urgent=case.urgent,
         created_at=case.created_at,

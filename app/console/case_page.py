@@ -61,14 +61,14 @@ def _other_partners(session: Session, case: Case) -> list[Organisation]:
     )
 
 
-def _workplace_choice(session: Session, case: Case, content: bool) -> dict[str, Any]:
+def _workplace_choice(session: Session, case: Case, said: str | None) -> dict[str, Any]:
     """The registered workplaces to pick from (the case's country first) and the one the
     reporter's words suggest."""
     places = session.exec(select(Workplace)).all()
     ordered = sorted(places, key=lambda p: (p.country != case.country, p.country or "", p.name))
     hint = (
-        workplaces.suggest(session, text=case.workplace, country=case.country)
-        if content and case.workplace_id is None
+        workplaces.suggest(session, text=said, country=case.country)
+        if case.workplace_id is None
         else None
     )
     return {"places": ordered, "place_hint": hint}
@@ -109,10 +109,12 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
             for e in timeline.build(session, vault, case=case, user=user)
             if e.label.startswith(("Case opened", "Status changed"))
         ]
-    choice = _workplace_choice(session, case, content) if can_act else {}
+    said = service.workplace_text(session, vault, case) if content else None
+    choice = _workplace_choice(session, case, said) if can_act else {}
     return {
         **choice,
         "title": f"Case {case.reference}",
+        "reported_workplace": said,
         "case": case,
         "partner": partner,
         "assignee": assignee,

@@ -119,18 +119,33 @@ def protect(
     all_rows: list[R | None] = [*rows, None]
     all_cols: list[C | None] = [*cols, None]
     hidden: set[tuple[R | None, C | None]] = {k for k, v in values.items() if v < min_cell}
-    untyped: Mapping[tuple[object, object], int] = values  # type: ignore[assignment]
     while True:
         exposed = sorted(
-            (k for k in hidden if not _movable(k, hidden, untyped)),  # type: ignore[arg-type]
+            (k for k in hidden if not _safe(k, hidden, values)),
             key=lambda k: (values[k], all_rows.index(k[0]), all_cols.index(k[1])),
         )
         if not exposed:
             return hidden
-        added = _complement(exposed[0], hidden, values, all_rows, all_cols)
-        if not added:  # cannot happen (a fully withheld table is safe); never loop on it
-            return set(values)
-        hidden |= added
+        for key in exposed:  # one pass fixes most; the next audit catches the rest
+            if _safe(key, hidden, values):
+                continue
+            added = _complement(key, hidden, values, all_rows, all_cols)
+            if not added:  # cannot happen (a fully withheld table is safe); never loop on it
+                return set(values)
+            hidden |= added
+
+
+def _safe(
+    key: tuple[R | None, C | None],
+    hidden: set[tuple[R | None, C | None]],
+    values: Mapping[tuple[R | None, C | None], int],
+) -> bool:
+    row, col = key
+    # An inner figure whose row, column and grand totals are withheld too can always go up.
+    if row is not None and col is not None and {(row, None), (None, col), (None, None)} <= hidden:
+        return True
+    untyped: Mapping[tuple[object, object], int] = values  # type: ignore[assignment]
+    return _movable(key, hidden, untyped)  # type: ignore[arg-type]
 
 
 def _complement(

@@ -106,3 +106,27 @@ def test_linking_routes_an_unrouted_case(runtime: Runtime, client: TestClient) -
         headers=auth(world.tokens["admin"]),
     )
     assert r.status_code == 200 and r.json()["partner"] == "awaj"
+
+
+def test_the_reporters_workplace_words_are_encrypted(runtime: Runtime, client: TestClient) -> None:
+    from app.cases.service import seal_workplace_texts, workplace_text
+
+    world = build(runtime)
+    with runtime.session() as session:
+        row = session.get_one(Case, world.case_c.id)
+        assert row.workplace is None and row.workplace_enc is not None
+        assert b"Star Garments" not in row.workplace_enc
+        assert workplace_text(session, runtime.vault, row) == "Star Garments Ltd"
+        row.workplace, row.workplace_enc = "line 4, supervisor Karim", None  # as before 0010
+        session.add(row)
+        session.commit()
+        assert seal_workplace_texts(session, runtime.vault) == 1
+        session.commit()
+        row = session.get_one(Case, world.case_c.id)
+        assert row.workplace is None
+        assert workplace_text(session, runtime.vault, row) == "line 4, supervisor Karim"
+    url = f"/api/v1/cases/{world.case_c.id}"
+    assert client.get(url, headers=auth(world.tokens["monitor"])).json()["workplace"] == (
+        "line 4, supervisor Karim"
+    )
+    assert client.get(url, headers=auth(world.tokens["buyer"])).json()["workplace"] is None
