@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         8, ge=1, le=50, validation_alias="GRIEVANCE_OUTBOX_MAX_ATTEMPTS"
     )
+    # How long a sender's claim on an outbox item lasts; each send is cut off at half of it.
+    # An item still `sending` after it is reconciled (looked up at the provider) before
+    # any resend.
+    outbox_lease_seconds: float = Field(
+        300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
+    )
 
     # Smallest count shown in any aggregate (buyers, public); smaller ones are withheld.
     min_cell: int = Field(5, ge=1, le=1000, validation_alias="GRIEVANCE_MIN_CELL")

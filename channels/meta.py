@@ -22,6 +22,7 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    transport_failure,
 )
 
 META_MAX_BODY = 3 * 1024 * 1024
@@ -252,7 +253,7 @@ async def send(
     try:
         response = await client.post(url, json=payload, headers=headers)
     except httpx.TransportError as exc:
-        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+        return transport_failure(exc)
     if response.status_code in (200, 201):
         first = _dicts(_json(response).get("messages"))
         msg_id = _str(first[0].get("id")) if first else ""

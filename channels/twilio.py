@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -21,6 +22,7 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    transport_failure,
 )
 
 TWILIO_MAX_BODY = 64 * 1024
@@ -239,8 +241,7 @@ async def send(
     try:
         response = await client.post(url, data=form, auth=(account_sid, auth_token))
     except httpx.TransportError as exc:
-        # Connection refused, DNS, timeouts: Twilio may never have seen the request.
-        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+        return transport_failure(exc)
     if response.status_code in (200, 201):
         try:
             data = response.json()
@@ -250,3 +251,58 @@ async def send(
         # Twilio created the message; retrying would send it twice, even without a sid.
         return SendResult(sid if isinstance(sid, str) else None, accepted=True, retryable=False)
     return _error_result(response)
+
+
+class LookupFailed(Exception):
+    """Twilio could not be asked (transport error or an error answer): try again later."""
+
+
+async def find_sent(
+    client: httpx.AsyncClient,
+    *,
+    api_base: str,
+    account_sid: str,
+    auth_token: str,
+    message: OutboundMessage,
+    since: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The SID of a message Twilio created to `message.to` with the same body since `since`
+    (our claim of it), or None when Twilio has none: then it was never sent and may be sent
+    again. Used for an outbox item whose sender died, or timed out, mid-request; Twilio's
+    Messages API has no idempotency key, so looking is the only way to know."""
+    to = _whatsapp(message.to) if message.channel == "whatsapp" else message.to
+    url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+    try:
+        response = await client.get(
+            url, params={"To": to, "PageSize": "100"}, auth=(account_sid, auth_token)
+        )
+    except httpx.TransportError as exc:
+        raise LookupFailed(type(exc).__name__) from None
+    if response.status_code != 200:
+        raise LookupFailed(f"http_{response.status_code}")
+    try:
+        found = response.json().get("messages")
+    except (ValueError, AttributeError):
+        raise LookupFailed("bad_answer") from None
+    matches: list[tuple[datetime, str]] = []
+    for entry in found if isinstance(found, list) else []:
+        if not isinstance(entry, dict) or entry.get("body") != message.body:
+            continue
+        sid, created = entry.get("sid"), _rfc2822(entry.get("date_created"))
+        # Twilio's dates have whole seconds: allow for the truncation.
+        if isinstance(sid, str) and sid not in exclude and created and created >= since - _SLACK:
+            matches.append((created, sid))
+    return min(matches)[1] if matches else None
+
+
+_SLACK = timedelta(seconds=2)
+
+
+def _rfc2822(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
