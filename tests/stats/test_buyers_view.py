@@ -76,6 +76,11 @@ def test_buyer_follows_remediation_at_their_workplace(runtime: Runtime, client: 
     assert row["acknowledged_in_time"] == "1.0"
     assert row["steps_agreed"] == "" and row["overrides"] == ""  # fewer than 5: withheld
     assert "no overtime pay" not in html + text
+    case_page = client.get(f"/console/cases/{web[0].id}").text
+    assert "no overtime pay" not in case_page and "star garmants" not in case_page
+    assert "Pay the overtime owed" in case_page  # the step summary, for buyers to follow
+    assert web[0].created_at.strftime("%Y-%m") in case_page
+    assert web[0].created_at.strftime("%Y-%m-%d") not in case_page  # the month only
     client.cookies.clear()
     sign_in(client, world.users["other_buyer"])
     assert "Star Garments" not in client.get("/console/figures").text
