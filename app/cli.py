@@ -52,6 +52,14 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     elif not migrate.is_current(runtime.engine):
         raise ConfigError("the database is not migrated; run `grievance db upgrade`")
     check_key_matches_database(runtime)
+    if migrate_db:
+        # The reporter's workplace words were once kept in clear; sealing them needs the key
+        # file, so it runs here rather than in the migration.
+        from app.cases import service as cases
+
+        with runtime.session() as session:
+            cases.seal_workplace_texts(session, runtime.vault)
+            session.commit()
     return runtime
 
 

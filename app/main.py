@@ -21,6 +21,7 @@ from app.headers import SecurityHeaders
 from app.requestlog import RequestLog
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
+from app.stats import views as stats_views
 from app.submissions import views as submission_views
 from app.web import views as web_views
 from app.webhooks import views as webhook_views
@@ -91,4 +92,5 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(submission_views.router)
     app.include_router(web_views.router)
+    app.include_router(stats_views.router)
     return app

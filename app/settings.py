@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
     )
 
+    # Smallest count shown in any aggregate (buyers, public); smaller ones are withheld.
+    min_cell: int = Field(5, ge=1, le=1000, validation_alias="GRIEVANCE_MIN_CELL")
+    # smtp://user:pass@host:port or smtps://...; unset: staff alerts stay in the console inbox.
+    smtp_url: str | None = Field(None, validation_alias="GRIEVANCE_SMTP_URL")
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if self.database_url is None:

@@ -79,7 +79,10 @@ class Case(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2, index=True)
     channel: str = Field(max_length=16)
     language: str = Field(max_length=16)
+    # Before migration 0010 the reporter's words about their workplace were kept here in
+    # clear; `seal_workplace_texts` moves any left into `workplace_enc` and empties this.
     workplace: str | None = Field(default=None, max_length=200)
+    workplace_enc: bytes | None = None
     workplace_id: uuid.UUID | None = Field(default=None, foreign_key="workplace.id", index=True)
     partner_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
     assignee_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")

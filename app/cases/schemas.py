@@ -18,7 +18,14 @@ class CasePublic(BaseModel):
     channel: str
     language: str
     partner: str | None = Field(description="slug of the monitoring partner, or null")
-    workplace: str | None
+    workplace: str | None = Field(
+        default=None,
+        description="the reporter's own words about their workplace; only for those who may "
+        "read the case's content",
+    )
+    workplace_id: uuid.UUID | None = Field(
+        default=None, description="the registered workplace the case is linked to"
+    )
     urgent: bool
     created_at: datetime
     updated_at: datetime
@@ -139,6 +146,13 @@ class CategoryIn(Versioned):
 
 class AssignIn(Versioned):
     assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
+
+
+class WorkplaceLinkIn(Versioned):
+    workplace_id: uuid.UUID
+    confirm: bool = Field(
+        default=False, description="needed when the workplace is in another country than the case"
+    )
 
 
 class RerouteIn(Versioned):
