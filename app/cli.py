@@ -205,6 +205,27 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.exports.commands import cmd_export as export
+
+    if not args.out:
+        raise UsageError("give --out FILE (or `export key`, `export verify FILE --key KEY`)")
+    return export(args, _runtime(), CLI)
+
+
+def cmd_export_key(_args: argparse.Namespace) -> int:
+    from app.exports.commands import cmd_export_key as export_key
+
+    return export_key(get_settings().key_file)
+
+
+def cmd_export_verify(args: argparse.Namespace) -> int:
+    # Deliberately no settings, key file or database: an auditor runs this anywhere.
+    from app.exports.commands import cmd_export_verify as export_verify
+
+    return export_verify(args)
+
+
 # parser ------------------------------------------------------------------------------
 
 
@@ -294,6 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True, parser_class=Parser
     )
     add("rotate", cmd_keys_rotate, "add a new key-encryption key and re-wrap data keys", keys)
+
+    export = add("export", cmd_export, "write a signed export bundle (docs/export-format.md)")
+    export.add_argument("--out", help="the bundle file to write")
+    export.add_argument("--partner", help="only cases routed to this partner (slug)")
+    export.add_argument("--from", dest="date_from", help="cases opened on or after YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", help="cases opened on or before YYYY-MM-DD")
+    export.add_argument("--case", action="append", help="a case reference; repeatable")
+    export.add_argument(
+        "--content", action="store_true", help="include narratives and messages (recorded)"
+    )
+    export_sub = export.add_subparsers(dest="export_command", parser_class=Parser)
+    add("key", cmd_export_key, "print the Ed25519 public key that signs bundles", export_sub)
+    ev = add("verify", cmd_export_verify, "check a bundle offline (no database)", export_sub)
+    ev.add_argument("file")
+    ev.add_argument("--key", required=True, help="the public key PEM file")
     return parser
 
 
