@@ -226,6 +226,17 @@ def cmd_export_verify(args: argparse.Namespace) -> int:
     return export_verify(args)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backup import backup_sqlite, sqlite_path
+
+    source = sqlite_path(get_settings().db_url)
+    size = backup_sqlite(source, Path(args.out))
+    print(f"backed up {source} to {args.out} ({size} bytes); keep the key file apart from it")
+    return 0
+
+
 # parser ------------------------------------------------------------------------------
 
 
@@ -330,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = add("verify", cmd_export_verify, "check a bundle offline (no database)", export_sub)
     ev.add_argument("file")
     ev.add_argument("--key", required=True, help="the public key PEM file")
+
+    backup = add("backup", cmd_backup, "copy the embedded SQLite database, online")
+    backup.add_argument("--out", required=True, help="the file to write")
     return parser
 
 
