@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import migrate
@@ -105,6 +106,8 @@ def cmd_orgs_create(args: argparse.Namespace) -> int:
         )
         if args.fallback:
             org.is_fallback = True
+        if args.retention_days is not None:
+            org.retention_days = args.retention_days
         session.commit()
     print(f"created {args.kind} {args.slug}")
     return 0
@@ -189,6 +192,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days (0 or more)")
+    return int(value)
+
+
 def _chain_point(value: str) -> tuple[int, str]:
     seq, _, digest = value.partition(":")
     if not seq.isdigit() or len(digest) != 64:
@@ -224,6 +233,19 @@ def cmd_export_verify(args: argparse.Namespace) -> int:
     from app.exports.commands import cmd_export_verify as export_verify
 
     return export_verify(args)
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from app.retention.jobs import run_retention
+
+    outcome = run_retention(_runtime(), actor=CLI, dry_run=args.dry_run)
+    for due in outcome.due if args.dry_run else outcome.shredded:
+        print(f"{due.reference} closed {due.closed_at:%Y-%m-%d}, kept {due.days} days")
+    if args.dry_run:
+        print(f"{len(outcome.due)} cases are due for shredding (dry run: nothing changed)")
+    else:
+        print(f"shredded the content of {len(outcome.shredded)} cases")
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -281,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--fallback",
         action="store_true",
         help="a partner that receives cases no routing rule matches",
+    )
+    oc.add_argument(
+        "--retention-days",
+        type=_days,
+        help="days after closure until a case's content is shredded (default 1095)",
     )
 
     users = sub.add_parser("users", help="staff users").add_subparsers(
@@ -342,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--key", required=True, help="the public key PEM file")
 
+    retention = sub.add_parser("retention", help="retention").add_subparsers(
+        dest="retention_command", required=True, parser_class=Parser
+    )
+    rr = add(
+        "run", cmd_retention_run, "crypto-shred the content of cases past retention", retention
+    )
+    rr.add_argument("--dry-run", action="store_true", help="list what is due; change nothing")
+
     backup = add("backup", cmd_backup, "copy the embedded SQLite database, online")
     backup.add_argument("--out", required=True, help="the file to write")
     return parser
@@ -355,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AppError, ConfigError, KeyFileError, UnwrapError, UsageError) as exc:
         message = exc.message if isinstance(exc, AppError) else str(exc)
         print(f"grievance: error: {message}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # a setting in the environment or .env is malformed
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "a setting"
+        print(f"grievance: error: {where}: {problem['msg']}", file=sys.stderr)
         return 1
     except IntegrityError:
         print(

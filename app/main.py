@@ -17,6 +17,7 @@ from app.cases import views as case_views
 from app.console import views as console_views
 from app.errors import install_error_handler
 from app.exports import views as export_views
+from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.submissions import views as submission_views
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(case_views.alerts_router)
     app.include_router(admin_router)
     app.include_router(export_views.router)
+    app.include_router(retention_views.router)
     app.include_router(submission_views.router)
     app.include_router(web_views.router)
     return app
