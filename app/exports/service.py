@@ -22,7 +22,7 @@ from app.cases import service as cases
 from app.cases.models import Case, RemediationStep
 from app.db import snapshot
 from app.errors import AppError
-from app.exports.bundle import BundleWriter, case_line, event_line, link_line
+from app.exports.bundle import BundleWriter, case_line, event_text, link_text
 from app.identity.keys import KeyRing
 from app.identity.vault import DecryptionError, Vault
 from app.timeutil import iso_utc
@@ -121,15 +121,6 @@ def record_export(
 
 def _iso(moment: datetime | None) -> str | None:
     return iso_utc(moment) if moment else None
-
-
-def _uuid_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    if len(text) == 32:  # SQLite keeps UUIDs as 32 hex digits
-        return str(uuid.UUID(hex=text))
-    return text
 
 
 def _readable(read: Callable[..., str | None], *args: Any) -> str | None:
@@ -293,22 +284,24 @@ def bundle(
             }
         )
         partners = {o.id: o.slug for o in session.exec(select(Organisation))}
-        chosen: set[str] = set()
+        # Keyed by the driver's own form of the id (a UUID on PostgreSQL, 32 hex digits on
+        # SQLite), so each event is matched without parsing its case_id.
+        chosen: dict[Any, str] = {}
         for batch in _cases(session, export.selection):
             steps = _steps(session, [c.id for c in batch])
             for case in batch:
-                chosen.add(str(case.id))
+                chosen[case.id] = chosen[case.id.hex] = str(case.id)
                 item = _case_dict(session, vault, case, steps[case.id], partners, export.content)
                 yield from writer.line(case_line(item))
         spans = segments(session, export.selection, head.seq)
         total = sum(b - a + 1 for a, b in spans)
         done = 0
         for row in _chain(conn, spans):
-            case_id = _uuid_text(row[5])
-            if case_id in chosen:
-                yield from writer.line(event_line(row, case_id))
+            case_id = chosen.get(row[5]) if row[5] is not None else None
+            if case_id is not None:
+                yield from writer.event(event_text(row, case_id))
             else:
-                yield from writer.line(link_line(row))
+                yield from writer.link(link_text(row))
             done += 1
             if progress is not None and done % BATCH == 0:
                 progress(done, total)
