@@ -121,7 +121,16 @@ def bare_select(url: str) -> None:
                 break
             count += len(rows)
             start = int(rows[-1][0]) + 1
-    print(f"{count} {time.perf_counter() - started}")
+    print(f"{count} {time.perf_counter() - started} {peak_rss_mb()}")
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM). Not wait4's ru_maxrss: a child spawned
+    from this big parent inherits the parent's figure there."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def timed_cli(argv: list[str]) -> None:
@@ -131,21 +140,17 @@ def timed_cli(argv: list[str]) -> None:
 
     started = time.perf_counter()
     code = cli(argv)
-    print(f"\n{time.perf_counter() - started}")
+    print(f"\n{time.perf_counter() - started} {peak_rss_mb()}")
     raise SystemExit(code)
 
 
-def child(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """Run a child; its output, wall seconds and peak RSS in MB (from wait4)."""
+def child(args: list[str], env: dict[str, str]) -> tuple[str, float]:
+    """Run a child; its output and wall seconds."""
     started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[1:3]} failed: {err.decode()}")
-    return out.decode(), time.perf_counter() - started, usage.ru_maxrss / 1024
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{args[1:4]} failed: {done.stderr}")
+    return done.stdout, time.perf_counter() - started
 
 
 def run(name: str, url: str, folder: Path, events: int, cases: int) -> None:
@@ -159,26 +164,26 @@ def run(name: str, url: str, folder: Path, events: int, cases: int) -> None:
     env = dict(os.environ, GRIEVANCE_DATABASE_URL=url, GRIEVANCE_DATA_DIR=str(folder))
     env["GRIEVANCE_MASTER_KEY_FILE"] = str(folder / "master.key")
 
-    out, _, base_rss = child([sys.executable, __file__, "--bare-select", url], env)
-    count, base_seconds = out.split()
+    out, _ = child([sys.executable, __file__, "--bare-select", url], env)
+    count, base_seconds, base_rss = (float(x) for x in out.split())
     print(
-        f"bare SELECT baseline:  {int(count) / float(base_seconds):>10,.0f} events/s"
+        f"bare SELECT baseline:  {count / base_seconds:>10,.0f} events/s"
         f"   peak RSS {base_rss:6.0f} MB"
     )
     bundle = folder / "bundle.jsonl"
     me = [sys.executable, __file__, "--cli"]
-    out, wall, rss = child([*me, "export", "--out", str(bundle)], env)
-    seconds = float(out.split()[-1])
+    out, wall = child([*me, "export", "--out", str(bundle)], env)
+    seconds, rss = (float(x) for x in out.split()[-2:])
     print(
         f"grievance export:      {events / seconds:>10,.0f} events/s   peak RSS {rss:6.0f} MB"
         f"   ({seconds:.1f} s; {wall:.1f} s with start-up; "
         f"{bundle.stat().st_size / 1e6:,.0f} MB bundle)   aim: 50,000/s, < 200 MB"
     )
     key = folder / "service.pem"
-    pem, _, _ = child([GRIEVANCE, "export", "key"], env)
+    pem, _ = child([GRIEVANCE, "export", "key"], env)
     key.write_text(pem)
-    out, _, rss = child([*me, "export", "verify", str(bundle), "--key", str(key)], env)
-    seconds = float(out.split()[-1])
+    out, _ = child([*me, "export", "verify", str(bundle), "--key", str(key)], env)
+    seconds, rss = (float(x) for x in out.split()[-2:])
     print(f"grievance export verify:{events / seconds:>9,.0f} events/s   peak RSS {rss:6.0f} MB")
     print(f"  {out.strip().splitlines()[0]}")
     bundle.unlink()

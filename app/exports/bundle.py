@@ -59,13 +59,25 @@ class BundleWriter:
             self.counts["cases"] += 1
         yield from self._add(_dumps(entry) + "\n")
 
-    def event(self, text: str) -> Iterator[bytes]:
-        self.counts["events"] += 1
-        return self._add(text)
-
-    def link(self, text: str) -> Iterator[bytes]:
-        self.counts["links"] += 1
-        return self._add(text)
+    def chain(self, rows: list[tuple[Any, ...]], chosen: dict[Any, str]) -> bytes:
+        """One fetched batch of the chain as bytes: events of chosen cases, links for the
+        rest. Done per batch, not per line: this is the export's inner loop."""
+        texts: list[str] = []
+        append = texts.append
+        events = 0
+        for row in rows:
+            case_id = chosen.get(row[5])
+            if case_id is None:
+                append(link_text(row))
+            else:
+                append(event_text(row, case_id))
+                events += 1
+        self.counts["events"] += events
+        self.counts["links"] += len(rows) - events
+        pending = self._flush() if self._buffer else b""  # the case lines before it
+        data = "".join(texts).encode("ascii")
+        self._sha.update(data)
+        return pending + data
 
     def _add(self, text: str) -> Iterator[bytes]:
         data = text.encode("ascii")

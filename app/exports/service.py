@@ -22,7 +22,7 @@ from app.cases import service as cases
 from app.cases.models import Case, RemediationStep
 from app.db import snapshot
 from app.errors import AppError
-from app.exports.bundle import BundleWriter, case_line, event_text, link_text
+from app.exports.bundle import BundleWriter, case_line
 from app.identity.keys import KeyRing
 from app.identity.vault import DecryptionError, Vault
 from app.timeutil import iso_utc
@@ -229,7 +229,7 @@ _CHAIN_SQL = (
 )
 
 
-def _chain(conn: Connection, spans: list[tuple[int, int]]) -> Iterator[tuple[Any, ...]]:
+def _chain(conn: Connection, spans: list[tuple[int, int]]) -> Iterator[list[tuple[Any, ...]]]:
     # The driver's own cursor: SQLAlchemy's row objects would cost more than the export.
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = _CHAIN_SQL.format(m=mark)
@@ -242,7 +242,7 @@ def _chain(conn: Connection, spans: list[tuple[int, int]]) -> Iterator[tuple[Any
                 rows = cursor.fetchall()
                 if not rows:
                     break
-                yield from rows
+                yield rows
                 start = int(rows[-1][0]) + 1
     finally:
         cursor.close()
@@ -296,14 +296,10 @@ def bundle(
         spans = segments(session, export.selection, head.seq)
         total = sum(b - a + 1 for a, b in spans)
         done = 0
-        for row in _chain(conn, spans):
-            case_id = chosen.get(row[5]) if row[5] is not None else None
-            if case_id is not None:
-                yield from writer.event(event_text(row, case_id))
-            else:
-                yield from writer.link(link_text(row))
-            done += 1
-            if progress is not None and done % BATCH == 0:
+        for rows in _chain(conn, spans):
+            yield writer.chain(rows, chosen)
+            done += len(rows)
+            if progress is not None:
                 progress(done, total)
         if progress is not None:
             progress(done, total)

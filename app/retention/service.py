@@ -50,6 +50,20 @@ def days_for_case(session: Session, override: int | None, case: Case | None) -> 
     return period_days(override, partner)
 
 
+def retention_for_reporter(session: Session, reporter: Reporter) -> int:
+    """The period a reporter asking HELP is told: their latest case's. The conversation has
+    no settings of its own, so the service-wide override is read from the environment."""
+    from app.settings import get_settings
+
+    latest = session.exec(
+        select(Case)
+        .where(col(Case.reporter_id) == reporter.id)
+        .order_by(col(Case.created_at).desc())
+        .limit(1)
+    ).first()
+    return days_for_case(session, get_settings().retention_days, latest)
+
+
 @dataclass(frozen=True)
 class Due:
     case_id: uuid.UUID
