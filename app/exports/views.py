@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from sqlmodel import Session
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.audit.service import Actor
 from app.deps import ApiUser, RuntimeDep, SessionDep
 from app.errors import Forbidden
 from app.exports import service
 from app.exports.signing import public_key_pem
+from app.runtime import Runtime
 from app.timeutil import utcnow
 
 router = APIRouter(tags=["exports"])
@@ -35,16 +37,41 @@ def export_bundle(
     case: Annotated[list[str] | None, Query(description="case references")] = None,
     content: Annotated[bool, Query(description="narratives and messages (admins)")] = False,
 ) -> StreamingResponse:
+    return start_export(
+        session,
+        runtime,
+        user,
+        partner=partner,
+        date_from=date_from,
+        date_to=date_to,
+        references=tuple(case or ()),
+        content=content,
+    )
+
+
+def start_export(
+    session: Session,
+    runtime: Runtime,
+    user: User,
+    *,
+    partner: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    references: tuple[str, ...] = (),
+    content: bool = False,
+) -> StreamingResponse:
+    """Check who asks and what, record the export, and stream its bundle (the API and the
+    console's download button)."""
     if user.role not in (Role.auditor, Role.admin):
         raise Forbidden(f"a {user.role} cannot export; auditors and admins can")
     if content and user.role != Role.admin:
         raise Forbidden("only an admin may export narratives and messages (content=true)")
     selection = service.select_cases(
         session,
-        partner=partner,
+        partner=partner or None,
         date_from=service.parse_day(date_from, "from"),
         date_to=service.parse_day(date_to, "to"),
-        references=tuple(case or ()),
+        references=references,
     )
     head = service.record_export(
         session, selection=selection, actor=Actor.user(user.id), content=content
