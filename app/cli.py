@@ -7,10 +7,10 @@ command that writes does so in one transaction, so a failure leaves nothing half
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -87,8 +87,11 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
     runtime = _runtime()
+    worker = Worker(runtime)
+    # SIGTERM (systemd, docker stop) ends the loop after the round in progress.
+    signal.signal(signal.SIGTERM, lambda _signo, _frame: worker.request_stop())
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Worker(runtime).run_forever())
+        worker.run_forever()
     return 0
 
 

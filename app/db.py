@@ -1,13 +1,20 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction
-starts with ``BEGIN IMMEDIATE``: writers queue on the lock up front instead of failing
-half-way when a read snapshot turns out to be stale. The audit chain relies on that.
+SQLite runs in WAL mode with foreign keys on and a busy timeout. A transaction that may
+write starts with ``BEGIN IMMEDIATE``: writers queue on the lock up front instead of
+failing half-way when a read snapshot turns out to be stale. The audit chain relies on
+that. Read-only work (GET requests, the worker's scans) runs on the read engine
+(`read_only`): a deferred ``BEGIN`` that takes no lock, so readers never wait behind
+writers nor hold them up; any write attempted there raises at once
+(`WriteInReadTransaction`) instead of failing later, under load, with SQLITE_BUSY.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +66,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 SNAPSHOT_OPTION = "grievance_snapshot"
+READ_ONLY_OPTION = "grievance_read_only"
+_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
+
+
+class WriteInReadTransaction(RuntimeError):
+    """A write was attempted in a read-only transaction (use a write session for it)."""
+
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -91,10 +105,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A long read-only scan (audit verify, exports) asks for a deferred transaction:
-        # a consistent WAL snapshot that does not hold up writers.
-        deferred = conn.get_execution_options().get(SNAPSHOT_OPTION)
+        # Read-only work and long scans (audit verify, exports) ask for a deferred
+        # transaction: a consistent WAL snapshot that does not hold up writers.
+        options = conn.get_execution_options()
+        deferred = options.get(SNAPSHOT_OPTION) or options.get(READ_ONLY_OPTION)
         conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _refuse_writes_when_read_only(
+    conn: Connection, _cursor: Any, statement: str, *_args: Any
+) -> None:
+    if conn.get_execution_options().get(READ_ONLY_OPTION) and _WRITE_STATEMENT.match(statement):
+        raise WriteInReadTransaction(
+            "a write in a read-only transaction: this work needs a write session "
+            "(app.deps.WriteSessionDep, Runtime.session())"
+        )
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -110,14 +135,26 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=kwargs.pop("pool_size", 10),
-        max_overflow=kwargs.pop("max_overflow", 20),
-        **kwargs,
-    )
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=kwargs.pop("pool_size", 10),
+            max_overflow=kwargs.pop("max_overflow", 20),
+            **kwargs,
+        )
+    event.listen(engine, "before_cursor_execute", _refuse_writes_when_read_only)
+    return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) whose transactions are read-only: deferred on SQLite, so
+    they take no lock; writes in them raise WriteInReadTransaction."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.get_bind().get_execution_options().get(READ_ONLY_OPTION))
 
 
 def get_engine(url: str) -> Engine:
@@ -134,6 +171,40 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+class BlockingOnEventLoop(RuntimeError):
+    """Database work was attempted on the event loop that serves requests."""
+
+
+# The loops that serve HTTP requests (registered by the app's lifespan). Other loops, such
+# as the worker's private one for its HTTP sends or a test's browser driver, are not
+# watched: blocking them stalls no request.
+_serving_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def serving_requests_on_this_loop() -> None:
+    _serving_loops.add(asyncio.get_running_loop())
+
+
+def _refuse_on_event_loop(*_args: Any, **_kwargs: Any) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a plain thread (FastAPI's thread pool, the worker thread, the CLI)
+    if loop in _serving_loops:
+        raise BlockingOnEventLoop(
+            "database work on the event loop thread stalls every request: use a sync `def` "
+            "handler or hand the work to the thread pool (run_in_threadpool)"
+        )
+
+
+def forbid_on_event_loop(engine: Engine) -> None:
+    """Make any statement executed on a request-serving event loop raise. Installed for
+    every runtime with GRIEVANCE_ENV=test (the tests, and `grievance serve` under test) so
+    that a handler or job that blocks the loop fails loudly instead of stalling under load."""
+    if not event.contains(engine, "before_cursor_execute", _refuse_on_event_loop):
+        event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
 
 
 def snapshot(conn: Connection) -> Connection:

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.service import resolve_api_token
+from app.db import is_read_only
 from app.errors import Unauthorized
 from app.identity.vault import Vault
 from app.runtime import Runtime
@@ -23,17 +25,68 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A session per request. Handlers commit explicitly before answering, so nothing is
-    acknowledged before it is durable; anything uncommitted is rolled back here."""
-    with Session(runtime.engine, expire_on_commit=False) as session:
+async def posted_form(request: Request) -> dict[str, str]:
+    """The form fields of a POST body, read without blocking. Handlers that do database or
+    crypto work are sync `def`s (run in the thread pool) and take the parsed form from here,
+    so nothing on the event loop ever waits on the database."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(posted_form)]
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _session(runtime: Runtime, *, read: bool) -> Iterator[Session]:
+    with runtime.read_session() if read else runtime.session() as session:
         try:
             yield session
         finally:
             session.rollback()
 
 
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """A session per request: read-only for GET and HEAD (on SQLite a deferred transaction
+    that takes no lock), a write session otherwise. Handlers commit explicitly before
+    answering, so nothing is acknowledged before it is durable; anything uncommitted is
+    rolled back here."""
+    yield from _session(runtime, read=request.method in READ_METHODS)
+
+
+def get_write_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """For the few reads that write (an audited export): a write session on any method."""
+    yield from _session(runtime, read=False)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+
+
+def keep_touches(runtime: Runtime, session: Session) -> None:
+    """Commit bookkeeping (a token's last use, a console session's idle timer). In a read
+    request they go in their own short write transaction: the read transaction never
+    writes, so it never has to upgrade a stale snapshot."""
+    if not session.dirty:
+        return
+    if not is_read_only(session):
+        session.commit()
+        return
+    changes = []
+    for row in session.dirty:
+        state = inspect(row)
+        values = {a.key: a.history.added[0] for a in state.attrs if a.history.added}
+        changes.append((type(row), state.identity, values))
+    session.rollback()
+    with runtime.session() as writer:
+        for model, identity, values in changes:
+            stored = writer.get(model, identity)
+            if stored is not None:
+                for key, value in values.items():
+                    setattr(stored, key, value)
+                writer.add(stored)
+        writer.commit()
 
 
 def get_vault(runtime: RuntimeDep) -> Vault:
@@ -51,7 +104,7 @@ def api_user(request: Request, session: SessionDep) -> User:
     user = resolve_api_token(session, token.strip())
     if user is None:
         raise Unauthorized("the API token is unknown or revoked")
-    session.commit()  # keeps the coarse last-used time
+    keep_touches(request.app.state.runtime, session)  # the coarse last-used time
     return user
 
 

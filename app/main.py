@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from app import health
 from app.admin.views import router as admin_router
 from app.cases import views as case_views
 from app.console import views as console_views
+from app.db import serving_requests_on_this_loop
 from app.errors import install_error_handler
 from app.exports import views as export_views
 from app.retention import views as retention_views
@@ -63,6 +65,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        serving_requests_on_this_loop()
         worker = None
         if run_worker:
             from app.worker import Worker
@@ -73,7 +76,7 @@ def create_app(
             yield
         finally:
             if worker is not None:
-                await worker.stop()
+                await run_in_threadpool(worker.stop)
 
     app = FastAPI(
         title="Grievance Desk",

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from app.db import create_db_engine
+from app.db import create_db_engine, forbid_on_event_loop, read_only
 from app.identity.keys import KeyFileError, KeyRing, UnwrapError
 from app.identity.models import DataKey
 from app.identity.vault import Vault
@@ -26,7 +27,17 @@ class Runtime:
     vault: Vault
 
     def session(self) -> Session:
+        """A session for work that writes (on SQLite its transactions take the write lock
+        at BEGIN, so they serialise up front)."""
         return Session(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        return read_only(self.engine)
+
+    def read_session(self) -> Session:
+        """A session for work that only reads: no lock on SQLite, writes refused."""
+        return Session(self.read_engine, expire_on_commit=False)
 
 
 def _key_file_is_default(settings: Settings) -> bool:
@@ -47,11 +58,10 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     settings.check_production(key_was_generated=keyring.generated)
     if settings.is_production and not keyring.is_private():
         raise ConfigError(f"key file {settings.key_file} is readable by others; chmod 600 it")
-    return Runtime(
-        settings=settings,
-        engine=engine or create_db_engine(settings.db_url),
-        vault=Vault(keyring),
-    )
+    engine = engine or create_db_engine(settings.db_url)
+    if settings.env == "test":
+        forbid_on_event_loop(engine)
+    return Runtime(settings=settings, engine=engine, vault=Vault(keyring))
 
 
 def check_database(runtime: Runtime) -> None:

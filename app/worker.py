@@ -1,25 +1,27 @@
 """The background worker: the outbox sender and the timers.
 
-Runs inside `grievance serve` (one per process) or alone as `grievance worker`. Each job
-is a function that does one bounded round of work and says how much it did; the loop
-runs again at once while there is work, and sleeps briefly when there is none. Jobs must
-be safe to run in several processes at once (claims are atomic in the database).
+Runs inside `grievance serve` (one per process, in its own thread) or alone as `grievance
+worker`. Each job is a plain function that does one bounded round of work and says how much
+it did; the loop runs again at once while there is work, and sleeps briefly when there is
+none. Jobs run off the server's event loop: their database work would otherwise stall
+every request (issue 14). Jobs must be safe to run in several processes at once (claims
+are atomic in the database).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Callable
 
 from app.runtime import Runtime
 
 log = logging.getLogger("grievance.worker")
 
-Job = Callable[[Runtime], Awaitable[int]]
+Job = Callable[[Runtime], int]
 JOBS: list[tuple[str, Job]] = []
 IDLE_SECONDS = 1.0
+STOP_WAIT_SECONDS = 30.0
 
 
 def job(name: str) -> Callable[[Job], Job]:
@@ -37,13 +39,13 @@ def _load_jobs() -> None:
     import app.jobs  # noqa: F401
 
 
-async def run_once(runtime: Runtime) -> int:
+def run_once(runtime: Runtime) -> int:
     """One round of every job; the number of things done. Tests call this directly."""
     _load_jobs()
     done = 0
     for name, func in list(JOBS):
         try:
-            done += await func(runtime)
+            done += func(runtime)
         except Exception:
             log.exception("worker job failed", extra={"job": name})
     return done
@@ -52,22 +54,30 @@ async def run_once(runtime: Runtime) -> int:
 class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    async def run_forever(self) -> None:
+    def run_forever(self) -> None:
         _load_jobs()
         log.info("worker started", extra={"jobs": [name for name, _ in JOBS]})
         while not self._stopping.is_set():
-            done = await run_once(self.runtime)
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), IDLE_SECONDS)
+            if run_once(self.runtime) == 0:
+                self._stopping.wait(IDLE_SECONDS)
 
     def start_in_background(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run_forever())
+        # A daemon thread: a round stuck on a hung provider never keeps the process alive.
+        self._thread = threading.Thread(
+            target=self.run_forever, name="grievance-worker", daemon=True
+        )
+        self._thread.start()
 
-    async def stop(self) -> None:
+    def request_stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            await self._task
+
+    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Let the current round finish (it records what it sent) and end the loop."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("worker still busy at shutdown; its claims expire by themselves")

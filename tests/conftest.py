@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
-from app.db import create_db_engine, is_sqlite, metadata
+from app.db import create_db_engine, forbid_on_event_loop, is_sqlite, metadata
 from app.main import create_app
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings
@@ -65,6 +65,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def engine(database_url: str) -> Iterator[Engine]:
     engine = create_db_engine(database_url)
     migrate.upgrade(engine)
+    forbid_on_event_loop(engine)  # no test may pass by blocking the event loop
     yield engine
     engine.dispose()
 

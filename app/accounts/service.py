@@ -29,6 +29,7 @@ from app.identity.vault import Vault
 from app.timeutil import utcnow
 
 SESSION_IDLE = timedelta(minutes=30)
+SESSION_SLIDE = timedelta(minutes=1)
 SESSION_ABSOLUTE = timedelta(hours=12)
 FREE_FAILURES = 5  # then each failure doubles the wait, up to MAX_LOCK
 MAX_LOCK = timedelta(minutes=15)
@@ -276,8 +277,9 @@ def resolve_session(session: Session, token: str) -> tuple[StaffSession, User] |
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_seen_at = now
-    session.add(row)
+    if now - row.last_seen_at > SESSION_SLIDE:  # coarse, so reads do not all write
+        row.last_seen_at = now
+        session.add(row)
     return row, user
 
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request, Response
 
 from app.accounts.models import StaffSession, User
 from app.accounts.service import SESSION_ABSOLUTE, resolve_session
-from app.deps import RuntimeDep, SessionDep
+from app.deps import RuntimeDep, SessionDep, keep_touches
 from app.errors import AppError, Forbidden, Unauthorized
 
 COOKIE = "gd_session"
@@ -67,7 +67,7 @@ def optional_staff(
     if found is None:
         return None
     staff_session, user = found
-    session.commit()  # slides the idle timer
+    keep_touches(runtime, session)  # slides the idle timer
     return StaffContext(user, staff_session, token, csrf_token(runtime, token))
 
 

@@ -240,7 +240,7 @@ _last_round: datetime | None = None
 
 
 @job("deadlines")
-async def deadlines(runtime: Runtime) -> int:
+def deadlines(runtime: Runtime) -> int:
     """One round over every due reminder, escalation and reassignment, at most once a
     minute per process (deadlines are counted in days; the worker loop spins every second)."""
     global _last_round

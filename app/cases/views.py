@@ -41,7 +41,7 @@ from app.cases.schemas import (
     StepUpdate,
 )
 from app.cases.timers import alerts_for
-from app.deps import ApiUser, SessionDep, VaultDep
+from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.errors import AppError, Forbidden, NotFound
 from app.identity.vault import Vault
 from app.timeutil import utcnow
@@ -180,7 +180,7 @@ HASH_RULE = (
     summary="The case's complete, verifiable history (auditors and admins); audited",
 )
 def export_case(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+    case_id: uuid.UUID, user: ApiUser, session: WriteSessionDep, vault: VaultDep
 ) -> CaseExport:
     case = service.get_case_for(session, user, case_id)
     if user.role not in (Role.auditor, Role.admin):

@@ -84,7 +84,7 @@ def file_idle_intake(session: Session, vault: Vault, convo: Conversation) -> str
 def file_idle_intakes(session_factory: Runtime, *, timeout: timedelta) -> int:
     """One bounded round: each idle intake in its own transaction."""
     cutoff = utcnow() - timeout
-    with session_factory.session() as session:
+    with session_factory.read_session() as session:  # the scan takes no lock
         idle = session.exec(
             select(Conversation.reporter_id, Conversation.updated_at)
             .where(
@@ -109,5 +109,5 @@ def file_idle_intakes(session_factory: Runtime, *, timeout: timedelta) -> int:
 
 
 @job("intake-timeout")
-async def intake_timeout(runtime: Runtime) -> int:
+def intake_timeout(runtime: Runtime) -> int:
     return file_idle_intakes(runtime, timeout=configured_timeout())

@@ -323,10 +323,12 @@ def record_results(runtime: Runtime, done: list[tuple[Send, SendResult]]) -> Non
 
 
 @job("outbox")
-async def send_outbox(runtime: Runtime) -> int:
-    """One round of the sender; the number of items it handled."""
-    handled, sends = await asyncio.to_thread(claim, runtime, utcnow())
+def send_outbox(runtime: Runtime) -> int:
+    """One round of the sender (in the worker's thread); the number of items it handled.
+    The HTTP sends run on a short-lived event loop of their own; the database work is
+    outside it."""
+    handled, sends = claim(runtime, utcnow())
     if sends:
-        results = await send_all(runtime.settings, sends)
-        await asyncio.to_thread(record_results, runtime, list(zip(sends, results, strict=True)))
+        results = asyncio.run(send_all(runtime.settings, sends))
+        record_results(runtime, list(zip(sends, results, strict=True)))
     return handled

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from babel.numbers import format_decimal
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -111,6 +111,7 @@ def problems_body(code: str, problems: list[Problem]) -> dict[str, Any]:
 
 
 async def _json(request: Request) -> dict[str, Any] | None:
+    """The JSON object of the body, or None; read without blocking, for the sync handler."""
     body = await request.body()
     if len(body) > MAX_BODY:
         return None
@@ -139,10 +140,14 @@ def answer(submission: Submission, reference: str, code: str | None) -> dict[str
     },
     responses={200: {"description": "a repeat of a submission already filed"}},
 )
-async def submit(request: Request, runtime: RuntimeDep, session: SessionDep) -> JSONResponse:
+def submit(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    raw: Annotated[dict[str, Any] | None, Depends(_json)],
+) -> JSONResponse:
     """File a grievance once per `submission_id`; repeats answer 200 and create nothing."""
     who = caller(request, runtime, session)
-    raw = await _json(request)
     lang = answer_language(request, raw)
     gettext = translations(lang, "web").gettext
     if who.channel == Channel.web and not limiter(

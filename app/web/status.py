@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.cases.models import Case, RemediationStep, Status
 from app.cases.service import MAX_MESSAGE, add_reporter_message, conversation, message_body
-from app.deps import RuntimeDep, SessionDep
+from app.deps import FormDep, RuntimeDep, SessionDep
 from app.identity.vault import Vault
 from app.ratelimit import client_address, limiter
 from app.submissions.receipts import normalise
@@ -182,9 +182,10 @@ def _limit_page(request: Request, page: Page, message: str, status: int) -> Resp
 
 
 @router.post("/status")
-async def status_post(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+def status_post(
+    request: Request, runtime: RuntimeDep, session: SessionDep, form: FormDep
+) -> Response:
     page = page_for(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
     address = client_address(request)
     if guesses.blocked(address):

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.accounts.models import Role
-from app.accounts.web import Staff, check_csrf, require_role
+from app.accounts.web import CsrfStaff, Staff, require_role
 from app.audit.service import Actor
 from app.cases.models import Channel
-from app.deps import RuntimeDep, SessionDep
+from app.deps import FormDep, RuntimeDep, SessionDep
 from app.errors import Conflict, NotFound
 from app.ratelimit import client_address, limiter
 from app.retention import service as retention
@@ -57,11 +57,6 @@ def report_form(request: Request, runtime: RuntimeDep) -> Response:
     return _form(request, page, {}, retention_days=days)
 
 
-async def _posted(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
 def _is_uuid(value: object) -> bool:
     try:
         uuid.UUID(str(value))
@@ -81,10 +76,11 @@ def _errors(page: Page, problems: list[Problem]) -> dict[str, str]:
 
 
 @router.post("/report")
-async def report_post(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
+def report_post(
+    request: Request, runtime: RuntimeDep, session: SessionDep, values: FormDep
+) -> Response:
     """The form without JavaScript: validate, file once, show the receipt."""
     page = page_for(request)
-    values = await _posted(request)
     values["language"] = page.lang.code
     if values.get(HONEYPOT):
         problem = Problem("form", _("Please press Send again."))
@@ -164,13 +160,11 @@ def field_form(request: Request, staff: Staff) -> Response:
 
 
 @router.post("/field")
-async def field_post(
-    request: Request, runtime: RuntimeDep, session: SessionDep, staff: Staff
+def field_post(
+    request: Request, runtime: RuntimeDep, session: SessionDep, staff: CsrfStaff, values: FormDep
 ) -> Response:
     require_role(staff, Role.monitor, Role.admin)
-    await check_csrf(request, staff)
     page = page_for(request)
-    values = await _posted(request)
     return _file(
         request,
         runtime,

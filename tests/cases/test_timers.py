@@ -3,7 +3,6 @@ escalate too, each timer fires once, and a missing fallback partner is said, not
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from sqlmodel import col, select
@@ -31,7 +30,7 @@ def _alerts(runtime: Runtime) -> list[tuple[str, dict[str, object]]]:
 
 def _tick(runtime: Runtime, days: float) -> int:
     advance_clock(days * DAY)
-    return asyncio.run(worker.run_once(runtime))
+    return worker.run_once(runtime)
 
 
 def test_acknowledging_stops_the_ack_timers_feedback_ones_follow(runtime: Runtime) -> None:

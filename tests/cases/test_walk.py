@@ -5,7 +5,6 @@ reporter is sent leaves over HTTP to a local stand-in of Twilio's API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi.testclient import TestClient
@@ -71,7 +70,7 @@ def _actions(runtime: Runtime, case: Case) -> list[str]:
 
 def _tick(runtime: Runtime, days: float) -> None:
     advance_clock(days * DAY)
-    asyncio.run(worker.run_once(runtime))
+    worker.run_once(runtime)
 
 
 def _alerts(client: TestClient, token: str) -> list[str]:

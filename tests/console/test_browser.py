@@ -3,7 +3,6 @@ app served by uvicorn, with a recording stand-in for Twilio's REST API on 127.0.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import itertools
 import socket
@@ -153,7 +152,7 @@ def _run_worker(runtime: Runtime) -> int:
     """One worker round, as `grievance worker` would do it (in its own thread: Playwright's
     sync API keeps an event loop running in this one)."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, worker.run_once(runtime)).result(timeout=60)
+        return pool.submit(worker.run_once, runtime).result(timeout=60)
 
 
 def _sms_case(runtime: Runtime) -> Case:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
@@ -124,7 +122,7 @@ def test_new_during_intake_files_what_was_said(runtime: Runtime) -> None:
 
 
 def _run_worker(runtime: Runtime) -> None:
-    asyncio.run(worker.run_once(runtime))
+    worker.run_once(runtime)
 
 
 def test_idle_intake_is_filed_by_the_time_out_job(runtime: Runtime) -> None:

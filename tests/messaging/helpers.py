@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from datetime import timedelta
@@ -65,7 +64,7 @@ def delivery_states(client: TestClient, token: str, case: Case) -> list[str]:
 
 
 def run_sender(runtime: Runtime) -> int:
-    return asyncio.run(send_outbox(runtime))
+    return send_outbox(runtime)
 
 
 def outbox(runtime: Runtime) -> list[OutboxItem]:
