@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.audit.service import Actor
-from app.deps import ApiUser, RuntimeDep, SessionDep
+from app.deps import ApiUser, RuntimeDep, WriteSessionDep
 from app.errors import Forbidden
 from app.exports import service
 from app.exports.signing import public_key_pem
@@ -29,7 +29,7 @@ MEDIA_TYPE = "application/x-ndjson"
 )
 def export_bundle(
     user: ApiUser,
-    session: SessionDep,
+    session: WriteSessionDep,  # a GET that records its audit event
     runtime: RuntimeDep,
     partner: Annotated[str | None, Query(description="a partner's slug")] = None,
     date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,

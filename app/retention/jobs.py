@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ class Outcome:
 def run_retention(runtime: Runtime, *, actor: Actor, dry_run: bool = False) -> Outcome:
     """Shred every case that is due, one transaction each (see app/retention/service.py)."""
     outcome = Outcome()
-    with runtime.session() as session:
+    with runtime.read_session() as session:  # the scan takes no write lock
         outcome.due = list(
             due_cases(session, override=runtime.settings.retention_days, now=utcnow())
         )
@@ -44,12 +43,12 @@ _last_run = {"at": float("-inf")}
 
 
 @job("retention")
-async def retention_job(runtime: Runtime) -> int:
+def retention_job(runtime: Runtime) -> int:
     now = time.monotonic()
     if now - _last_run["at"] < EVERY_SECONDS:
         return 0
     _last_run["at"] = now
-    outcome = await asyncio.to_thread(run_retention, runtime, actor=SYSTEM)
+    outcome = run_retention(runtime, actor=SYSTEM)
     if outcome.shredded:
         log.info("retention shredded cases", extra={"count": len(outcome.shredded)})
     return len(outcome.shredded)

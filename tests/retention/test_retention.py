@@ -3,7 +3,6 @@ audit chain still verifies and the structured figures stay."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +138,8 @@ def test_periods_per_partner_and_the_worker_job(
     assert [d.reference for d in due] == [w.case_a.reference] and due[0].days == 0
 
     monkeypatch.setattr(jobs, "_last_run", {"at": float("-inf")})
-    assert asyncio.run(jobs.retention_job(runtime)) == 1
-    assert asyncio.run(jobs.retention_job(runtime)) == 0  # not again within the interval
+    assert jobs.retention_job(runtime) == 1
+    assert jobs.retention_job(runtime) == 0  # not again within the interval
     with runtime.session() as session:
         assert session.get_one(Case, w.case_a.id).content_shredded_at is not None
     with runtime.engine.connect() as conn:
