@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from app.accounts.models import Organisation
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM, verify
 from app.cases import service as cases
@@ -202,3 +203,18 @@ def test_retention_days_must_be_a_number(cli_env: dict[str, str], tmp_path: Path
         ),
         "not a number of days",
     )
+
+
+def test_admins_set_a_partners_period(runtime: Runtime, client: TestClient) -> None:
+    w = build(runtime)
+    admin = auth(w.tokens["admin"])
+    bad = client.patch(
+        "/api/v1/admin/organisations/awaj", json={"retention_days": -1}, headers=admin
+    )
+    assert bad.status_code == 422
+    answer = client.patch(
+        "/api/v1/admin/organisations/awaj", json={"retention_days": 30}, headers=admin
+    )
+    assert answer.status_code == 200 and answer.json()["retention_days"] == 30
+    with runtime.session() as session:
+        assert session.get_one(Organisation, w.orgs["awaj"].id).retention_days == 30
