@@ -13,26 +13,22 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+# Only what the parser needs is imported here: `grievance --help` and a mistyped command
+# answer at once, and each command imports its own work (the database layer, the web app).
+from app.accounts.roles import Role
+from app.cases.categories import Category
 
-from app import migrate
-from app.accounts import service as accounts
-from app.accounts.models import Role
-from app.accounts.totp import provisioning_uri
-from app.audit.service import Actor
-from app.audit.service import verify as verify_audit
-from app.cases.models import Category
-from app.errors import AppError
-from app.identity.keys import KeyFileError, UnwrapError
-from app.logs import configure_logging
-from app.routing import service as routing
-from app.runtime import Runtime, build_runtime, check_database, check_key_matches_database
-from app.settings import ConfigError, Settings, get_settings
+if TYPE_CHECKING:
+    from app.audit.service import Actor
+    from app.runtime import Runtime
 
-CLI = Actor("cli", os.environ.get("USER") or None)
+
+def _cli_actor() -> Actor:
+    from app.audit.service import Actor
+
+    return Actor("cli", os.environ.get("USER") or None)
 
 
 class UsageError(Exception):
@@ -45,6 +41,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def _runtime(*, migrate_db: bool = False) -> Runtime:
+    from app import migrate
+    from app.runtime import build_runtime, check_database, check_key_matches_database
+    from app.settings import ConfigError, get_settings
+
     runtime = build_runtime(get_settings())
     check_database(runtime)
     if migrate_db:
@@ -62,8 +62,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.asgi import IN_PROCESS_WORKER
+    from app.logs import configure_logging
+    from app.settings import get_settings
 
-    settings: Settings = get_settings()
+    settings = get_settings()
     configure_logging(settings.log_level)
     _runtime(migrate_db=True).engine.dispose()
     os.environ[IN_PROCESS_WORKER] = "0" if args.no_worker else "1"
@@ -82,6 +84,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.settings import get_settings
     from app.worker import Worker
 
     settings = get_settings()
@@ -96,16 +100,20 @@ def cmd_worker(_args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from app import migrate
+
     runtime = _runtime(migrate_db=True)
     print(f"database at revision {migrate.current_revision(runtime.engine)}")
     return 0
 
 
 def cmd_orgs_create(args: argparse.Namespace) -> int:
+    from app.accounts import service as accounts
+
     runtime = _runtime()
     with runtime.session() as session:
         org = accounts.create_organisation(
-            session, kind=args.kind, slug=args.slug, name=args.name, actor=CLI
+            session, kind=args.kind, slug=args.slug, name=args.name, actor=_cli_actor()
         )
         if args.fallback:
             org.is_fallback = True
@@ -127,6 +135,9 @@ def _read_password() -> str:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    from app.accounts import service as accounts
+    from app.accounts.totp import provisioning_uri
+
     runtime = _runtime()
     password = _read_password()
     with runtime.session() as session:
@@ -136,12 +147,12 @@ def cmd_users_create(args: argparse.Namespace) -> int:
             role=args.role,
             password=password,
             org_slug=args.org,
-            actor=CLI,
+            actor=_cli_actor(),
             is_lead=args.lead,
         )
         secret = None
         if args.role == Role.admin or args.totp:
-            secret = accounts.enrol_totp(session, runtime.vault, user=user, actor=CLI)
+            secret = accounts.enrol_totp(session, runtime.vault, user=user, actor=_cli_actor())
         session.commit()
     print(f"created {args.role} {user.email}")
     if secret:
@@ -152,9 +163,11 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from app.accounts import service as accounts
+
     runtime = _runtime()
     with runtime.session() as session:
-        token = accounts.create_api_token(session, email=args.email, actor=CLI)
+        token = accounts.create_api_token(session, email=args.email, actor=_cli_actor())
         session.commit()
     print("API token (shown once; store it safely):")
     print(token)
@@ -162,6 +175,10 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 
 def cmd_routing_add(args: argparse.Namespace) -> int:
+    from app.accounts import service as accounts
+    from app.errors import AppError
+    from app.routing import service as routing
+
     runtime = _runtime()
     with runtime.session() as session:
         partner = accounts.organisation_by_slug(session, args.partner)
@@ -175,7 +192,7 @@ def cmd_routing_add(args: argparse.Namespace) -> int:
             languages=args.language or (),
             channels=args.channel or (),
             priority=args.priority,
-            actor=CLI,
+            actor=_cli_actor(),
         )
         session.commit()
     print(f"added routing rule {rule.id} -> {args.partner} (priority {args.priority})")
@@ -183,6 +200,10 @@ def cmd_routing_add(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app.audit.service import verify as verify_audit
+    from app.runtime import build_runtime, check_database
+    from app.settings import get_settings
+
     expected = _chain_point(args.expect_head) if args.expect_head else None
     runtime = build_runtime(get_settings())
     check_database(runtime)
@@ -212,21 +233,23 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     from app.identity.rotation import rotate
 
     runtime = _runtime()
-    kek_id, count = rotate(runtime, actor=CLI)
+    kek_id, count = rotate(runtime, actor=_cli_actor())
     print(f"new key-encryption key {kek_id}; re-wrapped {count} data keys")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import app.models  # noqa: F401  (every table, for the foreign keys the export follows)
     from app.exports.commands import cmd_export as export
 
     if not args.out:
         raise UsageError("give --out FILE (or `export key`, `export verify FILE --key KEY`)")
-    return export(args, _runtime(), CLI)
+    return export(args, _runtime(), _cli_actor())
 
 
 def cmd_export_key(_args: argparse.Namespace) -> int:
     from app.exports.commands import cmd_export_key as export_key
+    from app.settings import get_settings
 
     return export_key(get_settings().key_file)
 
@@ -239,9 +262,10 @@ def cmd_export_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
+    import app.models  # noqa: F401  (every table, for the foreign keys the scan follows)
     from app.retention.jobs import run_retention
 
-    outcome = run_retention(_runtime(), actor=CLI, dry_run=args.dry_run)
+    outcome = run_retention(_runtime(), actor=_cli_actor(), dry_run=args.dry_run)
     for due in outcome.due if args.dry_run else outcome.shredded:
         print(f"{due.reference} closed {due.closed_at:%Y-%m-%d}, kept {due.days} days")
     if args.dry_run:
@@ -255,6 +279,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.backup import backup_sqlite, sqlite_path
+    from app.settings import get_settings
 
     source = sqlite_path(get_settings().db_url)
     size = backup_sqlite(source, Path(args.out))
@@ -387,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from app.errors import AppError
+    from app.identity.keys import KeyFileError, UnwrapError
+    from app.settings import ConfigError
+
     try:
         code: int = args.func(args)
         return code

@@ -222,3 +222,34 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             yield session
         finally:
             session.rollback()
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's own `insert()`, which has ON CONFLICT DO NOTHING (both databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+_insert_or_nothing: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def insert_or_nothing(session: Session, table: Any, conflict: tuple[str, ...]) -> Any:
+    """`INSERT INTO table ... ON CONFLICT (conflict) DO NOTHING RETURNING id`, built once
+    per dialect and table; execute it with the row as parameters. (Building a statement
+    with `.values()` on every call costs more than running it on a hot path.)"""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, table.name, conflict)
+    statement = _insert_or_nothing.get(key)
+    if statement is None:
+        statement = (
+            dialect_insert(session)(table)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id)
+        )
+        _insert_or_nothing[key] = statement
+    return statement

@@ -2,55 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app import health
+from app import docs, health
 from app.admin.views import router as admin_router
+from app.bodylimit import BodyLimit
 from app.cases import views as case_views
 from app.console import views as console_views
 from app.db import serving_requests_on_this_loop
 from app.errors import install_error_handler
 from app.exports import views as export_views
+from app.headers import SecurityHeaders
+from app.requestlog import RequestLog
 from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.submissions import views as submission_views
 from app.web import views as web_views
 from app.webhooks import views as webhook_views
-
-log = logging.getLogger("grievance.http")
-
-
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
-
-
-async def _log_requests(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    # Method, route template, status and time only: never the query string, client
-    # address or user agent, which could identify a reporter.
-    started = time.perf_counter()
-    response = await call_next(request)
-    log.info(
-        "request",
-        extra={
-            "method": request.method,
-            "route": _route_template(request),
-            "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return response
 
 
 def create_app(
@@ -83,6 +58,8 @@ def create_app(
         version="0.1.0",
         summary="Grievance intake and case management for supply-chain workers",
         lifespan=lifespan,
+        docs_url=None,  # served by app.docs without a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handler(app)
@@ -102,8 +79,11 @@ def create_app(
             status_code=422,
         )
 
-    app.middleware("http")(_log_requests)
+    app.add_middleware(BodyLimit)  # inside the request log, so its 413s are logged
+    app.add_middleware(SecurityHeaders, production=runtime.settings.is_production)
+    app.add_middleware(RequestLog)
     app.include_router(health.router)
+    docs.install(app)
     app.include_router(case_views.router)
     # Each domain package adds its router here.
     app.include_router(webhook_views.router)

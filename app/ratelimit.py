@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -16,6 +17,10 @@ from collections import deque
 from datetime import UTC, datetime
 
 from fastapi import Request
+
+from app.settings import IPNetwork
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RateLimiter:
@@ -60,9 +65,57 @@ class RateLimiter:
             return True
 
 
+def _parse_ip(text: str) -> IPAddress | None:
+    """An address as proxies write it: bare, `[v6]`, `[v6]:port` or `v4:port`."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _forwarded_for(request: Request) -> list[str]:
+    """The hops the proxies recorded, nearest last. `Forwarded` (RFC 7239) wins over
+    `X-Forwarded-For` when a proxy sends both."""
+    forwarded = ",".join(request.headers.getlist("forwarded"))
+    if forwarded:
+        hops = []
+        for element in forwarded.split(","):
+            for pair in element.split(";"):
+                name, _, value = pair.partition("=")
+                if name.strip().lower() == "for":
+                    hops.append(value.strip())
+        return hops
+    return [hop.strip() for hop in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+
+
+def _trusted(address: IPAddress | None, proxies: tuple[IPNetwork, ...]) -> bool:
+    return address is not None and any(address in network for network in proxies)
+
+
 def client_address(request: Request) -> str:
-    """The peer address, used only as input to the keyed hash above."""
-    return request.client.host if request.client else "unknown"
+    """Who is asking, used only as input to the keyed hash above.
+
+    The TCP peer, unless the peer is one of GRIEVANCE_TRUSTED_PROXIES: then the nearest
+    hop in its forwarding headers that is not itself a trusted proxy. Hops further left
+    were written by the client and could be anything, so they are never believed.
+    """
+    peer = request.client.host if request.client else "unknown"
+    runtime = getattr(request.app.state, "runtime", None)
+    proxies = runtime.settings.proxies if runtime is not None else ()
+    if not proxies or not _trusted(_parse_ip(peer), proxies):
+        return peer
+    hops = [hop for hop in _forwarded_for(request) if hop]
+    for hop in reversed(hops):
+        address = _parse_ip(hop)
+        if not _trusted(address, proxies):
+            # An obfuscated or unknown hop ("_hidden", "unknown") still names a client.
+            return str(address) if address is not None else hop
+    return hops[0] if hops else peer
 
 
 def limiter(request: Request, name: str, *, limit: int, window: float) -> RateLimiter:

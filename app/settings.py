@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,24 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "test", "xxx", "todo"}
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def proxy_networks(text: str) -> tuple[IPNetwork, ...]:
+    """GRIEVANCE_TRUSTED_PROXIES: comma-separated addresses or CIDR networks."""
+    networks: list[IPNetwork] = []
+    for item in text.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"GRIEVANCE_TRUSTED_PROXIES: {item.strip()!r} is not an IP address or network"
+                ) from None
+    return tuple(networks)
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +70,15 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         8, ge=1, le=50, validation_alias="GRIEVANCE_OUTBOX_MAX_ATTEMPTS"
     )
+    # Reverse proxies whose X-Forwarded-For / Forwarded headers name the real client;
+    # anyone else could write those headers to dodge or turn the rate limits.
+    trusted_proxies: str = Field("", validation_alias="GRIEVANCE_TRUSTED_PROXIES")
+    # How long a sender's claim on an outbox item lasts; each send is cut off at half of it.
+    # An item still `sending` after it is reconciled (looked up at the provider) before
+    # any resend.
+    outbox_lease_seconds: float = Field(
+        300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -59,7 +87,12 @@ class Settings(BaseSettings):
         if self.master_key_file is None:
             self.master_key_file = self.data_dir / "master.key"
         self.public_url = self.public_url.rstrip("/")
+        proxy_networks(self.trusted_proxies)  # refuse a typo at start, not per request
         return self
+
+    @property
+    def proxies(self) -> tuple[IPNetwork, ...]:
+        return proxy_networks(self.trusted_proxies)
 
     @property
     def db_url(self) -> str:

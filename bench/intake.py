@@ -1,32 +1,70 @@
-"""Intake throughput: signed Twilio SMS webhooks against the real service, then a bare
-FastAPI endpoint that parses the same form, with the same uvicorn settings.
+"""Intake throughput, measured from outside with wrk against the real `grievance serve`.
 
-Run: python bench/intake.py [--requests 3000] [--concurrency 32]
+    python bench/intake.py [--duration 5] [--concurrency 1 4 32] [--rounds 3] [--only sqlite]
+
+Every request is a distinct Twilio SMS (its own MessageSid and sender), pre-signed with
+Twilio's rule over GRIEVANCE_PUBLIC_URL + path and replayed by wrk through bench/intake.lua,
+so the generator does no work per request beyond sending bytes. Four servers, all under the
+same uvicorn settings, in alternating order within each round:
+
+- ceiling: a raw ASGI app that reads the body and answers; shows what wrk itself can drive.
+  If a baseline comes near it, that baseline measures the generator, not the server.
+- bare form: FastAPI parsing the same form and answering TwiML.
+- bare INSERT: the bare form plus one INSERT committed with the service's durability
+  (SQLite: WAL, synchronous=NORMAL, BEGIN IMMEDIATE, one writer at a time; PostgreSQL: a
+  regular table, synchronous_commit on).
+- grievance: `grievance serve` on a fresh database.
+
+SQLite runs everything with one uvicorn worker, PostgreSQL with `--workers 2`. Each figure
+is the median of the rounds with the range; ratios are taken within a round. At the end the
+bench counts that every acknowledged (200) message is stored.
+Needs wrk (`apt-get install wrk`).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from twilio.request_validator import RequestValidator
 
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "intake.lua"
 TOKEN = "bench-" + secrets.token_hex(16)
 PUBLIC = "https://bench.example.org"
 PATH = "/channels/twilio/sms"
-BARE = textwrap.dedent(
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+CEILING = textwrap.dedent(
+    """
+    async def app(scope, receive, send):
+        assert scope["type"] == "http"
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/xml")]})
+        await send({"type": "http.response.body", "body": b"<Response/>"})
+    """
+)
+BARE_FORM = textwrap.dedent(
     """
     from urllib.parse import parse_qsl
     from fastapi import FastAPI, Request, Response
@@ -37,6 +75,49 @@ BARE = textwrap.dedent(
         return Response("<Response/>" if form else "", media_type="text/xml")
     """
 )
+BARE_INSERT = textwrap.dedent(
+    """
+    import os, sqlite3, threading
+    from urllib.parse import parse_qsl
+    from fastapi import FastAPI, Request, Response
+    from starlette.concurrency import run_in_threadpool
+    URL = os.environ["BARE_DATABASE"]
+    local = threading.local()
+    if URL.startswith("postgresql"):
+        import psycopg
+        SQL = ("INSERT INTO bare_inbound (sid, sender, body) VALUES (%s, %s, %s) "
+               "ON CONFLICT DO NOTHING")
+        def insert(form):
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = psycopg.connect(URL)
+            with conn.transaction():
+                conn.execute(SQL, (form["MessageSid"], form["From"], form["Body"]))
+    else:
+        SQL = ("INSERT INTO bare_inbound (sid, sender, body) VALUES (?, ?, ?) "
+               "ON CONFLICT DO NOTHING")
+        writer = threading.Lock()  # one writer at a time, as the service: no busy sleeps
+        def insert(form):
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = sqlite3.connect(URL, isolation_level=None,
+                                                    check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=10000")
+            with writer:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(SQL, (form["MessageSid"], form["From"], form["Body"]))
+                conn.execute("COMMIT")
+    app = FastAPI()
+    @app.post("/channels/twilio/sms")
+    async def sms(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        await run_in_threadpool(insert, form)
+        return Response("<Response/>", media_type="text/xml")
+    """
+)
+TABLE = "CREATE TABLE bare_inbound (sid VARCHAR(64) PRIMARY KEY, sender VARCHAR(32), body TEXT)"
 
 
 def free_port() -> int:
@@ -45,134 +126,256 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def requests(n: int) -> list[tuple[bytes, dict[str, str]]]:
-    validator = RequestValidator(TOKEN)
-    out = []
-    for i in range(n):
-        sid = "SM" + secrets.token_hex(16)
-        params = {
-            "MessageSid": sid,
-            "SmsSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": f"+88017{i % 1000:08d}",
-            "To": "+15005550006",
-            "Body": f"hello {i}",
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "FromCountry": "BD",
-            "SmsStatus": "received",
-            "ApiVersion": "2010-04-01",
-        }
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(PUBLIC + PATH, params),
-        }
-        out.append((urlencode(params).encode(), headers))
-    return out
+class Pool:
+    """Signed SMS bodies, never repeated within the whole bench."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.validator = RequestValidator(TOKEN)
+        self.counter = 0
+
+    def write(self, count: int) -> Path:
+        path = self.folder / f"pool-{self.counter}.txt"
+        with path.open("w") as out:
+            for _ in range(count):
+                self.counter += 1
+                sid = "SM" + secrets.token_hex(16)
+                params = {
+                    "MessageSid": sid,
+                    "SmsSid": sid,
+                    "AccountSid": "AC" + "0" * 32,
+                    "From": f"+88017{self.counter:08d}",
+                    "To": "+15005550006",
+                    "Body": f"My wages were not paid for two months {self.counter}",
+                    "NumMedia": "0",
+                    "NumSegments": "1",
+                    "FromCountry": "BD",
+                    "SmsStatus": "received",
+                    "ApiVersion": "2010-04-01",
+                }
+                signature = self.validator.compute_signature(PUBLIC + PATH, params)
+                out.write(f"{signature}\t{urlencode(params)}\n")
+        return path
 
 
-async def drive(url: str, reqs: list[tuple[bytes, dict[str, str]]], conc: int) -> dict[str, float]:
-    latencies: list[float] = []
-    ok = 0
-    queue = list(reversed(reqs))
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+class Server:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], stores: bool) -> None:
+        self.name, self.cmd, self.env, self.stores = name, cmd, env, stores
+        self.port = free_port()
+        self.acked = 0
+        self.rps_seen = 2000.0
+        self.proc: subprocess.Popen[bytes] | None = None
 
-        async def worker() -> None:
-            nonlocal ok
-            while queue:
-                body, headers = queue.pop()
-                started = time.perf_counter()
-                response = await client.post(PATH, content=body, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                ok += response.status_code == 200
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
+    def start(self) -> float:
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(conc)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "ok": ok,
-        "rps": len(latencies) / elapsed,
-        "p50": latencies[len(latencies) // 2] * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-    }
+        cmd = [part.replace("{port}", str(self.port)) for part in self.cmd]
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the process)
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                tail = self.log.read().decode(errors="replace")[-2000:]
+                sys.exit(f"{self.name} exited during start-up:\n{tail}")
+            try:
+                httpx.post(self.url + "/none", timeout=1)
+                return time.perf_counter() - started
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        sys.exit(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(15)
 
 
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("the server exited during start-up")
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    sys.exit("the server did not start")
+def wrk(server: Server, pool: Pool, conc: int, seconds: int, threads: int) -> dict[str, Any]:
+    # A storing server gets fresh messages each run, enough for twice its best rate so far.
+    count = int(server.rps_seen * seconds * 2) + 2000 if server.stores else 2000
+    bodies = pool.write(count)
+    threads = max(1, min(threads, conc))
+    out = subprocess.run(
+        [
+            *("wrk", f"-t{threads}", f"-c{conc}", f"-d{seconds}s", "--timeout", "10s"),
+            *("-s", str(LUA), server.url, "--", str(bodies), str(threads), PATH),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        sys.exit(f"wrk failed: {out.stderr.strip()}")
+    bodies.unlink()
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+    if server.stores and result["wrapped"]:
+        sys.exit(f"{server.name}: wrk ran out of distinct messages; rerun")
+    result["rps"] = result["requests"] / (result["us"] / 1e6)
+    server.acked += result["ok"]
+    server.rps_seen = max(server.rps_seen, result["rps"])
+    return result
 
 
-def run(
-    cmd: list[str], env: dict[str, str], url: str, reqs: list, conc: int, warm: list
-) -> dict[str, float]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_up(url, proc)
-        asyncio.run(drive(url, warm, conc))
-        return asyncio.run(drive(url, reqs, conc))
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    low, mid, high = (fmt.format(x) for x in (min(values), statistics.median(values), max(values)))
+    return f"{mid} [{low}–{high}]"
+
+
+def bench(label: str, servers: list[Server], pool: Pool, args: argparse.Namespace) -> None:
+    print(f"\n== {label}   ({load()})", flush=True)
+    try:  # servers started before a failure are stopped too
+        for server in servers:
+            took = server.start()
+            print(f"   {server.name}: up in {took:.2f} s", flush=True)
+        for server in servers:  # warm-up: imports, caches, connection pools
+            wrk(server, pool, 4, 2, args.threads)
+        for conc in args.concurrency:
+            runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+            for rnd in range(args.rounds):
+                shift = rnd % len(servers)
+                for server in servers[shift:] + servers[:shift]:
+                    runs[server.name].append(wrk(server, pool, conc, args.duration, args.threads))
+            print(f"-- concurrency {conc}   ({load()})")
+            for server in servers:
+                rs = runs[server.name]
+                errors = sum(r["errors"] for r in rs)
+                print(
+                    f"   {server.name:12} {spread([r['rps'] for r in rs]):>26} req/s"
+                    f"   p50 {spread([r['p50'] / 1000 for r in rs], '{:.1f}'):>20} ms"
+                    f"   p99 {spread([r['p99'] / 1000 for r in rs], '{:.1f}'):>20} ms"
+                    + (f"   {errors} errors/non-200" if errors else "")
+                )
+            for name in ("bare INSERT", "bare form"):
+                ratios = [
+                    a["rps"] / b["rps"] for a, b in zip(runs["grievance"], runs[name], strict=True)
+                ]
+                print(f"   grievance / {name}: {spread(ratios, '{:.2f}')}")
+            print(flush=True)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for server in servers:
+            server.stop()
+
+
+def uvicorn(app: str, workers: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "uvicorn", app, "--port", "{port}", "--workers", str(workers)),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+        "--lifespan",
+        "off",
+    ]
+
+
+def servers_for(
+    folder: Path, env: dict[str, str], workers: int, bare_db: str, grievance_db: str | None
+) -> list[Server]:
+    for name, source in (("ceiling", CEILING), ("bare_form", BARE_FORM), ("bare", BARE_INSERT)):
+        (folder / f"{name}.py").write_text(source)
+    bare_env = {**env, "PYTHONPATH": str(folder), "BARE_DATABASE": bare_db}
+    ours = {**env, "PYTHONPATH": str(ROOT), "GRIEVANCE_DATA_DIR": str(folder / "data")}
+    if grievance_db:
+        ours["GRIEVANCE_DATABASE_URL"] = grievance_db
+    serve = [sys.executable, "-m", "app.cli", "serve", "--port", "{port}"]
+    return [
+        Server("ceiling", uvicorn("ceiling:app", workers), bare_env, stores=False),
+        Server("bare form", uvicorn("bare_form:app", workers), bare_env, stores=False),
+        Server("bare INSERT", uvicorn("bare:app", workers), bare_env, stores=True),
+        Server("grievance", [*serve, "--workers", str(workers)], ours, stores=True),
+    ]
+
+
+def check_stored(servers: list[Server], counts: dict[str, int]) -> bool:
+    ok = True
+    for server in servers:
+        if server.stores:
+            stored = counts[server.name]
+            lost = stored < server.acked
+            ok = ok and not lost
+            verdict = "LOST MESSAGES" if lost else "all stored"
+            print(f"   {server.name}: acknowledged {server.acked:,}, stored {stored:,}: {verdict}")
+    return ok
+
+
+@contextmanager
+def pg_database() -> Iterator[str | None]:
+    import psycopg
+
+    name = f"gd_bench_{secrets.token_hex(3)}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        print(f"\nPostgreSQL skipped: {type(exc).__name__}")
+        yield None
+        return
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 32])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
-    reqs, warm = requests(args.requests), requests(200)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "grievance-data"
-        env = {
-            **os.environ,
-            "GRIEVANCE_DATA_DIR": str(data),
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "GRIEVANCE_PUBLIC_URL": PUBLIC,
-            "GRIEVANCE_LOG_LEVEL": "WARNING",
-        }
-        for key in ("GRIEVANCE_DATABASE_URL", "GRIEVANCE_MASTER_KEY_FILE"):
-            env.pop(key, None)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        grievance = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-        ours = run(grievance, {**env, "PYTHONPATH": os.getcwd()}, url, reqs, args.concurrency, warm)
-        with sqlite3.connect(data / "grievance.db") as db:
-            stored = db.execute("SELECT count(*) FROM inbound_event").fetchone()[0]
-        (Path(tmp) / "bare.py").write_text(BARE)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        bare_cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bare:app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-server-header",
-            "--log-level",
-            "warning",
-        ]
-        bare = run(bare_cmd, {**env, "PYTHONPATH": tmp}, url, reqs, args.concurrency, warm)
-    for name, r in (("grievance serve", ours), ("bare FastAPI", bare)):
-        print(
-            f"{name:16} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
-            f"  ({int(r['ok'])} ok)"
-        )
-    print(f"ratio {ours['rps'] / bare['rps']:.2f} of the bare endpoint's throughput")
-    acked = int(ours["ok"]) + len(warm)
-    print(f"acknowledged {acked}, stored InboundEvent rows {stored}")
-    if stored < acked:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "GRIEVANCE_PUBLIC_URL": PUBLIC}
+    env["GRIEVANCE_LOG_LEVEL"] = "WARNING"
+    for key in ("GRIEVANCE_DATABASE_URL", "GRIEVANCE_MASTER_KEY_FILE", "GRIEVANCE_ENV"):
+        env.pop(key, None)
+    ok = True
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            bare_db = str(folder / "bare.db")
+            with sqlite3.connect(bare_db) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(TABLE)
+            servers = servers_for(folder, env, 1, bare_db, None)
+            bench("SQLite, 1 worker", servers, Pool(folder), args)
+            with sqlite3.connect(folder / "data" / "grievance.db") as db:
+                ours = db.execute("SELECT count(*) FROM inbound_event").fetchone()[0]
+            with sqlite3.connect(bare_db) as db:
+                bare = db.execute("SELECT count(*) FROM bare_inbound").fetchone()[0]
+            ok = check_stored(servers, {"grievance": ours, "bare INSERT": bare})
+    if args.only != "sqlite":
+        import psycopg
+
+        with tempfile.TemporaryDirectory() as tmp, pg_database() as url:
+            if url is not None:
+                folder = Path(tmp)
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(TABLE)
+                pg_url = url.replace("postgresql://", "postgresql+psycopg://")
+                servers = servers_for(folder, env, 2, url, pg_url)
+                bench("PostgreSQL, 2 workers", servers, Pool(folder), args)
+                with psycopg.connect(url) as conn:
+                    ours = conn.execute("SELECT count(*) FROM inbound_event").fetchone()
+                    bare = conn.execute("SELECT count(*) FROM bare_inbound").fetchone()
+                counts = {
+                    "grievance": ours[0] if ours else 0,
+                    "bare INSERT": bare[0] if bare else 0,
+                }
+                ok = check_stored(servers, counts) and ok
+    if not ok:
         sys.exit("LOST: some acknowledged messages are not in the database")
 
 

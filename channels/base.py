@@ -6,8 +6,25 @@ payloads into these values, and the app decides what to store and how to answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+
+import httpx
+
+# Lone UTF-16 surrogates (JSON's "\ud800" decodes to one) cannot be encoded as UTF-8, so
+# they fail at encryption; NUL is refused by PostgreSQL text columns.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text that every layer below can store: lone surrogates become U+FFFD, NULs go.
+
+    Providers deliver at least once and retry what fails, so a payload that cannot be
+    stored must be cleaned rather than fail again on every retry."""
+    if text.isascii():
+        return text.replace("\x00", "")
+    return _SURROGATE.sub("\ufffd", text).replace("\x00", "")
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,22 @@ class SendResult:
     # Short machine-readable reason; never a phone number or message text, because it is
     # stored and shown to staff next to the outbox entry.
     error: str | None = None
+    # The request may have reached the provider (a timeout or a connection lost after it
+    # was sent): retrying blindly could deliver the message twice.
+    uncertain: bool = False
+
+
+# Failures that prove the provider never received the request: safe to send again.
+NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def transport_failure(exc: httpx.TransportError) -> SendResult:
+    """The result of a send that failed in transport: retried when the request surely never
+    left, otherwise uncertain (the outbox reconciles it before any resend)."""
+    sure = isinstance(exc, NOT_SENT_ERRORS)
+    return SendResult(
+        None, accepted=False, retryable=sure, error=type(exc).__name__, uncertain=not sure
+    )
 
 
 class ChannelError(Exception):
@@ -80,7 +113,7 @@ class TooLarge(ChannelError):
 
 
 STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivered")
-_RANK = {"pending": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3}
+_RANK = {"pending": 0, "sending": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3}
 _TERMINAL = frozenset({"failed", "undelivered"})
 
 

@@ -22,6 +22,8 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    clean_text,
+    transport_failure,
 )
 
 META_MAX_BODY = 3 * 1024 * 1024
@@ -83,7 +85,7 @@ def _sub(obj: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def _content(msg: dict[str, Any]) -> tuple[str, tuple[Media, ...]]:
@@ -252,7 +254,7 @@ async def send(
     try:
         response = await client.post(url, json=payload, headers=headers)
     except httpx.TransportError as exc:
-        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+        return transport_failure(exc)
     if response.status_code in (200, 201):
         first = _dicts(_json(response).get("messages"))
         msg_id = _str(first[0].get("id")) if first else ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -21,6 +22,8 @@ from channels.base import (
     OutboundMessage,
     SendResult,
     TooLarge,
+    clean_text,
+    transport_failure,
 )
 
 TWILIO_MAX_BODY = 64 * 1024
@@ -111,6 +114,34 @@ def verify_signature(
         raise Forbidden("invalid X-Twilio-Signature")
 
 
+# Twilio resource ids: two letters naming the kind, then 32 hex digits.
+_SID = re.compile(r"([A-Za-z]{2})([0-9A-Fa-f]{32})")
+MESSAGE_KINDS = frozenset({"SM", "MM"})
+_MESSAGE_SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")
+
+
+def canonical_sid(value: str, kinds: frozenset[str]) -> str:
+    """A provider id in one spelling (kind upper case, digits lower case), or BadRequest.
+
+    The signature concatenates names and values with no separator, so a captured request
+    can move the boundary: `MessageSid` extended by the next parameter's name and value,
+    that parameter dropped, still signs the same. Checking the shape closes that."""
+    found = _SID.fullmatch(value)
+    if found is None or found.group(1).upper() not in kinds:
+        raise BadRequest("a message id is not a Twilio message SID")
+    return found.group(1).upper() + found.group(2).lower()
+
+
+def _message_sid(params: Mapping[str, str], fields: tuple[str, ...]) -> str:
+    """The message SID; every copy Twilio sends (SmsSid, ...) must be well formed and agree."""
+    sids = {canonical_sid(params[name], MESSAGE_KINDS) for name in fields if params.get(name)}
+    if not sids:
+        raise BadRequest("missing MessageSid")
+    if len(sids) > 1:
+        raise BadRequest("MessageSid, SmsMessageSid and SmsSid differ")
+    return sids.pop()
+
+
 def _get(params: Mapping[str, str], *names: str) -> str:
     for name in names:
         value = params.get(name, "").strip()
@@ -138,9 +169,7 @@ def parse_inbound(
     """Turn an inbound SMS/WhatsApp webhook into an InboundMessage; unknown params are ignored."""
     if channel not in ("sms", "whatsapp"):
         raise ValueError(f"unknown channel {channel!r}")
-    sid = _get(params, "MessageSid", "SmsMessageSid", "SmsSid")
-    if not sid:
-        raise BadRequest("missing MessageSid")
+    sid = _message_sid(params, _MESSAGE_SID_FIELDS)
     sender = _address(_get(params, "From"))
     if not sender:
         raise BadRequest("missing From")
@@ -157,9 +186,9 @@ def parse_inbound(
         channel=channel,
         provider_message_id=sid,
         sender=sender,
-        text=text,
+        text=clean_text(text),  # strict UTF-8 already keeps surrogates out; NUL is not
         media=tuple(media),
-        profile_name=_get(params, "ProfileName") or None,
+        profile_name=clean_text(_get(params, "ProfileName")) or None,
         received_at=now or datetime.now(UTC),
         recipient=_address(_get(params, "To")) or None,
         num_segments=max(_int(_get(params, "NumSegments"), 1), 1),
@@ -168,9 +197,7 @@ def parse_inbound(
 
 def parse_status(params: Mapping[str, str]) -> DeliveryStatus:
     """Turn a status callback into a DeliveryStatus (Twilio sends no event time: at=None)."""
-    sid = _get(params, "MessageSid", "SmsSid")
-    if not sid:
-        raise BadRequest("missing MessageSid")
+    sid = _message_sid(params, ("MessageSid", "SmsSid"))
     raw = _get(params, "MessageStatus", "SmsStatus")
     if not raw:
         raise BadRequest("missing MessageStatus")
@@ -239,8 +266,7 @@ async def send(
     try:
         response = await client.post(url, data=form, auth=(account_sid, auth_token))
     except httpx.TransportError as exc:
-        # Connection refused, DNS, timeouts: Twilio may never have seen the request.
-        return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
+        return transport_failure(exc)
     if response.status_code in (200, 201):
         try:
             data = response.json()
@@ -250,3 +276,58 @@ async def send(
         # Twilio created the message; retrying would send it twice, even without a sid.
         return SendResult(sid if isinstance(sid, str) else None, accepted=True, retryable=False)
     return _error_result(response)
+
+
+class LookupFailed(Exception):
+    """Twilio could not be asked (transport error or an error answer): try again later."""
+
+
+async def find_sent(
+    client: httpx.AsyncClient,
+    *,
+    api_base: str,
+    account_sid: str,
+    auth_token: str,
+    message: OutboundMessage,
+    since: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The SID of a message Twilio created to `message.to` with the same body since `since`
+    (our claim of it), or None when Twilio has none: then it was never sent and may be sent
+    again. Used for an outbox item whose sender died, or timed out, mid-request; Twilio's
+    Messages API has no idempotency key, so looking is the only way to know."""
+    to = _whatsapp(message.to) if message.channel == "whatsapp" else message.to
+    url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+    try:
+        response = await client.get(
+            url, params={"To": to, "PageSize": "100"}, auth=(account_sid, auth_token)
+        )
+    except httpx.TransportError as exc:
+        raise LookupFailed(type(exc).__name__) from None
+    if response.status_code != 200:
+        raise LookupFailed(f"http_{response.status_code}")
+    try:
+        found = response.json().get("messages")
+    except (ValueError, AttributeError):
+        raise LookupFailed("bad_answer") from None
+    matches: list[tuple[datetime, str]] = []
+    for entry in found if isinstance(found, list) else []:
+        if not isinstance(entry, dict) or entry.get("body") != message.body:
+            continue
+        sid, created = entry.get("sid"), _rfc2822(entry.get("date_created"))
+        # Twilio's dates have whole seconds: allow for the truncation.
+        if isinstance(sid, str) and sid not in exclude and created and created >= since - _SLACK:
+            matches.append((created, sid))
+    return min(matches)[1] if matches else None
+
+
+_SLACK = timedelta(seconds=2)
+
+
+def _rfc2822(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None

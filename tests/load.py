@@ -68,6 +68,7 @@ def cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         env=env,
+        cwd=env["PYTHONPATH"],  # `-m` imports from the working folder first
         input=stdin,
         capture_output=True,
         text=True,
@@ -84,6 +85,7 @@ def serve(env: dict[str, str], *extra: str) -> Iterator[tuple[str, subprocess.Po
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *extra],
         env=env,
+        cwd=env["PYTHONPATH"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from app.accounts.roles import Role as Role  # re-exported: defined apart for the CLI
 from app.db import UTCDateTime
 from app.timeutil import utcnow
 
@@ -16,13 +17,6 @@ from app.timeutil import utcnow
 class OrgKind(StrEnum):
     partner = "partner"
     buyer = "buyer"
-
-
-class Role(StrEnum):
-    admin = "admin"
-    monitor = "monitor"
-    buyer = "buyer"
-    auditor = "auditor"
 
 
 class Organisation(SQLModel, table=True):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
-# Checked so that an unknown e-mail costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("grievance-desk-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked so that an unknown e-mail costs the same time as a wrong password; made on
+    first use, not at import (it is a full Argon2 hash: every CLI start would pay it)."""
+    return _hasher.hash("grievance-desk-timing-equaliser")
+
 
 COMMON = frozenset(
     {
@@ -51,7 +59,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.twofactor import InvalidToken
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
 
 from app.accounts import passwords, totp
+from app.accounts.ghosts import ghosts
 from app.accounts.models import (
     ApiToken,
     LoginFailure,
@@ -171,6 +173,13 @@ def _lock_for(failures: int) -> timedelta:
     return min(timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_LOCK)
 
 
+def _lock_until(now: datetime, failures: int, in_the_last_hour: int) -> datetime | None:
+    lock_until = now + _lock_for(failures)
+    if in_the_last_hour >= HOURLY_FAILURE_CAP:
+        lock_until = max(lock_until, now + timedelta(hours=1))
+    return lock_until if lock_until > now else None
+
+
 def _register_failure(session: Session, user: User, now: datetime) -> None:
     user.failed_logins += 1
     session.add(LoginFailure(user_id=user.id, at=now))
@@ -183,10 +192,7 @@ def _register_failure(session: Session, user: User, now: datetime) -> None:
         ).one()
         + 1
     )
-    lock_until = now + _lock_for(user.failed_logins)
-    if recent >= HOURLY_FAILURE_CAP:
-        lock_until = max(lock_until, now + timedelta(hours=1))
-    user.locked_until = lock_until if lock_until > now else None
+    user.locked_until = _lock_until(now, user.failed_logins, recent)
     session.add(user)
     record(
         session,
@@ -200,12 +206,19 @@ def check_password(session: Session, *, email: str, password: str) -> LoginOutco
     """First factor. Raises Unauthorized (same message for unknown e-mail and wrong
     password) or TooManyRequests while the account is slowed down."""
     now = utcnow()
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
+    email = email.strip().lower()
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is not None and not user.is_active:
+        user = None  # a deactivated account answers as no account at all
+    # An address with no account is slowed down by the same rule, so the 429 that a
+    # lock-out answers does not tell which addresses have accounts.
+    locked_until = user.locked_until if user is not None else ghosts.locked_until(email)
+    if locked_until is not None and locked_until > now:
+        wait = int((locked_until - now).total_seconds()) + 1
         raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds")
     ok = passwords.verify_password(user.password_hash if user else None, password)
-    if user is None or not user.is_active:
+    if user is None:
+        ghosts.fail(email, now, lambda failures, recent: _lock_until(now, failures, recent))
         raise Unauthorized("wrong e-mail or password")
     if not ok:
         _register_failure(session, user, now)
@@ -227,8 +240,20 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
     except InvalidToken:
         _register_failure(session, user, now)
         raise Unauthorized("wrong or expired code") from None
-    user.totp_last_step = step
-    session.add(user)
+    # One code signs in once even when several sessions send it at the same moment: the
+    # step is claimed by a conditional write, which only one transaction can win (on
+    # PostgreSQL the others wait for its row lock, then find the condition false).
+    claimed = session.connection().execute(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            or_(col(User.totp_last_step).is_(None), col(User.totp_last_step) < step),
+        )
+        .values(totp_last_step=step)
+    )
+    if claimed.rowcount != 1:
+        raise Unauthorized("wrong or expired code")
+    set_committed_value(user, "totp_last_step", step)
 
 
 def complete_login(session: Session, *, user: User, method: str) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.accounts.models import Organisation, OrgKind, User
+from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.service import organisation_by_slug
 from app.audit.service import Actor, record
 from app.errors import AppError, Conflict, NotFound
@@ -48,11 +48,26 @@ def update_org(
     return org
 
 
+def _keep_one_admin(session: Session, *, leaving: User) -> None:
+    """Refuse to deactivate the last active admin: nobody could then manage accounts. The
+    admins' rows are locked (PostgreSQL), so two admins cannot deactivate each other at
+    once and leave none."""
+    others = session.exec(
+        select(User.id)
+        .where(User.role == Role.admin, col(User.is_active).is_(True), User.id != leaving.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise Conflict("the last active admin cannot be deactivated; make another admin first")
+
+
 def update_user(
     session: Session, *, user: User, is_lead: bool | None, is_active: bool | None, actor: Actor
 ) -> User:
     if is_lead is not None:
         user.is_lead = is_lead
+    if is_active is False and user.is_active and user.role == Role.admin:
+        _keep_one_admin(session, leaving=user)
     if is_active is not None:
         user.is_active = is_active
     session.add(user)

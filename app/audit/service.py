@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlmodel import Session
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -100,6 +100,13 @@ class Recorded:
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+# Built once with bound parameters: SQLAlchemy compiles each of these a single time.
+_INSERT_EVENT = _EVENTS.insert()
+_MOVE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def record(
@@ -116,7 +123,8 @@ def record(
     if SEP in action or SEP in actor.kind or (actor.id and SEP in actor.id):
         raise AuditDataError("audit fields may not contain the record separator")
     session.flush()  # the change being recorded reaches the database first
-    head_seq, head_hash = session.execute(_READ_HEAD).one()
+    conn = session.connection()  # Core on the session's own transaction: no ORM layer
+    head_seq, head_hash = conn.execute(_READ_HEAD).one()
     seq = int(head_seq) + 1
     occurred_at = iso_utc(utcnow())
     data_text = canonical_json(payload)
@@ -124,20 +132,21 @@ def record(
     digest = event_hash(
         seq, occurred_at, actor.kind, actor.id, action, case_text, data_text, head_hash
     )
-    session.execute(
-        _EVENTS.insert().values(
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            action=action,
-            case_id=case_id,
-            data=data_text,
-            prev_hash=head_hash,
-            hash=digest,
-        )
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "seq": seq,
+            "occurred_at": occurred_at,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "action": action,
+            "case_id": case_id,
+            "data": data_text,
+            "prev_hash": head_hash,
+            "hash": digest,
+        },
     )
-    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     return Recorded(seq=seq, hash=digest)
 
 

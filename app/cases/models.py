@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.cases.categories import Category as Category  # re-exported: apart for the CLI
 from app.db import UTCDateTime
 from app.timeutil import utcnow
 
@@ -21,19 +22,6 @@ class Status(StrEnum):
     remediation = "remediation"
     resolved = "resolved"
     closed = "closed"
-
-
-class Category(StrEnum):
-    wages = "wages"
-    working_hours = "working_hours"
-    health_safety = "health_safety"
-    harassment_violence = "harassment_violence"
-    discrimination = "discrimination"
-    forced_labour = "forced_labour"
-    child_labour = "child_labour"
-    freedom_of_association = "freedom_of_association"
-    environment = "environment"
-    other = "other"
 
 
 class Channel(StrEnum):

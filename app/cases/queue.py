@@ -144,17 +144,32 @@ def _decode(cursor: str, sort: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         data: dict[str, Any] = json.loads(raw)
-        key, ident = datetime.fromisoformat(data["k"]), uuid.UUID(data["i"])
-        created = datetime.fromisoformat(data["c"]) if "c" in data else None
+        # Moved to UTC here, where a date at the edge of the calendar (year 1 at +14:00)
+        # overflows as a bad cursor rather than later, in the query, as a 500.
+        key, ident = _utc(datetime.fromisoformat(data["k"])), uuid.UUID(data["i"])
+        created = _utc(datetime.fromisoformat(data["c"])) if "c" in data else None
         given = data["s"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (
+        AttributeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        binascii.Error,
+        UnicodeDecodeError,
+    ) as exc:
         raise AppError("the cursor is not one this API gave out", code="bad_cursor") from exc
     if given != sort:
+        named = f"sort={given}" if isinstance(given, str) and given.isalpha() else "another sort"
         raise AppError(
-            f"the cursor belongs to sort={given}; keep the same sort while paging",
+            f"the cursor belongs to {named[:20]}; keep the same sort while paging",
             code="bad_cursor",
         )
-    return Cursor(_aware(key), ident, _aware(created) if created else None)
+    return Cursor(key, ident, created)
+
+
+def _utc(moment: datetime) -> datetime:
+    return _aware(moment).astimezone(UTC)
 
 
 def _key_of(case: Case, sort: str) -> datetime:

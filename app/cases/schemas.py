@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 
 class CasePublic(BaseModel):
@@ -175,19 +176,35 @@ class LinkPublic(BaseModel):
     created_at: datetime
 
 
+def _iso_only(value: object) -> object:
+    """Pydantic reads a number (or a string of digits) as Unix seconds, so `"due_at": 5`
+    would quietly become 1970: a due date must be written as a date."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        raise ValueError("write the date as ISO 8601 text, for example 2026-12-31")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    # A bare date ("2026-12-31") or a time without an offset is read as UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
+
+
 class StepIn(BaseModel):
     summary: str = Field(
         min_length=1, max_length=300, description="for buyers to read: never identify anyone"
     )
     detail: str | None = Field(default=None, max_length=10_000, description="staff only")
-    due_at: datetime | None = None
+    due_at: IsoDateTime | None = None
 
 
 class StepUpdate(BaseModel):
     summary: str | None = Field(default=None, min_length=1, max_length=300)
     detail: str | None = Field(default=None, max_length=10_000)
     status: str | None = Field(default=None, description="proposed, in_progress, done, cancelled")
-    due_at: datetime | None = None
+    due_at: IsoDateTime | None = None
 
 
 class StepPublic(BaseModel):

@@ -147,11 +147,13 @@ def _case_events(session: Session, case: Case) -> list[AuditEvent]:
 @router.get(
     "/{case_id}/history",
     response_model=list[AuditEventPublic],
-    summary="The case's audit events, oldest first",
+    summary="The case's audit events, oldest first (buyers: its progress only)",
 )
 def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list[AuditEventPublic]:
     case = service.get_case_for(session, user, case_id)
     events = _case_events(session, case)
+    if user.role == Role.buyer:
+        return [_for_buyer(e) for e in events if e.action in BUYER_HISTORY]
     return [
         AuditEventPublic(
             seq=e.seq,
@@ -165,6 +167,32 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
         )
         for e in events
     ]
+
+
+# What the buyer console shows of a case's history: its opening, status changes and the
+# progress of remediation steps, each with only these fields. Never messages, notes,
+# deliveries, staff (no actor ids), reasons in staff's own words, or links to other cases.
+BUYER_HISTORY: dict[str, frozenset[str]] = {
+    "case.opened": frozenset({"reference", "channel", "category", "country"}),
+    "case.status_changed": frozenset({"previous", "status", "closure_reason"}),
+    "remediation.step_added": frozenset({"step", "position"}),
+    "remediation.step_updated": frozenset({"step", "status"}),
+}
+
+
+def _for_buyer(event: AuditEvent) -> AuditEventPublic:
+    shown = BUYER_HISTORY[event.action]
+    data = {k: v for k, v in json.loads(event.data).items() if k in shown}
+    return AuditEventPublic(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_kind=event.actor_kind,
+        actor_id=None,
+        action=event.action,
+        data=data,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
 
 
 HASH_RULE = (
@@ -349,11 +377,13 @@ def reroute(
     case_id: uuid.UUID, payload: RerouteIn, user: ApiUser, session: SessionDep, vault: VaultDep
 ) -> CasePublic:
     case = service.get_case_for(session, user, case_id)
+    if user.role != Role.admin:  # refused before the slug is looked up: the same answer
+        # whether that organisation exists or not
+        if user.role == Role.monitor and not workflow.may_act(user, case):
+            raise NotFound("no such case")
+        raise Forbidden("only an admin can re-route a case")
     partner = session.exec(select(Organisation).where(Organisation.slug == payload.partner)).first()
     if partner is None:
-        if user.role != Role.admin:  # others learn nothing about organisations
-            workflow.require_actor(user, case)
-            raise Forbidden("only an admin can re-route a case")
         raise AppError(f"no organisation with slug {payload.partner!r}")
     workflow.reroute(
         session,

@@ -27,11 +27,14 @@ from app.accounts.web import (
 from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, sentence
 from app.deps import RuntimeDep, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, TooManyRequests, Unauthorized
+from app.ratelimit import client_address, limiter
 from app.timeutil import utcnow
 
 router = APIRouter(route_class=ConsoleRoute)
 LOGIN_COOKIE = "gd_login"  # double-submit token against login CSRF, before any session
 TOTP_PATH = "/console/login/totp"
+LOGINS = (30, 900.0)  # sign-in attempts per client per 15 minutes, whatever the e-mail
+TOO_MANY_LOGINS = "Too many sign-in attempts from this address. Wait 15 minutes and try again."
 
 
 def _revoke(session: Session, token: str | None) -> None:
@@ -96,6 +99,10 @@ def login(
         return _login_form(
             request, runtime, error="The sign-in form had expired. Please try again.", status=403
         )
+    if not limiter(request, "logins", limit=LOGINS[0], window=LOGINS[1]).hit(
+        client_address(request)
+    ):  # before Argon2: a flood of made-up e-mails must not spend the CPU
+        return _login_form(request, runtime, error=TOO_MANY_LOGINS, email=email, status=429)
     try:
         outcome = accounts.check_password(session, email=email, password=password)
     except (Unauthorized, TooManyRequests) as exc:

@@ -23,6 +23,7 @@ CONTENT_ACTIONS = frozenset(
 )
 DELIVERY = {
     "pending": "waiting to be sent",
+    "unknown": "may have been sent; not sent again (check with the provider)",
     "awaiting_reporter": "waiting for the reporter to check the status page",
     "received": "received",
     "sent": "sent",

@@ -6,15 +6,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
-from app.identity.models import Reporter
+from app.db import insert_or_nothing
+from app.identity.models import DataKey, Reporter
 from app.identity.vault import Vault
 from app.timeutil import utcnow
 
 TABLE = "reporter"
+_FIND = select(Reporter).where(
+    Reporter.channel == bindparam("channel"), Reporter.address_index == bindparam("index")
+)
 
 
 def address_index(vault: Vault, *, channel: str, address: str) -> str:
@@ -23,9 +28,7 @@ def address_index(vault: Vault, *, channel: str, address: str) -> str:
 
 def find_reporter(session: Session, vault: Vault, *, channel: str, address: str) -> Reporter | None:
     index = address_index(vault, channel=channel, address=address)
-    return session.exec(
-        select(Reporter).where(Reporter.channel == channel, Reporter.address_index == index)
-    ).first()
+    return session.exec(_FIND, params={"channel": channel, "index": index}).first()
 
 
 def _encrypt(session: Session, vault: Vault, reporter: Reporter, column: str, value: str) -> bytes:
@@ -54,9 +57,10 @@ def _decrypt(
     )
 
 
-def create_reporter(
+def _build_reporter(
     session: Session,
     vault: Vault,
+    key_id: uuid.UUID,
     *,
     channel: str,
     address: str | None = None,
@@ -65,9 +69,8 @@ def create_reporter(
     country: str | None = None,
     language: str | None = None,
 ) -> Reporter:
-    key = vault.new_data_key(session, purpose="reporter")
     reporter = Reporter(
-        data_key_id=key.id,
+        data_key_id=key_id,
         channel=channel,
         country=country,
         language=language,
@@ -79,26 +82,58 @@ def create_reporter(
         reporter.profile_name_enc = _encrypt(session, vault, reporter, "profile_name", profile_name)
     if contact:
         reporter.contact_enc = _encrypt(session, vault, reporter, "contact", contact.strip())
+    return reporter
+
+
+def create_reporter(
+    session: Session, vault: Vault, *, channel: str, **details: str | None
+) -> Reporter:
+    key = vault.new_data_key(session, purpose="reporter")
+    reporter = _build_reporter(session, vault, key.id, channel=channel, **details)
     session.add(reporter)
     return reporter
+
+
+_DATA_KEY = DataKey.__table__  # type: ignore[attr-defined]
+_REPORTER = Reporter.__table__  # type: ignore[attr-defined]
+_INSERT_KEY = _DATA_KEY.insert()
+_DELETE_KEY = _DATA_KEY.delete().where(_DATA_KEY.c.id == bindparam("key_id"))
+
+
+def _row(table: Table, obj: object) -> dict[str, object]:
+    return {column.name: getattr(obj, column.name) for column in table.columns}
 
 
 def find_or_create_reporter(
     session: Session, vault: Vault, *, channel: str, address: str, **details: str | None
 ) -> tuple[Reporter, bool]:
-    """The reporter behind an address, created atomically if new (True when created)."""
+    """The reporter behind an address, created atomically if new (True when created).
+
+    The new row goes in by INSERT ... ON CONFLICT DO NOTHING: a concurrent first message
+    from the same sender waits on the unique index, inserts nothing and finds the winner's
+    row, without a savepoint (this is the intake's hot path)."""
     found = find_reporter(session, vault, channel=channel, address=address)
     if found is not None:
         return found, False
-    try:
-        with session.begin_nested():
-            reporter = create_reporter(session, vault, channel=channel, address=address, **details)
-            session.flush()
-        return reporter, True
-    except IntegrityError:  # a concurrent first message from the same sender won
+    key = vault.make_data_key(purpose="reporter")
+    reporter = _build_reporter(
+        session, vault, key["id"], channel=channel, address=address, **details
+    )
+    conn = session.connection()
+    conn.execute(_INSERT_KEY, key)
+    won = conn.execute(
+        insert_or_nothing(session, _REPORTER, ("channel", "address_index")),
+        _row(_REPORTER, reporter),
+    ).first()
+    if won is None:  # a concurrent first message from the same sender won
+        conn.execute(_DELETE_KEY, {"key_id": key["id"]})
         found = find_reporter(session, vault, channel=channel, address=address)
         assert found is not None
         return found, False
+    # The row is in the database: the session tracks it from here as if loaded.
+    make_transient_to_detached(reporter)
+    session.add(reporter)
+    return reporter, True
 
 
 def address_for_sending(session: Session, vault: Vault, reporter: Reporter) -> str | None:

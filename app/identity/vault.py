@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -45,14 +46,27 @@ class Vault:
     # data keys -------------------------------------------------------------------------
 
     def new_data_key(self, session: Session, *, purpose: str) -> DataKey:
+        row = DataKey(**self.make_data_key(purpose=purpose))
+        session.add(row)
+        return row
+
+    def make_data_key(self, *, purpose: str) -> dict[str, Any]:
+        """A new wrapped data key, usable at once: the values of its `data_key` row, which
+        the caller stores."""
         key_id = uuid.uuid4()
         raw = secrets.token_bytes(32)
         kek_id, wrapped = self.keyring.wrap(raw, key_id=str(key_id))
-        row = DataKey(id=key_id, purpose=purpose, kek_id=kek_id, wrapped=wrapped)
-        session.add(row)
         with self._lock:
             self._cache[key_id] = (time.monotonic(), raw)
-        return row
+        return {
+            "id": key_id,
+            "purpose": purpose,
+            "kek_id": kek_id,
+            "wrapped": wrapped,
+            "created_at": utcnow(),
+            "rotated_at": None,
+            "shredded_at": None,
+        }
 
     def _data_key(self, session: Session, key_id: uuid.UUID) -> bytes:
         now = time.monotonic()

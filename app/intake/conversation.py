@@ -50,6 +50,7 @@ class Turn:
     vault: Vault
     message: InboundMessage
     reporter: Reporter
+    new_reporter: bool = False  # filed by this message: it has no conversation yet
 
     @property
     def say(self) -> Replies:
@@ -85,7 +86,7 @@ def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> s
 
 def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     """`handle_inbound`, also giving the sender's Reporter row to the caller."""
-    reporter, _ = identity.find_or_create_reporter(
+    reporter, created = identity.find_or_create_reporter(
         session,
         vault,
         channel=message.channel,
@@ -95,7 +96,7 @@ def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     )
     identity.touch_inbound(reporter, message.received_at)
     session.add(reporter)
-    turn = Turn(session, vault, message, reporter)
+    turn = Turn(session, vault, message, reporter, new_reporter=created)
     found = None if message.media else keyword(message.text, opted_out=reporter.opted_out)
     if found is not None:
         return Handled(_on_keyword(turn, found[0]), reporter)
@@ -154,7 +155,7 @@ def _status(turn: Turn) -> str:
 
 
 def _new(turn: Turn) -> str:
-    convo = drafts.conversation_for(turn.session, turn.reporter)
+    convo = drafts.conversation_for(turn.session, turn.reporter, new=turn.new_reporter)
     saved: Case | None = None
     if convo.state != OPEN:
         draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
@@ -189,7 +190,7 @@ def _reprompt(turn: Turn) -> str:
 
 
 def _on_content(turn: Turn) -> str | None:
-    convo = drafts.conversation_for(turn.session, turn.reporter)
+    convo = drafts.conversation_for(turn.session, turn.reporter, new=turn.new_reporter)
     if convo.state == OPEN:
         case = turn.session.get(Case, convo.case_id) if convo.case_id else None
         if case is not None and case.status != Status.closed:

@@ -90,9 +90,14 @@ def save(
     session.add(convo)
 
 
-def conversation_for(session: Session, reporter: Reporter) -> Conversation:
+def conversation_for(session: Session, reporter: Reporter, *, new: bool = False) -> Conversation:
     """The reporter's conversation row (locked: two messages from one sender must not
-    both rewrite the draft), a fresh intake when there is none."""
+    both rewrite the draft), a fresh intake when there is none. `new`: the reporter was
+    created in this transaction, so no one else can have their row yet."""
+    if new:
+        fresh = Conversation(reporter_id=reporter.id, state=NARRATIVE)
+        session.add(fresh)
+        return fresh
     convo = session.get(Conversation, reporter.id, with_for_update=True)
     if convo is not None:
         return convo

@@ -1,7 +1,8 @@
 """Delivery states of outbound messages, and their mirror in the staff's conversation view.
 
-An OutboxItem moves through: pending -> sent -> delivered -> read, or ends in failed,
-undelivered or opted_out; it may wait as no_credentials (channel not configured) or
+An OutboxItem moves through: pending -> sending -> sent -> delivered -> read, or ends in
+failed, undelivered, opted_out or unknown (the sender died mid-request and the provider
+cannot be asked: not sent again); it may wait as no_credentials (channel not configured) or
 held_window (WhatsApp 24-hour window closed). The linked CaseMessage shows the same state
 to staff, and every change of it is audited in the same transaction.
 """
@@ -37,7 +38,8 @@ def set_state(
     if error is not None:
         item.last_error = error[:300]
     session.add(item)
-    if item.case_message_id is None:
+    # `sending` is the sender's own claim, seconds long: staff keep seeing "waiting".
+    if item.case_message_id is None or state == "sending":
         return
     message = session.get(CaseMessage, item.case_message_id)
     if message is None or message.delivery_state == state:

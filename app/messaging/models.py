@@ -40,8 +40,8 @@ class OutboxItem(SQLModel, table=True):
     case_message_id: uuid.UUID | None = Field(default=None, foreign_key="case_message.id")
     channel: str = Field(max_length=16)
     body_enc: bytes
-    # pending | held_window | no_credentials | sent | delivered | read | failed |
-    # undelivered | opted_out
+    # pending | sending | held_window | no_credentials | sent | delivered | read | failed |
+    # undelivered | opted_out | unknown (the provider may have it; not sent again)
     state: str = Field(default="pending", max_length=24)
     # The one message an opted-out reporter still gets: the confirmation of their STOP.
     opt_out_notice: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
@@ -52,6 +52,10 @@ class OutboxItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The provider of the attempt in progress and when it was claimed, so that an item left
+    # in `sending` by a dead sender can be looked up rather than sent twice.
+    provider: str | None = Field(default=None, max_length=16)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Conversation(SQLModel, table=True):

@@ -1,12 +1,19 @@
 """The outbox sender: a worker job that sends messages to reporters through their channel.
 
-One round: claim due items in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED;
-SQLite: BEGIN IMMEDIATE serialises it), pushing each claimed item's next_attempt_at out by
-a lease so a crashed sender's claim expires by itself; decrypt address and body only
-then, in memory; send over HTTP outside any transaction; record the results in a second
-short transaction. Two senders never hold the same item, so a message goes out once
-(unless a sender dies between the provider accepting it and the result being stored, in
-which case it is sent again after the lease: at least once, as every provider is).
+One round: claim due items in a short committed transaction (PostgreSQL: FOR UPDATE SKIP
+LOCKED; SQLite: BEGIN IMMEDIATE serialises it), marking each `sending` with a lease, the
+provider and the time; decrypt address and body only then, in memory; send over HTTP
+outside any transaction, and record each result in its own transaction as soon as it
+arrives. Two senders never hold the same item.
+
+Never twice (issue 14): neither Twilio's Messages API nor the Graph API takes an
+idempotency key, so an item whose outcome is not known (its sender died between the
+request and recording the answer, or the request timed out after it may have arrived)
+stays `sending` until its lease ends, and is then reconciled instead of resent: Twilio is
+asked for a message to that number with that body since the item was queued (found: it
+is `sent`, with the SID; not found: it is sent now). The Graph API cannot be asked, so such
+an item becomes `unknown`, shown to staff, and is not sent again: a duplicate message to a
+worker who fears retaliation costs more than one that staff can see may be missing.
 
 Which provider sends: SMS always goes through Twilio. WhatsApp goes through the one
 provider that has credentials; when both Twilio and Meta are configured, through the one
@@ -46,7 +53,6 @@ from channels.base import NotConfigured, OutboundMessage, SendResult
 
 BATCH = 20
 CONCURRENCY = 8
-LEASE = timedelta(minutes=5)
 RECHECK = timedelta(minutes=1)
 WINDOW = timedelta(hours=24)
 FIRST_RETRY_SECONDS = 20.0
@@ -64,6 +70,9 @@ class Send:
     message: OutboundMessage
     # An approved template inviting the reporter back; the item itself stays held.
     template: tuple[str, str] | None = None
+    # Reconciling an item left `sending`: ask the provider for it (sent since this time)
+    # before sending it again.
+    look_since: datetime | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,7 +129,7 @@ def _template(settings: Settings) -> tuple[str, str] | None:
 # claiming -----------------------------------------------------------------------------
 
 
-def _due(settings: Settings, now: datetime) -> SelectOfScalar[OutboxItem]:
+def _waiting(settings: Settings, now: datetime) -> ColumnElement[bool]:
     # enqueue() files an item for an opted-out reporter as opted_out, with its message:
     # the sender never picks it up.
     waiting: ColumnElement[bool] = col(OutboxItem.state) == "pending"
@@ -128,9 +137,18 @@ def _due(settings: Settings, now: datetime) -> SelectOfScalar[OutboxItem]:
     if ready:
         retry = and_(col(OutboxItem.state) == "no_credentials", col(OutboxItem.channel).in_(ready))
         waiting = or_(waiting, retry)
+    return and_(waiting, col(OutboxItem.next_attempt_at) <= now)
+
+
+def _stale(now: datetime) -> ColumnElement[bool]:
+    """Items whose sender's claim ran out before their outcome was recorded."""
+    return and_(col(OutboxItem.state) == "sending", col(OutboxItem.next_attempt_at) <= now)
+
+
+def _claimable(where: ColumnElement[bool]) -> SelectOfScalar[OutboxItem]:
     return (
         select(OutboxItem)
-        .where(waiting, col(OutboxItem.next_attempt_at) <= now)
+        .where(where)
         .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.created_at))
         .limit(BATCH)
         .with_for_update(skip_locked=True)
@@ -197,24 +215,72 @@ def _prepare(
     if not address:  # the reporter's identity was erased (crypto-shredded)
         set_state(session, item, "failed", actor=SENDER, error="reporter_erased")
         return []
-    item.attempts += 1
-    item.next_attempt_at = now + LEASE  # the claim: expires by itself if we die
-    set_state(session, item, "pending", actor=SENDER)
+    _mark_sending(session, settings, item, provider, now)
     callback = settings.public_url + STATUS_PATH if provider == "twilio" else None
     message = OutboundMessage(item.channel, address, body, status_callback=callback)
     return [Send(item.id, item.attempts, provider, message)]
 
 
+def _mark_sending(
+    session: Session, settings: Settings, item: OutboxItem, provider: str, now: datetime
+) -> None:
+    """The claim, committed before the provider is called: expires by itself if we die."""
+    item.attempts += 1
+    item.provider = provider
+    item.claimed_at = now
+    item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
+    set_state(session, item, "sending", actor=SENDER)
+
+
+def _reclaim(
+    session: Session, vault: Vault, settings: Settings, item: OutboxItem, now: datetime
+) -> list[Send]:
+    """An item left `sending`: Twilio can be asked whether it has it; otherwise it is
+    marked `unknown` for staff rather than risk a second copy."""
+    reporter = session.get(Reporter, item.reporter_id)
+    if item.provider != "twilio" or reporter is None:
+        set_state(session, item, "unknown", actor=SENDER, error="outcome_unknown_not_resent")
+        return []
+    if item.attempts >= settings.outbox_max_attempts:
+        set_state(session, item, "unknown", actor=SENDER, error="lookup_failed_not_resent")
+        return []
+    try:
+        address = address_for_sending(session, vault, reporter)
+        body = _decrypt_body(session, vault, reporter, item)
+    except DecryptionError:
+        address = None
+    if not address:
+        set_state(session, item, "unknown", actor=SENDER, error="reporter_erased")
+        return []
+    _mark_sending(session, settings, item, "twilio", now)
+    callback = settings.public_url + STATUS_PATH
+    message = OutboundMessage(item.channel, address, body, status_callback=callback)
+    return [Send(item.id, item.attempts, "twilio", message, look_since=item.created_at)]
+
+
+def _anything_due(runtime: Runtime, now: datetime) -> bool:
+    # The sender polls every second: a read (no lock on SQLite) finds out whether there
+    # is work before a write transaction is begun for it.
+    where = or_(_waiting(runtime.settings, now), _stale(now))
+    with runtime.read_session() as session:
+        return session.exec(select(OutboxItem.id).where(where).limit(1)).first() is not None
+
+
 def claim(runtime: Runtime, now: datetime) -> tuple[int, list[Send]]:
-    """Claim due items; returns how many were handled and what to send."""
-    settings = runtime.settings
+    """Claim due items and reconcile stale ones; how many were handled, and what to send."""
+    if not _anything_due(runtime, now):
+        return 0, []
+    settings, vault = runtime.settings, runtime.vault
     with runtime.session() as session:
-        items = session.exec(_due(settings, now)).all()
+        stale = session.exec(_claimable(_stale(now))).all()
         sends: list[Send] = []
+        for item in stale:
+            sends.extend(_reclaim(session, vault, settings, item, now))
+        items = session.exec(_claimable(_waiting(settings, now))).all()
         for item in items:
-            sends.extend(_prepare(session, runtime.vault, settings, item, now))
+            sends.extend(_prepare(session, vault, settings, item, now))
         session.commit()
-    return len(items), sends
+    return len(stale) + len(items), sends
 
 
 # sending ------------------------------------------------------------------------------
@@ -241,34 +307,80 @@ async def _send_one(client: httpx.AsyncClient, settings: Settings, send: Send) -
     )
 
 
-async def send_all(settings: Settings, sends: list[Send]) -> list[SendResult]:
+async def _look_up(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> str | None:
+    settings = runtime.settings
+    assert send.look_since is not None
+    known = await asyncio.to_thread(_known_sids, runtime, send.item_id)
+    return await twilio.find_sent(
+        client,
+        api_base=settings.twilio_api_base,
+        account_sid=settings.twilio_account_sid or "",
+        auth_token=settings.twilio_auth_token or "",
+        message=send.message,
+        since=send.look_since,
+        exclude=known,
+    )
+
+
+async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> SendResult:
+    settings = runtime.settings
+    try:
+        if send.look_since is not None:
+            try:
+                sid = await _look_up(client, runtime, send)
+            except twilio.LookupFailed as exc:
+                return SendResult(None, accepted=False, retryable=False, error=str(exc),
+                                  uncertain=True)  # fmt: skip
+            if sid is not None:
+                return SendResult(sid, accepted=True, retryable=False)
+        # Cut off well inside the lease, so no other sender reclaims it while we wait.
+        limit = settings.outbox_lease_seconds / 2
+        return await asyncio.wait_for(_send_one(client, settings, send), limit)
+    except NotConfigured:
+        return SendResult(None, accepted=False, retryable=False, error="no_credentials")
+    except TimeoutError:
+        return SendResult(None, accepted=False, retryable=False, error="timeout", uncertain=True)
+    except Exception as exc:  # a bug or odd response must not lose the others
+        # It may have happened after the provider accepted the message.
+        return SendResult(
+            None, accepted=False, retryable=False, error=type(exc).__name__, uncertain=True
+        )
+
+
+async def send_all(runtime: Runtime, sends: list[Send]) -> None:
     """Send concurrently across reporters, but one after another to the same reporter, so
-    their messages arrive in the order staff wrote them."""
+    their messages arrive in the order staff wrote them; each result is recorded as soon
+    as it is known."""
     limit = asyncio.Semaphore(CONCURRENCY)
-    results: dict[int, SendResult] = {}
-    queues: dict[tuple[str, str], list[int]] = {}
-    for n, send in enumerate(sends):
-        queues.setdefault((send.message.channel, send.message.to), []).append(n)
+    queues: dict[tuple[str, str], list[Send]] = {}
+    for send in sends:
+        queues.setdefault((send.message.channel, send.message.to), []).append(send)
 
-    async def one(client: httpx.AsyncClient, send: Send) -> SendResult:
-        try:
-            return await _send_one(client, settings, send)
-        except NotConfigured:
-            return SendResult(None, accepted=False, retryable=False, error="no_credentials")
-        except Exception as exc:  # a bug or odd response must not lose the others
-            return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
-
-    async def in_order(client: httpx.AsyncClient, queue: list[int]) -> None:
+    async def in_order(client: httpx.AsyncClient, queue: list[Send]) -> None:
         async with limit:
-            for n in queue:
-                results[n] = await one(client, sends[n])
+            for send in queue:
+                result = await _outcome(client, runtime, send)
+                await asyncio.to_thread(record_result, runtime, send, result)
 
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         await asyncio.gather(*(in_order(client, q) for q in queues.values()))
-    return [results[n] for n in range(len(sends))]
 
 
 # recording ----------------------------------------------------------------------------
+
+
+def _known_sids(runtime: Runtime, item_id: uuid.UUID) -> frozenset[str]:
+    """SIDs already tied to the reporter's other items: a lookup must not take another
+    item's copy of the same text for this one."""
+    reporter = select(OutboxItem.reporter_id).where(OutboxItem.id == item_id).scalar_subquery()
+    with runtime.read_session() as session:
+        rows = session.exec(
+            select(OutboxItem.provider_message_id).where(
+                col(OutboxItem.reporter_id) == reporter,
+                col(OutboxItem.provider_message_id).is_not(None),
+            )
+        ).all()
+    return frozenset(r for r in rows if r)
 
 
 def _record(
@@ -281,7 +393,14 @@ def _record(
         set_state(session, item, "sent", actor=SENDER)
         return
     error = result.error or "send_failed"
-    if error == "no_credentials":
+    if result.uncertain:
+        if item.provider == "twilio":  # ask Twilio after a lease, before any resend
+            item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
+            item.last_error = error[:300]
+            session.add(item)
+        else:
+            set_state(session, item, "unknown", actor=SENDER, error=f"{error}_not_resent")
+    elif error == "no_credentials":
         item.attempts -= 1
         item.next_attempt_at = now + RECHECK
         set_state(session, item, "no_credentials", actor=SENDER, error=error)
@@ -305,30 +424,28 @@ def _record_invite(session: Session, item: OutboxItem, result: SendResult) -> No
     session.add(item)
 
 
-def record_results(runtime: Runtime, done: list[tuple[Send, SendResult]]) -> None:
-    now = utcnow()
+def record_result(runtime: Runtime, send: Send, result: SendResult) -> None:
+    """One send's outcome, committed at once (a crash loses at most the sends in flight)."""
     with runtime.session() as session:
-        for send, result in done:
-            item = session.exec(
-                select(OutboxItem).where(OutboxItem.id == send.item_id).with_for_update()
-            ).first()
-            if item is None:
-                continue
-            if send.template is not None:
-                _record_invite(session, item, result)
-            elif item.state == "pending" and item.attempts == send.attempt:
-                _record(session, runtime.settings, item, result, now)
-            # else: our lease expired and another sender took the item over.
+        item = session.exec(
+            select(OutboxItem).where(OutboxItem.id == send.item_id).with_for_update()
+        ).first()
+        if item is None:
+            return
+        if send.template is not None:
+            _record_invite(session, item, result)
+        elif item.state == "sending" and item.attempts == send.attempt:
+            _record(session, runtime.settings, item, result, utcnow())
+        # else: our lease expired and another sender took the item over.
         session.commit()
 
 
 @job("outbox")
 def send_outbox(runtime: Runtime) -> int:
     """One round of the sender (in the worker's thread); the number of items it handled.
-    The HTTP sends run on a short-lived event loop of their own; the database work is
-    outside it."""
+    The HTTP sends run on a short-lived event loop of its own; database work is handed to
+    threads, never run on that loop."""
     handled, sends = claim(runtime, utcnow())
     if sends:
-        results = asyncio.run(send_all(runtime.settings, sends))
-        record_results(runtime, list(zip(sends, results, strict=True)))
+        asyncio.run(send_all(runtime, sends))
     return handled

@@ -29,6 +29,7 @@ from app.i18n import BY_CODE
 from app.identity.service import create_reporter
 from app.identity.vault import Vault
 from app.submissions.receipts import new_receipt_code, normalise
+from channels.base import clean_text
 
 MAX_NARRATIVE = 8_000
 MAX_WORKPLACE = 200
@@ -75,7 +76,7 @@ def _text(raw: dict[str, Any], name: str, problems: list[Problem], limit: int) -
     if not isinstance(value, str):
         problems.append(Problem(name, _("This must be text.")))
         return None
-    value = value.strip()
+    value = clean_text(value).strip()
     if len(value) > limit:
         problems.append(
             Problem(name, _("Please write at most %(max)s characters."), {"max": limit})

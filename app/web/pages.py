@@ -22,6 +22,7 @@ LANG_COOKIE = "gd_lang"
 NO_STORE = "no-store"
 QUICK_EXIT = "https://www.google.com/search?q=weather"
 # No third-party request of any kind, no inline script, no framing.
+LANG_COOKIE_AGE = 86400  # a day: long enough to file and come back for the receipt
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; "
@@ -125,8 +126,15 @@ def render(
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if page.remember:
+        # A shared phone should not keep, for a year, the sign that someone filed here.
+        runtime = getattr(request.app.state, "runtime", None)
         response.set_cookie(
-            LANG_COOKIE, page.lang.code, max_age=365 * 86400, samesite="lax", path="/"
+            LANG_COOKIE,
+            page.lang.code,
+            max_age=LANG_COOKIE_AGE,
+            samesite="lax",
+            path="/",
+            secure=runtime is not None and runtime.settings.secure_cookies,
         )
     return response
 

@@ -28,6 +28,8 @@ from app.web.pages import NO_STORE, Page, _, page_for, render
 
 router = APIRouter(include_in_schema=False)
 WRONG_CODES = (10, 3600.0)  # wrong receipt codes per client per hour
+CASE_OPENS = (300, 3600.0)  # views and answers of one case per client per hour
+TOO_MANY = _("Too many tries. Please wait an hour and try again.")
 MAX_COMMENT = 1_000
 STEP_TABLE = "remediation_step"
 
@@ -40,6 +42,30 @@ def find_case(session: Session, vault: Vault, code: str) -> Case | None:
     if case is None or case.receipt_hash is None:
         return None
     return case if hmac.compare_digest(case.receipt_hash, wanted) else None
+
+
+def open_case(
+    request: Request, session: Session, vault: Vault, code: str | None
+) -> tuple[Case | None, tuple[str, int]]:
+    """The case a code opens, or why not (a msgid and a status).
+
+    Wrong codes are counted per client, and a client over the limit is told to wait. A
+    code that opens a case is checked even then and counted per client and case instead:
+    the lock-out is there against guessing, and one guesser behind the same address (a
+    dormitory, a carrier's NAT) must not shut a reporter out of their own case. A right
+    guess of an 80-bit code is out of reach however many tries it gets.
+    """
+    address = client_address(request)
+    case = find_case(session, vault, code) if code else None
+    if case is None:
+        guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
+        if not guesses.hit(address):
+            return None, (TOO_MANY, 429)
+        return None, (_("We could not find this code. Check it and try again."), 404)
+    opens = limiter(request, "case_opens", limit=CASE_OPENS[0], window=CASE_OPENS[1])
+    if not opens.hit(f"{address}|{case.id}"):
+        return None, (TOO_MANY, 429)
+    return case, ("", 200)
 
 
 @dataclass(frozen=True)
@@ -186,19 +212,10 @@ def status_post(
     request: Request, runtime: RuntimeDep, session: SessionDep, form: FormDep
 ) -> Response:
     page = page_for(request)
-    guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
-    address = client_address(request)
-    if guesses.blocked(address):
-        return _limit_page(
-            request, page, _("Too many tries. Please wait an hour and try again."), 429
-        )
     code = normalise(form.get("code", ""))
-    case = find_case(session, runtime.vault, code) if code else None
+    case, refusal = open_case(request, session, runtime.vault, code)
     if case is None or code is None:
-        guesses.hit(address)
-        return _limit_page(
-            request, page, _("We could not find this code. Check it and try again."), 404
-        )
+        return _limit_page(request, page, *refusal)
     action = form.get("action", "view")
     problem: str | None = None
     if action == "reply":

@@ -21,6 +21,7 @@ OUTCOMES = (
     "too_large",
     "bad_request",
     "skipped",
+    "poison",
     "failed",
 )
 

@@ -1,27 +1,30 @@
 """Inbound provider messages, each handled once, in the same transaction as its effects.
 
-The InboundEvent row is inserted first, inside a savepoint: the unique constraint on
-(provider, provider_message_id) decides which of two deliveries does the work. On
-PostgreSQL a concurrent duplicate waits on that index until the first commits, then gets
-the IntegrityError; on SQLite, BEGIN IMMEDIATE queues the whole second transaction behind
-the first. Either way the repeat finds the committed event and answers with its reply,
-which is kept encrypted under the reporter's data key.
+The InboundEvent row is inserted first, by INSERT ... ON CONFLICT DO NOTHING RETURNING:
+the unique constraint on (provider, provider_message_id) decides which of two deliveries
+does the work, without a savepoint. On PostgreSQL a concurrent duplicate waits on that
+index until the first commits, then inserts nothing; on SQLite, BEGIN IMMEDIATE queues the
+whole second transaction behind the first. Either way the repeat finds the committed
+event and answers with its reply, which is kept encrypted under the reporter's data key.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.cases.service import enqueue
+from app.db import insert_or_nothing
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake.conversation import Handled, handle
 from app.messaging.delivery import release_held
 from app.messaging.models import InboundEvent
+from app.timeutil import utcnow
 from channels.base import BadRequest, InboundMessage
 
 INBOUND_TABLE = "inbound_event"
@@ -39,24 +42,40 @@ def run_intake(session: Session, vault: Vault, message: InboundMessage) -> Handl
     return handle(session, vault, message)
 
 
-def _claim(session: Session, message: InboundMessage) -> InboundEvent | None:
-    event = InboundEvent(provider=message.provider, provider_message_id=message.provider_message_id)
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        return None
-    return event
+_INBOUND = InboundEvent.__table__  # type: ignore[attr-defined]
+_FINISH = (
+    _INBOUND.update()
+    .where(_INBOUND.c.id == bindparam("event_id"))
+    .values(reporter_id=bindparam("reporter"), reply_enc=bindparam("reply"))
+)
+_FIND = select(InboundEvent).where(
+    InboundEvent.provider == bindparam("provider"),
+    InboundEvent.provider_message_id == bindparam("message_id"),
+)
+
+
+def _claim(session: Session, message: InboundMessage) -> uuid.UUID | None:
+    """Insert the event row; its id only for the one delivery whose insert won. A
+    concurrent duplicate waits on the unique index until the winner commits."""
+    statement = insert_or_nothing(session, _INBOUND, ("provider", "provider_message_id"))
+    params = {
+        "id": uuid.uuid4(),
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "created_at": utcnow(),
+    }
+    row = session.connection().execute(statement, params).first()
+    return None if row is None else row[0]
 
 
 def _reply_blob(
-    session: Session, vault: Vault, event: InboundEvent, reporter: Reporter, reply: str
+    session: Session, vault: Vault, event_id: uuid.UUID, reporter: Reporter, reply: str
 ) -> bytes:
     return vault.encrypt(
         session,
         key_id=reporter.data_key_id,
         table=INBOUND_TABLE,
-        row_id=event.id,
+        row_id=event_id,
         column="reply",
         plaintext=reply,
     )
@@ -65,10 +84,7 @@ def _reply_blob(
 def stored_reply(session: Session, vault: Vault, message: InboundMessage) -> str | None:
     """The reply given the first time this message was delivered."""
     event = session.exec(
-        select(InboundEvent).where(
-            InboundEvent.provider == message.provider,
-            InboundEvent.provider_message_id == message.provider_message_id,
-        )
+        _FIND, params={"provider": message.provider, "message_id": message.provider_message_id}
     ).first()
     if event is None or event.reply_enc is None or event.reporter_id is None:
         return None
@@ -97,16 +113,16 @@ def receive(
     """
     if len(message.provider_message_id) > MAX_ID:
         raise BadRequest(f"message id longer than {MAX_ID} characters")
-    event = _claim(session, message)
-    if event is None:
+    event_id = _claim(session, message)
+    if event_id is None:
         return Outcome(stored_reply(session, vault, message), duplicate=True)
     handled = run_intake(session, vault, message)
     reply, reporter = handled.reply, handled.reporter
-    event.reporter_id = reporter.id
     if message.channel == "whatsapp":
         release_held(session, reporter_id=reporter.id, now=now)
+    reply_enc = None
     if reply:
-        event.reply_enc = _reply_blob(session, vault, event, reporter, reply)
+        reply_enc = _reply_blob(session, vault, event_id, reporter, reply)
         if relay:
             # While opted out, the only reply the conversation gives is the STOP
             # confirmation, which is still sent.
@@ -117,5 +133,8 @@ def receive(
                 body=reply,
                 opt_out_notice=reporter.opted_out,
             )
-    session.add(event)
+    session.flush()  # the reporter row exists before the event points to it
+    session.connection().execute(
+        _FINISH, {"event_id": event_id, "reporter": reporter.id, "reply": reply_enc}
+    )
     return Outcome(reply, duplicate=False)

@@ -9,12 +9,15 @@ details, nothing stored.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func
+from sqlalchemy.exc import DataError
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -102,6 +105,17 @@ async def _twilio_params(request: Request, runtime: Runtime, path: str) -> twili
 # steps, which gives queued webhooks a long tail; a lock in the process hands the write
 # over at once. (PostgreSQL needs none: rows, not the database, are locked.)
 _SQLITE_WRITER = threading.Lock()
+# On SQLite the Twilio intake runs on one thread of its own: the writes are serial
+# anyway, and queueing them for one thread costs less than a hop through the shared pool
+# and a convoy of pool threads on the lock. Threads start on first use, not at import.
+_SQLITE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-intake")
+
+
+async def _in_writer(runtime: Runtime, message: InboundMessage) -> Outcome:
+    if runtime.engine.dialect.name == "sqlite":
+        job = _SQLITE_THREAD.submit(_receive_one, runtime, message, relay=False)
+        return await asyncio.wrap_future(job)
+    return await run_in_threadpool(_receive_one, runtime, message, relay=False)
 
 
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
@@ -123,7 +137,7 @@ async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel
     try:
         params = await _twilio_params(request, runtime, path)
         message = twilio.parse_inbound(params, channel=channel, now=utcnow())
-        outcome = await run_in_threadpool(_receive_one, runtime, message, relay=False)
+        outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
         return _refuse(request, "twilio", exc)
     counters(request).add("twilio", "duplicate" if outcome.duplicate else "accepted")
@@ -180,14 +194,19 @@ async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
 
 def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str, int]:
     """Each message in its own transaction, so one failure does not undo the others; a
-    failed one makes the answer 500 and Meta delivers the batch again (the rest dedupe)."""
-    outcomes = {"accepted": 0, "duplicate": 0, "skipped": 0, "failed": 0}
+    failed one makes the answer 500 and Meta delivers the batch again (the rest dedupe).
+    A message the data itself makes fail would fail the same way on every retry, for
+    days, so it is counted as poison and given up at once."""
+    outcomes = {"accepted": 0, "duplicate": 0, "skipped": 0, "poison": 0, "failed": 0}
     for message in messages:
         try:
             outcome = _receive_one(runtime, message, relay=True)
             outcomes["duplicate" if outcome.duplicate else "accepted"] += 1
         except BadRequest:
             outcomes["skipped"] += 1
+        except (DataError, UnicodeError, ValueError) as exc:
+            log.error("inbound message refused as poison", extra={"error": type(exc).__name__})
+            outcomes["poison"] += 1
         except Exception as exc:
             # The type only: messages of database errors can quote the data.
             log.error("inbound message failed", extra={"error": type(exc).__name__})

@@ -5,7 +5,7 @@ it, and the mark that a case's content was crypto-shredded (which makes retentio
 idempotent).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 07:30:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from app.db import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -136,6 +138,35 @@ def test_totp_required_for_admins_and_not_replayable(runtime: Runtime) -> None:
     with runtime.engine.connect() as conn:
         stored = conn.execute(text("SELECT totp_secret_enc FROM staff_user")).scalar_one()
     assert secret.encode() not in bytes(stored)
+
+
+def test_one_totp_code_signs_in_once_in_parallel_sessions(runtime: Runtime) -> None:
+    admin = make_user(runtime, email="root@x.example", role="admin")
+    with runtime.session() as session:
+        user = session.get(User, admin.id)
+        assert user is not None
+        secret = accounts.enrol_totp(session, runtime.vault, user=user, actor=TEST_ACTOR)
+        session.commit()
+    code = totp.code_at(secret, time.time())
+    barrier = threading.Barrier(4)
+
+    def sign_in() -> bool:
+        with runtime.session() as session:
+            user = session.get(User, admin.id)
+            assert user is not None
+            session.commit()  # each session read the account before any of them wrote
+            barrier.wait(timeout=10)
+            try:
+                accounts.check_totp(session, runtime.vault, user=user, code=code)
+            except Unauthorized:
+                session.rollback()
+                return False
+            session.commit()
+            return True
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: sign_in(), range(4)))
+    assert results.count(True) == 1
 
 
 def test_session_idle_and_absolute_timeouts(runtime: Runtime) -> None:

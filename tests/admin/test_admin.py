@@ -107,3 +107,19 @@ def test_buyer_links_decide_what_buyers_follow(runtime: Runtime, client: TestCli
     )
     assert relinked.status_code == 201
     assert client.get(url, headers=buyer).status_code == 200
+
+
+def test_the_last_active_admin_cannot_be_deactivated(runtime: Runtime, client: TestClient) -> None:
+    first = make_user(runtime, email="first@x.example", role="admin")
+    second = make_user(runtime, email="second@x.example", role="admin")
+    headers = auth(make_token(runtime, first))
+    off = client.patch(
+        f"/api/v1/admin/users/{second.id}", json={"is_active": False}, headers=headers
+    )
+    assert off.status_code == 200
+    last = client.patch(
+        f"/api/v1/admin/users/{first.id}", json={"is_active": False}, headers=headers
+    )
+    assert last.status_code == 409 and "last active admin" in last.json()["detail"]
+    again = client.patch(f"/api/v1/admin/users/{first.id}", json={"is_lead": True}, headers=headers)
+    assert again.status_code == 200 and again.json()["is_active"] is True

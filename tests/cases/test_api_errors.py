@@ -3,7 +3,9 @@ log, not the conversation."""
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -130,6 +132,43 @@ def test_a_cursor_only_works_with_its_own_sort(runtime: Runtime, client: TestCli
     assert wrong.status_code == 400 and "sort=oldest" in wrong.json()["detail"]
 
 
+ZERO = str(uuid.UUID(int=0))
+
+
+def _crafted(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _crafted({"s": "newest", "k": "0001-01-01T00:00:00+14:00", "i": ZERO}),
+        _crafted({"s": "due", "k": "9999-12-31T23:59:59-14:00", "i": ZERO}),
+        _crafted(
+            {
+                "s": "newest",
+                "k": "2026-01-01",
+                "i": str(uuid.UUID(int=0)),
+                "c": "0001-01-01T00:00+14:00",
+            }
+        ),
+        _crafted({"s": ["newest"], "k": "2026-01-01", "i": 7}),
+        _crafted([1, 2]),
+        "\x00",
+    ],
+)
+def test_a_crafted_cursor_is_a_400(runtime: Runtime, client: TestClient, cursor: str) -> None:
+    w = build(runtime)
+    for sort in ("newest", "due"):
+        response = client.get(
+            "/api/v1/cases",
+            params={"cursor": cursor, "sort": sort},
+            headers=auth(w.tokens["admin"]),
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "bad_cursor"
+
+
 def test_buyers_follow_remediation_summaries_only(runtime: Runtime, client: TestClient) -> None:
     w = build(runtime)
     url = f"/api/v1/cases/{w.case_a.id}/remediation"
@@ -252,3 +291,62 @@ def test_buyers_read_the_history_without_staff_reasons(
     assert "Rahima" not in seen and "investigating" in seen
     audited = client.get(f"{url}/history", headers=auth(w.tokens["auditor"])).text
     assert "Rahima" in audited
+
+
+def test_buyers_read_of_the_history_only_what_their_console_shows(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}"
+    monitor = auth(w.tokens["monitor"])
+    client.post(f"{url}/acknowledge", json={}, headers=monitor)
+    client.post(f"{url}/notes", json={"body": "met the union rep"}, headers=monitor)
+    step = client.post(
+        f"{url}/remediation",
+        json={"summary": "Repair the exit", "worker_text": "x"},
+        headers=monitor,
+    )
+    assert step.status_code == 201, step.text
+    client.patch(
+        f"{url}/remediation/{step.json()['id']}", json={"status": "in_progress"}, headers=monitor
+    )
+    everything = client.get(f"{url}/history", headers=auth(w.tokens["admin"])).json()
+    assert {"message.to_reporter", "note.added"} <= {e["action"] for e in everything}
+    seen = client.get(f"{url}/history", headers=auth(w.tokens["buyer"])).json()
+    assert {e["action"] for e in seen} == {
+        "case.opened",
+        "case.status_changed",
+        "remediation.step_added",
+        "remediation.step_updated",
+    }
+    assert all(e["actor_id"] is None for e in seen)
+    assert all("reason" not in e["data"] and "version" not in e["data"] for e in seen)
+
+
+def test_a_reroute_refusal_says_nothing_about_which_organisations_exist(
+    runtime: Runtime, client: TestClient
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}/reroute"
+    for role in ("buyer", "auditor", "monitor"):
+        answers = [
+            client.post(url, json={"partner": slug, "reason": "x"}, headers=auth(w.tokens[role]))
+            for slug in ("beta", "acme", "no-such-org")
+        ]
+        assert len({(a.status_code, a.text) for a in answers}) == 1, role
+        assert answers[0].status_code in (403, 404)
+
+
+@pytest.mark.parametrize("due", [5, 1767225600, "1767225600", 1.5])
+def test_a_numeric_due_date_is_refused_not_read_as_1970(
+    runtime: Runtime, client: TestClient, due: object
+) -> None:
+    w = build(runtime)
+    url = f"/api/v1/cases/{w.case_a.id}/remediation"
+    step = {"summary": "Repair the exit", "due_at": due}
+    answer = client.post(url, json=step, headers=auth(w.tokens["monitor"]))
+    assert answer.status_code == 422, answer.text
+    assert "ISO 8601" in answer.text
+    fine = client.post(url, json=step | {"due_at": "2026-12-31"}, headers=auth(w.tokens["monitor"]))
+    assert fine.status_code == 201, fine.text
+    assert fine.json()["due_at"].startswith("2026-12-31")

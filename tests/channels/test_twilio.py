@@ -162,14 +162,14 @@ def test_oversize_form_is_too_large() -> None:
 
 SMS = {
     "ToCountry": "BD",
-    "SmsMessageSid": "SM11",
+    "SmsMessageSid": "SM11111111111111111111111111111111",
     "NumMedia": "0",
-    "SmsSid": "SM11",
+    "SmsSid": "SM11111111111111111111111111111111",
     "SmsStatus": "received",
     "Body": "Salary not paid",
     "To": "+8809612345678",
     "NumSegments": "2",
-    "MessageSid": "SM11",
+    "MessageSid": "SM11111111111111111111111111111111",
     "AccountSid": "AC00",
     "From": "+8801712345678",
     "ApiVersion": "2010-04-01",
@@ -181,7 +181,7 @@ def test_parse_sms() -> None:
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     msg = parse_inbound(SMS, channel="sms", now=now)
     assert msg.provider == "twilio" and msg.channel == "sms"
-    assert msg.provider_message_id == "SM11"
+    assert msg.provider_message_id == "SM11111111111111111111111111111111"
     assert msg.sender == "+8801712345678"
     assert msg.recipient == "+8809612345678"
     assert msg.text == "Salary not paid"
@@ -196,9 +196,9 @@ def test_received_at_defaults_to_aware_utc_now() -> None:
 
 
 def test_sid_falls_back_to_deprecated_names_and_body_may_be_missing() -> None:
-    params = {"SmsMessageSid": "SM22", "From": "+12025550123"}
+    params = {"SmsMessageSid": "SM22222222222222222222222222222222", "From": "+12025550123"}
     msg = parse_inbound(params, channel="sms")
-    assert msg.provider_message_id == "SM22" and msg.text == ""
+    assert msg.provider_message_id == "SM22222222222222222222222222222222" and msg.text == ""
     assert msg.recipient is None and msg.num_segments == 1
 
 
@@ -216,7 +216,7 @@ def test_blank_from_is_bad_request() -> None:
 
 def test_parse_whatsapp_with_prefix_and_profile_name() -> None:
     params = {
-        "MessageSid": "SM33",
+        "MessageSid": "SM33333333333333333333333333333333",
         "From": "whatsapp:+8801712345678",
         "To": "whatsapp:+14155238886",
         "Body": "আমার বেতন দেয়নি",
@@ -231,7 +231,11 @@ def test_parse_whatsapp_with_prefix_and_profile_name() -> None:
 
 
 def test_whatsapp_button_reply_becomes_text() -> None:
-    base = {"MessageSid": "SM34", "From": "whatsapp:+8801712345678", "Body": ""}
+    base = {
+        "MessageSid": "SM34343434343434343434343434343434",
+        "From": "whatsapp:+8801712345678",
+        "Body": "",
+    }
     msg = parse_inbound({**base, "ButtonText": "Yes", "ButtonPayload": "y"}, channel="whatsapp")
     assert msg.text == "Yes"
     assert parse_inbound({**base, "ButtonPayload": "y"}, channel="whatsapp").text == "y"
@@ -239,7 +243,7 @@ def test_whatsapp_button_reply_becomes_text() -> None:
 
 def test_media_only_message() -> None:
     params = {
-        "MessageSid": "MM44",
+        "MessageSid": "MM44444444444444444444444444444444",
         "From": "+12025550123",
         "NumMedia": "2",
         "MediaUrl0": "https://api.twilio.com/media/0",
@@ -257,7 +261,9 @@ def test_media_only_message() -> None:
 
 @pytest.mark.parametrize("num", ["abc", "-3", "1000000000"])
 def test_odd_num_media_does_not_fail(num: str) -> None:
-    msg = parse_inbound({"MessageSid": "M", "From": "+1", "NumMedia": num}, channel="sms")
+    msg = parse_inbound(
+        {"MessageSid": "SM" + "0" * 32, "From": "+1", "NumMedia": num}, channel="sms"
+    )
     assert msg.media == ()
 
 
@@ -277,20 +283,35 @@ def test_odd_num_media_does_not_fail(num: str) -> None:
     ],
 )
 def test_status_mapping(raw: str, status: str) -> None:
-    result = parse_status({"MessageSid": "SM55", "MessageStatus": raw, "AccountSid": "AC"})
-    assert result.status == status and result.provider_message_id == "SM55"
+    result = parse_status(
+        {
+            "MessageSid": "SM55555555555555555555555555555555",
+            "MessageStatus": raw,
+            "AccountSid": "AC",
+        }
+    )
+    assert (
+        result.status == status
+        and result.provider_message_id == "SM55555555555555555555555555555555"
+    )
     assert result.provider == "twilio" and result.error_code is None
 
 
 def test_status_error_code_and_bad_statuses() -> None:
     result = parse_status(
-        {"MessageSid": "SM", "MessageStatus": "undelivered", "ErrorCode": "30003"}
+        {
+            "MessageSid": "SMabababababababababababababababab",
+            "MessageStatus": "undelivered",
+            "ErrorCode": "30003",
+        }
     )
     assert result.error_code == "30003"
     with pytest.raises(BadRequest, match="MessageStatus"):
-        parse_status({"MessageSid": "SM", "MessageStatus": "teleported"})
+        parse_status(
+            {"MessageSid": "SMabababababababababababababababab", "MessageStatus": "teleported"}
+        )
     with pytest.raises(BadRequest, match="MessageStatus"):
-        parse_status({"MessageSid": "SM"})
+        parse_status({"MessageSid": "SMabababababababababababababababab"})
     with pytest.raises(BadRequest, match="MessageSid"):
         parse_status({"MessageStatus": "sent"})
 
@@ -355,9 +376,11 @@ def test_send_sms_accepted() -> None:
         body="Your case is 7KQ2-M9XD",
         status_callback="https://desk.example/channels/twilio/status",
     )
-    with serve(201, {"sid": "SM999", "status": "queued"}) as stub:
+    with serve(201, {"sid": "SM99999999999999999999999999999999", "status": "queued"}) as stub:
         result = run_send(stub.url + "/", message)
-    assert result == SendResult("SM999", accepted=True, retryable=False, error=None)
+    assert result == SendResult(
+        "SM99999999999999999999999999999999", accepted=True, retryable=False, error=None
+    )
     [req] = stub.requests
     assert req.path == "/2010-04-01/Accounts/AC123/Messages.json"
     assert req.headers["authorization"] == "Basic " + base64.b64encode(b"AC123:secret").decode()
@@ -372,7 +395,7 @@ def test_send_sms_accepted() -> None:
 
 def test_send_whatsapp_prefixes_addresses() -> None:
     message = OutboundMessage(channel="whatsapp", to="+8801712345678", body="hi")
-    with serve(201, {"sid": "SM1"}) as stub:
+    with serve(201, {"sid": "SM11111111111111111111111111111111"}) as stub:
         assert run_send(stub.url, message, sender="whatsapp:+14155238886").accepted
     form = parse_qs(stub.requests[0].body.decode())
     assert form["To"] == ["whatsapp:+8801712345678"]
@@ -419,3 +442,34 @@ def test_send_connection_refused_is_retryable() -> None:
 def test_send_without_credentials_is_not_configured() -> None:
     with pytest.raises(NotConfigured):
         run_send("http://127.0.0.1:9", SMS_OUT, sender="")
+
+
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "SM" + "0" * 31,
+        "SM" + "0" * 33,
+        "SMxyz" + "0" * 29,
+        "AC" + "0" * 32,
+        "SM" + "0" * 32 + "MessagingServiceSidMG" + "0" * 32,
+        "SM" + "0" * 31 + "\x00",
+    ],
+)
+def test_a_message_sid_of_the_wrong_shape_is_refused(sid: str) -> None:
+    with pytest.raises(BadRequest, match="SID"):
+        parse_inbound({"MessageSid": sid, "From": "+12025550123"}, channel="sms")
+    with pytest.raises(BadRequest, match="SID"):
+        parse_status({"MessageSid": sid, "MessageStatus": "sent"})
+
+
+def test_every_copy_of_the_sid_must_agree_and_is_canonical() -> None:
+    sid = "sm" + "AB" * 16
+    msg = parse_inbound({"MessageSid": sid, "SmsSid": sid, "From": "+1202"}, channel="sms")
+    assert msg.provider_message_id == "SM" + "ab" * 16
+    with pytest.raises(BadRequest, match="differ"):
+        parse_inbound(
+            {"MessageSid": "SM" + "0" * 32, "SmsSid": "SM" + "1" * 32, "From": "+1"},
+            channel="sms",
+        )
+    with pytest.raises(BadRequest, match="SID"):
+        parse_inbound({"MessageSid": "SM" + "0" * 32, "SmsSid": "SM0", "From": "+1"}, channel="sms")

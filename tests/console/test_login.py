@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from app.accounts import passwords
 from app.accounts.models import StaffSession, User
 from app.accounts.totp import code_at
 from app.accounts.web import COOKIE
+from app.console.auth import LOGINS
 from app.runtime import Runtime
 from app.timeutil import advance_clock
 from tests.console.helpers import (
@@ -223,3 +227,43 @@ def test_cookies_are_secure_outside_development(runtime: Runtime) -> None:
         cookie = answer.headers["set-cookie"]
         assert cookie.startswith(f"{COOKIE}=") and "Secure" in cookie and "HttpOnly" in cookie
         assert client.get("/console").status_code == 200
+
+
+def test_a_lock_out_answers_alike_for_accounts_and_unknown_addresses(
+    client: TestClient, runtime: Runtime
+) -> None:
+    admin, _ = _admin(runtime)
+    unknown = f"nobody-{secrets.token_hex(4)}@example.org"
+    locked = {}
+    for email in (admin.email, unknown):
+        failures = 0
+        while failures < 8:  # as test_repeated_failures_lock_the_account does
+            answer = password_step(client, email, "wrong wrong wrong")
+            if answer.status_code == 429:
+                advance_clock(60)
+                continue
+            assert answer.status_code == 401
+            failures += 1
+        locked[email] = password_step(client, email)
+    assert locked[admin.email].status_code == locked[unknown].status_code == 429
+    assert "Too many failed sign-ins" in locked[unknown].text
+
+
+def test_a_flood_of_sign_ins_from_one_client_stops_before_argon2(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed = 0
+    real = passwords.verify_password
+
+    def counting(stored: str | None, password: str) -> bool:
+        nonlocal hashed
+        hashed += 1
+        return real(stored, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    statuses = [
+        password_step(client, f"x{n}-{secrets.token_hex(3)}@example.org").status_code
+        for n in range(LOGINS[0] + 5)
+    ]
+    assert statuses == [401] * LOGINS[0] + [429] * 5
+    assert hashed == LOGINS[0]

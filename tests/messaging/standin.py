@@ -4,14 +4,16 @@ can be told to fail."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from app.timeutil import utcnow
 
 
 @contextmanager
@@ -65,6 +69,10 @@ class StandIn:
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     always_fail: tuple[int, dict[str, Any]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Messages Twilio "created", as its list API shows them (newest first there).
+    created: list[dict[str, str]] = field(default_factory=list)
+    # Seconds to wait before answering a send (after it is recorded), e.g. a slow provider.
+    delay: Callable[[], float] = lambda: 0.0
 
     def _failure(self) -> tuple[int, dict[str, Any]] | None:
         with self.lock:
@@ -80,7 +88,26 @@ class StandIn:
         failure = self._failure()
         if failure is not None:
             return JSONResponse(failure[1], status_code=failure[0])
-        return JSONResponse({"sid": "SM" + uuid.uuid4().hex, "status": "queued"}, 201)
+        sid = "SM" + uuid.uuid4().hex
+        with self.lock:
+            self.created.append(
+                {
+                    "sid": sid,
+                    "to": form.get("To", ""),
+                    "body": form.get("Body", ""),
+                    "date_created": format_datetime(utcnow(), usegmt=True),
+                    "status": "queued",
+                }
+            )
+        await asyncio.sleep(self.delay())
+        return JSONResponse({"sid": sid, "status": "queued"}, 201)
+
+    async def twilio_list(self, request: Request) -> JSONResponse:
+        """Twilio's Messages list, filtered by `To` as the real one is."""
+        to = request.query_params.get("To")
+        with self.lock:
+            found = [m for m in reversed(self.created) if to is None or m["to"] == to]
+        return JSONResponse({"messages": found[: int(request.query_params.get("PageSize", 50))]})
 
     async def graph(self, request: Request) -> JSONResponse:
         payload = json.loads(await request.body())
@@ -102,6 +129,9 @@ def provider_standin() -> Iterator[StandIn]:
     app = Starlette(
         routes=[
             Route("/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio, methods=["POST"]),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio_list, methods=["GET"]
+            ),
             Route("/v21.0/{phone_number_id}/messages", stand_in.graph, methods=["POST"]),
         ]
     )

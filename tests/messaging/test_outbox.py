@@ -164,7 +164,7 @@ def test_a_refused_message_fails_at_once(
 def test_a_dead_sender_claim_expires_and_another_sends(
     client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
 ) -> None:
-    from app.messaging.outbox import LEASE, claim
+    from app.messaging.outbox import claim
     from app.timeutil import utcnow
 
     _, case = reporter_with_case(runtime)
@@ -173,8 +173,8 @@ def test_a_dead_sender_claim_expires_and_another_sends(
     assert handled == 1 and len(sends) == 1
     run_sender(runtime)
     assert standin.sent == []  # still leased
-    advance_clock(LEASE.total_seconds() + 1)
-    run_sender(runtime)
+    advance_clock(runtime.settings.outbox_lease_seconds + 1)
+    run_sender(runtime)  # Twilio has no such message: sent now, once
     assert len(standin.sent) == 1
     assert delivery_states(client, admin_token, case) == ["sent"]
 
@@ -298,3 +298,44 @@ def test_backoff_grows_and_is_capped() -> None:
     assert timedelta(seconds=20) <= waits[0] <= timedelta(seconds=30)
     assert all(b.total_seconds() > a.total_seconds() * 2 for a, b in itertools.pairwise(waits[:5]))
     assert max(waits) <= timedelta(hours=2.5)
+
+
+@pytest.mark.usefixtures("wired")
+def test_a_send_that_timed_out_is_looked_up_not_resent(
+    client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
+) -> None:
+    """A provider that hangs: the request may have arrived, so the item waits a lease
+    and is then looked up at Twilio, which has it: sent once, with its SID."""
+    runtime.settings.outbox_lease_seconds = 2.0  # each send is cut off after 1 s
+    standin.delay = lambda: 1.5
+    _, case = reporter_with_case(runtime)
+    write_to_reporter(client, admin_token, case, "Hello")
+    run_sender(runtime)
+    assert outbox(runtime)[0].state == "sending" and len(standin.sent) == 1
+    standin.delay = lambda: 0.0
+    advance_clock(3)
+    run_sender(runtime)
+    [item] = outbox(runtime)
+    assert len(standin.sent) == 1
+    assert item.state == "sent" and item.provider_message_id == standin.created[0]["sid"]
+
+
+@pytest.mark.usefixtures("wired")
+def test_a_whatsapp_message_whose_sender_died_is_unknown_not_resent(
+    client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
+) -> None:
+    """The Graph API cannot be asked whether it has a message: staff see it may be
+    missing rather than the worker getting it twice."""
+    from app.messaging.outbox import claim
+    from app.timeutil import utcnow
+
+    _, case = reporter_with_case(
+        runtime, channel="whatsapp", address="+8801711000555", provider="meta"
+    )
+    write_to_reporter(client, admin_token, case, "Hello")
+    handled, sends = claim(runtime, utcnow())  # claimed, then the process "dies"
+    assert handled == 1 and sends[0].provider == "meta"
+    advance_clock(runtime.settings.outbox_lease_seconds + 1)
+    run_sender(runtime)
+    assert standin.sent == []
+    assert delivery_states(client, admin_token, case) == ["unknown"]

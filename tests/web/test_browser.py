@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from app.cases.models import Case, RemediationStep
+from app.cases.service import narrative
 from app.main import create_app
 from app.runtime import Runtime
 from tests.web.helpers import cases
@@ -284,6 +285,27 @@ def test_offline_report_refused_by_the_server_comes_back_into_the_form(
     page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
     [case] = wait_for_cases(runtime, 1, page)
     assert case.country == "BD"
+    assert outbox(page) == []
+
+
+def test_offline_report_with_a_lone_surrogate_is_sent_not_retried_forever(
+    context: Any, runtime: Runtime
+) -> None:
+    """A DOM string may hold half a surrogate pair (a paste cut mid-emoji); JSON.stringify
+    sends it as a \\ud83d escape, which the server once answered 500 on every retry."""
+    page = context.new_page()
+    page.goto("/report?lang=en")
+    wait_until_kept(page)
+    context.set_offline(True)
+    fill_form(page)
+    page.evaluate("document.getElementById('narrative').value += ' \\ud83d'")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#receipt:not([hidden])")
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('state').textContent.startsWith('Sent.')")
+    [case] = wait_for_cases(runtime, 1, page)
+    with runtime.session() as session:
+        assert narrative(session, runtime.vault, case) == NARRATIVE + " \ufffd"
     assert outbox(page) == []
 
 

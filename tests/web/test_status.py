@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.cases import service as cases_service
 from app.cases.models import Case, CaseMessage, RemediationStep
+from app.main import create_app
 from app.runtime import Runtime
 from app.web.status import STEP_TABLE, WRONG_CODES
 from tests.factories import make_org, make_user
@@ -53,9 +55,30 @@ def test_wrong_code_is_refused_clearly_and_limited(client: TestClient, runtime: 
         wrong = client.post("/status?lang=es", data={"code": "7KQ2-M9XD-3HTR-P4WB"})
         assert wrong.status_code == 404
         assert "No encontramos este código" in wrong.text
-    blocked = client.post("/status?lang=es", data={"code": code})
-    assert blocked.status_code == 429, "even the right code waits once the limit is reached"
+    blocked = client.post("/status?lang=es", data={"code": "7KQ2-M9XD-3HTR-P4WC"})
+    assert blocked.status_code == 429
     assert "Demasiados intentos" in blocked.text
+    # A reporter behind the same address as the guesser still opens their own case.
+    assert client.post("/status?lang=es", data={"code": code}).status_code == 200
+
+
+def test_one_guesser_behind_the_proxy_locks_out_only_itself(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime.settings, "trusted_proxies", "127.0.0.1, 10.0.0.0/8")
+    with TestClient(create_app(runtime=runtime), client=("10.1.2.3", 443)) as proxied:
+        _, code = file_without_js(proxied)
+        guesser = {"X-Forwarded-For": "198.51.100.66"}
+        for _ in range(WRONG_CODES[0] + 1):
+            proxied.post("/status", data={"code": "7KQ2-M9XD-3HTR-P4WB"}, headers=guesser)
+        spoofed = {"X-Forwarded-For": "192.0.2.1, 198.51.100.66"}
+        wrong = proxied.post("/status", data={"code": "7KQ2-M9XD-3HTR-P4WB"}, headers=spoofed)
+        assert wrong.status_code == 429, "a made-up left-hand hop does not escape the limit"
+        reporter = {"X-Forwarded-For": "203.0.113.7"}
+        other = proxied.post("/status", data={"code": "7KQ2-M9XD-3HTR-P4WB"}, headers=reporter)
+        assert other.status_code == 404, "another client's first wrong code is only wrong"
+        mine = proxied.post("/status", data={"code": code}, headers=reporter)
+        assert mine.status_code == 200
 
 
 def test_malformed_code_counts_as_wrong(client: TestClient) -> None:

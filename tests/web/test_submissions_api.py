@@ -3,6 +3,7 @@ details encrypted, receipt codes hashed, field callers."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -13,7 +14,7 @@ from app.audit.models import AuditEvent
 from app.identity.models import Reporter
 from app.runtime import Runtime
 from app.submissions.receipts import normalise
-from tests.web.helpers import body, cases
+from tests.web.helpers import body, cases, form_submission_id
 
 URL = "/api/v1/submissions"
 
@@ -164,3 +165,46 @@ def test_openapi_documents_the_body(client: TestClient) -> None:
     schema = post["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"submission_id", "language", "narrative"}
     assert "/report" not in spec["paths"], "the pages stay out of the API document"
+
+
+def test_poison_characters_in_fields_are_cleaned_not_answered_500(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Lone surrogates arrive as valid JSON escapes; PostgreSQL refuses NUL in text."""
+    poison = "\ud800\x00\udfff"
+    sent = body(
+        narrative=f"Not paid{poison} in October",
+        workplace=f"Star{poison} Garments",
+        contact=f"+8801711{poison}000111",
+        country="BD\x00",
+        receipt_code="7KQ2-M9XD-3HTR-P4WB\x00",
+    )
+    headers = {"content-type": "application/json"}  # json.dumps escapes lone surrogates
+    answer = client.post(URL, content=json.dumps(sent), headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [p["field"] for p in answer.json()["problems"]] == ["country"]
+    cleaned = {**sent, "country": "BD", "receipt_code": "7KQ2-M9XD-3HTR-P4WB"}
+    filed = client.post(URL, content=json.dumps(cleaned), headers=headers)
+    assert filed.status_code == 201, filed.text
+    again = client.post(URL, content=json.dumps(cleaned), headers=headers)
+    assert again.status_code == 200
+    [case] = cases(runtime)
+    assert case.workplace == "Star\ufffd\ufffd Garments"
+
+
+def test_poison_characters_in_the_web_form_are_cleaned(
+    client: TestClient, runtime: Runtime
+) -> None:
+    page = client.get("/report?lang=en")
+    form = (
+        f"submission_id={form_submission_id(page.text)}&narrative=Not+paid%ED%A0%80%00+at+all"
+        "&category=wages&country=BD&workplace=Star%00%ED%B0%80&contact=&website="
+    )
+    answer = client.post(
+        "/report?lang=en",
+        content=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200, answer.text
+    [case] = cases(runtime)
+    assert case.workplace == "Star\ufffd\ufffd\ufffd"

@@ -194,3 +194,46 @@ def test_metrics_are_for_admins_only(client: TestClient, runtime: Runtime) -> No
     response = client.get("/api/v1/admin/metrics", headers=auth(make_token(runtime, monitor)))
     assert response.status_code == 403
     assert client.get("/api/v1/admin/metrics").status_code == 401
+
+
+@pytest.mark.usefixtures("configured")
+def test_poison_text_names_and_ids_are_cleaned_not_retried_forever(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Lone surrogates (valid JSON escapes, not valid Unicode) and NUL bytes, which
+    PostgreSQL refuses in text: each message is filed, and the retry is a duplicate."""
+    poisoned = meta_text(BOB, "wages \ud800 unpaid\x00")
+    poisoned["id"] += "\x00"
+    body = meta_body(
+        meta_change(
+            [meta_text(ALICE, "hello"), poisoned, meta_text(CHIN, "\udfff")],
+            contacts=[(BOB, "Ra\udc80hima\x00"), (CHIN, "\ud83d")],
+        )
+    )
+    assert b"\\ud800" in body
+    first = post(client, body)
+    assert first.status_code == 200, first.text
+    assert count(runtime, InboundEvent) == 3
+    again = post(client, body)
+    assert again.status_code == 200
+    assert count(runtime, InboundEvent) == 3
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_message_its_own_data_makes_fail_is_given_up_not_answered_500(
+    client: TestClient, runtime: Runtime, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.webhooks import service
+
+    real = service.run_intake
+
+    def intake(session, vault, message):  # type: ignore[no-untyped-def]
+        if message.text == "poison":
+            raise ValueError("a value no retry will change")
+        return real(session, vault, message)
+
+    monkeypatch.setattr(service, "run_intake", intake)
+    body = meta_body(meta_change([meta_text(ALICE, "hello"), meta_text(BOB, "poison")]))
+    assert post(client, body).status_code == 200
+    assert post(client, body).status_code == 200
+    assert meta_metrics(client, admin_token)["poison"] == 2

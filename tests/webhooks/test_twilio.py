@@ -202,3 +202,34 @@ def test_a_repeat_delivery_gets_the_same_reply_and_stores_nothing(
     assert count(runtime, DataKey) == keys
     seen = metrics(client, admin_token)
     assert seen["accepted"] == 1 and seen["duplicate"] == 1
+
+
+@pytest.mark.usefixtures("configured", "fake_intake")
+def test_a_sid_extended_by_the_next_parameter_keeps_its_signature_but_is_refused(
+    client: TestClient, runtime: Runtime
+) -> None:
+    captured = twilio_sms(SENDER, "They did not pay us")
+    assert post(client, SMS, captured).status_code == 200
+    # The signed string is every name and value run together, sorted by name, so moving
+    # `MessagingServiceSid<value>` into the end of MessageSid signs exactly the same.
+    shifted = {k: v for k, v in captured.items() if k != "MessagingServiceSid"}
+    shifted["MessageSid"] += "MessagingServiceSid" + captured["MessagingServiceSid"]
+    signature = twilio_signature(SMS, captured)
+    assert twilio_signature(SMS, shifted) == signature, "the attack is real"
+    replayed = post(client, SMS, shifted, signature=signature)
+    assert replayed.status_code == 400
+    assert count(runtime, InboundEvent) == 1
+
+
+@pytest.mark.usefixtures("configured", "fake_intake")
+def test_a_sid_is_deduplicated_in_its_canonical_spelling(
+    client: TestClient, runtime: Runtime
+) -> None:
+    params = twilio_sms(SENDER, "They did not pay us")
+    shouting = {
+        k: (v.upper() if k.endswith("Sid") and k != "AccountSid" else v) for k, v in params.items()
+    }
+    first, second = post(client, SMS, params), post(client, SMS, shouting)
+    assert first.status_code == second.status_code == 200
+    assert reply_of(first.text) == reply_of(second.text)
+    assert count(runtime, InboundEvent) == 1
