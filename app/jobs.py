@@ -2,4 +2,5 @@
 
 import app.cases.timers
 import app.intake.jobs
-import app.messaging.outbox  # noqa: F401
+import app.messaging.outbox
+import app.retention.jobs  # noqa: F401

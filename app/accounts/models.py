@@ -32,6 +32,8 @@ class Organisation(SQLModel, table=True):
     feedback_days: int = 90
     reassign_after_days: int = 7
     is_fallback: bool = False
+    # Days after a case closes until its content is crypto-shredded (3 years, as HinSchG).
+    retention_days: int = Field(default=1095, sa_column_kwargs={"server_default": "1095"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

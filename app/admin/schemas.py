@@ -15,6 +15,7 @@ class OrgIn(BaseModel):
     ack_days: int = Field(default=7, ge=1, le=365)
     feedback_days: int = Field(default=90, ge=1, le=730)
     reassign_after_days: int = Field(default=7, ge=1, le=365)
+    retention_days: int = Field(default=1095, ge=0, le=36500, description="after closure")
     is_fallback: bool = False
 
 
@@ -23,6 +24,9 @@ class OrgUpdate(BaseModel):
     ack_days: int | None = Field(default=None, ge=1, le=365)
     feedback_days: int | None = Field(default=None, ge=1, le=730)
     reassign_after_days: int | None = Field(default=None, ge=1, le=365)
+    retention_days: int | None = Field(
+        default=None, ge=0, le=36500, description="days after closure until content is shredded"
+    )
     is_fallback: bool | None = None
 
 
@@ -34,6 +38,7 @@ class OrgPublic(BaseModel):
     ack_days: int
     feedback_days: int
     reassign_after_days: int
+    retention_days: int
     is_fallback: bool
     created_at: datetime
 

@@ -11,7 +11,14 @@ from app.errors import AppError, Conflict, NotFound
 from app.routing.models import Workplace, WorkplaceBuyer
 from app.routing.service import COUNTRIES
 
-ORG_SETTINGS = ("name", "ack_days", "feedback_days", "reassign_after_days", "is_fallback")
+ORG_SETTINGS = (
+    "name",
+    "ack_days",
+    "feedback_days",
+    "reassign_after_days",
+    "retention_days",
+    "is_fallback",
+)
 
 
 def org_or_404(session: Session, slug: str, kind: str | None = None) -> Organisation:

@@ -50,6 +50,7 @@ class Case(SQLModel, table=True):
         Index("ix_grievance_case_partner_created", "partner_id", "created_at", "id"),
         Index("ix_grievance_case_partner_status", "partner_id", "status"),
         Index("ix_grievance_case_reporter", "reporter_id", "created_at"),
+        Index("ix_grievance_case_closed", "closed_at"),
         # Partial indexes for the triage queue and the deadline job (migration 0005).
         *(
             Index(
@@ -104,6 +105,9 @@ class Case(SQLModel, table=True):
     last_reporter_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unread_reporter_messages: int = 0
     version: int = 1
+    # Retention (app/retention): a legal hold suspends it; set once content is shredded.
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    content_shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseMessage(SQLModel, table=True):

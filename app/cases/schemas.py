@@ -93,19 +93,16 @@ class ExportedEvent(BaseModel):
     hash: str
 
 
-class ChainPoint(BaseModel):
-    seq: int
-    hash: str
-
-
 class CaseExport(BaseModel):
     """A case's complete history for an auditor, checkable without trusting the service."""
 
     case: CasePublic
     events: list[ExportedEvent]
-    export_event: ChainPoint = Field(
-        description="the audit event that records this export; pass `SEQ:HASH` to "
-        "`grievance audit verify --expect-head` later to prove the log was not cut back"
+    export_event: str = Field(
+        description="`SEQ:HASH` of the audit event that records this export, the form "
+        "`grievance audit verify --expect-head` takes: run it later to prove the log was not "
+        "cut back",
+        examples=["42:" + "0" * 64],
     )
     hash_rule: str = Field(
         description="how each event's hash is computed, to recompute it independently"

@@ -26,7 +26,6 @@ from app.cases.schemas import (
     CasePublic,
     CaseSummary,
     CategoryIn,
-    ChainPoint,
     ExportedEvent,
     LinkIn,
     LinkPublic,
@@ -247,7 +246,7 @@ def export_case(
     return CaseExport(
         case=public,
         events=exported,
-        export_event=ChainPoint(seq=point.seq, hash=point.hash),
+        export_event=f"{point.seq}:{point.hash}",
         hash_rule=HASH_RULE,
     )
 

@@ -38,6 +38,7 @@ from app.intake.keywords import (
 from app.intake.languages import by_name, by_number, country_of, detect, guess, menu
 from app.intake.replies import Replies
 from app.messaging.models import Conversation
+from app.retention.service import retention_for_reporter
 from channels.base import InboundMessage
 
 
@@ -114,7 +115,8 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
-        return turn.say.help()
+        days = retention_for_reporter(turn.session, turn.reporter)
+        return f"{turn.say.help()} {turn.say.retention(days)}"
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:
