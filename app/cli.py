@@ -52,6 +52,14 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     elif not migrate.is_current(runtime.engine):
         raise ConfigError("the database is not migrated; run `grievance db upgrade`")
     check_key_matches_database(runtime)
+    if migrate_db:
+        # The reporter's workplace words were once kept in clear; sealing them needs the key
+        # file, so it runs here rather than in the migration.
+        from app.cases import service as cases
+
+        with runtime.session() as session:
+            cases.seal_workplace_texts(session, runtime.vault)
+            session.commit()
     return runtime
 
 
@@ -117,6 +125,8 @@ def cmd_orgs_create(args: argparse.Namespace) -> int:
         )
         if args.fallback:
             org.is_fallback = True
+        if args.retention_days is not None:
+            org.retention_days = args.retention_days
         session.commit()
     print(f"created {args.kind} {args.slug}")
     return 0
@@ -214,6 +224,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days (0 or more)")
+    return int(value)
+
+
 def _chain_point(value: str) -> tuple[int, str]:
     seq, _, digest = value.partition(":")
     if not seq.isdigit() or len(digest) != 64:
@@ -227,6 +243,55 @@ def cmd_keys_rotate(_args: argparse.Namespace) -> int:
     runtime = _runtime()
     kek_id, count = rotate(runtime, actor=_cli_actor())
     print(f"new key-encryption key {kek_id}; re-wrapped {count} data keys")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import app.models  # noqa: F401  (every table, for the foreign keys the export follows)
+    from app.exports.commands import cmd_export as export
+
+    if not args.out:
+        raise UsageError("give --out FILE (or `export key`, `export verify FILE --key KEY`)")
+    return export(args, _runtime(), _cli_actor())
+
+
+def cmd_export_key(_args: argparse.Namespace) -> int:
+    from app.exports.commands import cmd_export_key as export_key
+    from app.settings import get_settings
+
+    return export_key(get_settings().key_file)
+
+
+def cmd_export_verify(args: argparse.Namespace) -> int:
+    # Deliberately no settings, key file or database: an auditor runs this anywhere.
+    from app.exports.commands import cmd_export_verify as export_verify
+
+    return export_verify(args)
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    import app.models  # noqa: F401  (every table, for the foreign keys the scan follows)
+    from app.retention.jobs import run_retention
+
+    outcome = run_retention(_runtime(), actor=_cli_actor(), dry_run=args.dry_run)
+    for due in outcome.due if args.dry_run else outcome.shredded:
+        print(f"{due.reference} closed {due.closed_at:%Y-%m-%d}, kept {due.days} days")
+    if args.dry_run:
+        print(f"{len(outcome.due)} cases are due for shredding (dry run: nothing changed)")
+    else:
+        print(f"shredded the content of {len(outcome.shredded)} cases")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backup import backup_sqlite, sqlite_path
+    from app.settings import get_settings
+
+    source = sqlite_path(get_settings().db_url)
+    size = backup_sqlite(source, Path(args.out))
+    print(f"backed up {source} to {args.out} ({size} bytes); keep the key file apart from it")
     return 0
 
 
@@ -275,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a partner that receives cases no routing rule matches",
     )
+    oc.add_argument(
+        "--retention-days",
+        type=_days,
+        help="days after closure until a case's content is shredded (default 1095)",
+    )
 
     users = sub.add_parser("users", help="staff users").add_subparsers(
         dest="users_command", required=True, parser_class=Parser
@@ -319,11 +389,38 @@ def build_parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True, parser_class=Parser
     )
     add("rotate", cmd_keys_rotate, "add a new key-encryption key and re-wrap data keys", keys)
+
+    export = add("export", cmd_export, "write a signed export bundle (docs/export-format.md)")
+    export.add_argument("--out", help="the bundle file to write")
+    export.add_argument("--partner", help="only cases routed to this partner (slug)")
+    export.add_argument("--from", dest="date_from", help="cases opened on or after YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", help="cases opened on or before YYYY-MM-DD")
+    export.add_argument("--case", action="append", help="a case reference; repeatable")
+    export.add_argument(
+        "--content", action="store_true", help="include narratives and messages (recorded)"
+    )
+    export_sub = export.add_subparsers(dest="export_command", parser_class=Parser)
+    add("key", cmd_export_key, "print the Ed25519 public key that signs bundles", export_sub)
+    ev = add("verify", cmd_export_verify, "check a bundle offline (no database)", export_sub)
+    ev.add_argument("file")
+    ev.add_argument("--key", required=True, help="the public key PEM file")
+
+    retention = sub.add_parser("retention", help="retention").add_subparsers(
+        dest="retention_command", required=True, parser_class=Parser
+    )
+    rr = add(
+        "run", cmd_retention_run, "crypto-shred the content of cases past retention", retention
+    )
+    rr.add_argument("--dry-run", action="store_true", help="list what is due; change nothing")
+
+    backup = add("backup", cmd_backup, "copy the embedded SQLite database, online")
+    backup.add_argument("--out", required=True, help="the file to write")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     from app.errors import AppError
@@ -336,6 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AppError, ConfigError, KeyFileError, UnwrapError, UsageError) as exc:
         message = exc.message if isinstance(exc, AppError) else str(exc)
         print(f"grievance: error: {message}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # a setting in the environment or .env is malformed
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem.get("loc", ())) or "a setting"
+        print(f"grievance: error: {where}: {problem['msg']}", file=sys.stderr)
         return 1
     except IntegrityError:
         print(

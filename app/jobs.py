@@ -3,4 +3,5 @@
 import app.cases.timers
 import app.intake.jobs
 import app.messaging.outbox
-import app.remediation.jobs  # noqa: F401
+import app.remediation.jobs
+import app.retention.jobs  # noqa: F401

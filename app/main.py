@@ -17,10 +17,13 @@ from app.cases import views as case_views
 from app.console import views as console_views
 from app.db import serving_requests_on_this_loop
 from app.errors import install_error_handler
+from app.exports import views as export_views
 from app.headers import SecurityHeaders
 from app.requestlog import RequestLog
+from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
+from app.stats import views as stats_views
 from app.submissions import views as submission_views
 from app.web import views as web_views
 from app.webhooks import views as webhook_views
@@ -89,6 +92,9 @@ def create_app(
     console_views.install(app)
     app.include_router(case_views.alerts_router)
     app.include_router(admin_router)
+    app.include_router(export_views.router)
+    app.include_router(retention_views.router)
     app.include_router(submission_views.router)
     app.include_router(web_views.router)
+    app.include_router(stats_views.router)
     return app

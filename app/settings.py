@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     # "name:language" of an approved Cloud API template that reopens the 24-hour window.
     whatsapp_template: str | None = Field(None, validation_alias="GRIEVANCE_WHATSAPP_TEMPLATE")
+    # Days after closure until a case's content is crypto-shredded, for every partner at
+    # once; unset, each partner's own period applies (default 1095). 0 means at once.
+    retention_days: int | None = Field(None, ge=0, validation_alias="GRIEVANCE_RETENTION_DAYS")
     outbox_max_attempts: int = Field(
         8, ge=1, le=50, validation_alias="GRIEVANCE_OUTBOX_MAX_ATTEMPTS"
     )
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(
         300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
     )
+
+    # Smallest count shown in any aggregate (buyers, public); smaller ones are withheld.
+    min_cell: int = Field(5, ge=1, le=1000, validation_alias="GRIEVANCE_MIN_CELL")
+    # smtp://user:pass@host:port or smtps://...; unset: staff alerts stay in the console inbox.
+    smtp_url: str | None = Field(None, validation_alias="GRIEVANCE_SMTP_URL")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

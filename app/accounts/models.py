@@ -34,6 +34,8 @@ class Organisation(SQLModel, table=True):
     # How long after resolution or closure a reporter may still reopen their case.
     reopen_days: int = 90
     is_fallback: bool = False
+    # Days after a case closes until its content is crypto-shredded (3 years, as HinSchG).
+    retention_days: int = Field(default=1095, sa_column_kwargs={"server_default": "1095"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

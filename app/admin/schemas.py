@@ -18,6 +18,7 @@ class OrgIn(BaseModel):
     reopen_days: int = Field(
         default=90, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
+    retention_days: int = Field(default=1095, ge=0, le=36500, description="after closure")
     is_fallback: bool = False
 
 
@@ -28,6 +29,9 @@ class OrgUpdate(BaseModel):
     reassign_after_days: int | None = Field(default=None, ge=1, le=365)
     reopen_days: int | None = Field(
         default=None, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
+    )
+    retention_days: int | None = Field(
+        default=None, ge=0, le=36500, description="days after closure until content is shredded"
     )
     is_fallback: bool | None = None
 
@@ -41,6 +45,7 @@ class OrgPublic(BaseModel):
     feedback_days: int
     reassign_after_days: int
     reopen_days: int
+    retention_days: int
     is_fallback: bool
     created_at: datetime
 

@@ -17,6 +17,7 @@ ORG_SETTINGS = (
     "feedback_days",
     "reassign_after_days",
     "reopen_days",
+    "retention_days",
     "is_fallback",
 )
 

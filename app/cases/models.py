@@ -50,6 +50,7 @@ class Case(SQLModel, table=True):
         Index("ix_grievance_case_partner_created", "partner_id", "created_at", "id"),
         Index("ix_grievance_case_partner_status", "partner_id", "status"),
         Index("ix_grievance_case_reporter", "reporter_id", "created_at"),
+        Index("ix_grievance_case_closed", "closed_at"),
         # Partial indexes for the triage queue and the deadline job (migration 0005).
         *(
             Index(
@@ -79,7 +80,10 @@ class Case(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2, index=True)
     channel: str = Field(max_length=16)
     language: str = Field(max_length=16)
+    # Before migration 0010 the reporter's words about their workplace were kept here in
+    # clear; `seal_workplace_texts` moves any left into `workplace_enc` and empties this.
     workplace: str | None = Field(default=None, max_length=200)
+    workplace_enc: bytes | None = None
     workplace_id: uuid.UUID | None = Field(default=None, foreign_key="workplace.id", index=True)
     partner_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
     assignee_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
@@ -108,6 +112,9 @@ class Case(SQLModel, table=True):
     resolution_override: str | None = Field(default=None, max_length=16)
     resolution_override_reason: str | None = Field(default=None, max_length=300)
     satisfaction: int | None = None
+    # Retention (app/retention): a legal hold suspends it; set once content is shredded.
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    content_shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseMessage(SQLModel, table=True):

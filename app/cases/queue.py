@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Uuid, and_, func, literal, literal_column, or_, tuple_
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import User
@@ -20,6 +20,7 @@ from app.cases import service
 from app.cases.models import Case, Category, Status
 from app.db import UTCDateTime
 from app.errors import AppError
+from app.routing.models import Workplace
 from app.timeutil import utcnow
 
 SORTS = ("newest", "oldest", "due")
@@ -110,7 +111,11 @@ def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[
         try:
             out.append(col(Case.workplace_id) == uuid.UUID(filters.workplace))
         except ValueError:
-            out.append(func.lower(col(Case.workplace)) == filters.workplace.strip().lower())
+            # The reporter's own words are encrypted; the filter names a registered workplace.
+            named = select(Workplace.id).where(
+                func.lower(col(Workplace.name)) == filters.workplace.strip().lower()
+            )
+            out.append(col(Case.workplace_id).in_(named))
     if filters.urgent is not None:
         out.append(col(Case.urgent) == filters.urgent)
     if filters.overdue is not None:

@@ -18,7 +18,14 @@ class CasePublic(BaseModel):
     channel: str
     language: str
     partner: str | None = Field(description="slug of the monitoring partner, or null")
-    workplace: str | None
+    workplace: str | None = Field(
+        default=None,
+        description="the reporter's own words about their workplace; only for those who may "
+        "read the case's content",
+    )
+    workplace_id: uuid.UUID | None = Field(
+        default=None, description="the registered workplace the case is linked to"
+    )
     urgent: bool
     created_at: datetime
     updated_at: datetime
@@ -98,19 +105,16 @@ class ExportedEvent(BaseModel):
     hash: str
 
 
-class ChainPoint(BaseModel):
-    seq: int
-    hash: str
-
-
 class CaseExport(BaseModel):
     """A case's complete history for an auditor, checkable without trusting the service."""
 
     case: CasePublic
     events: list[ExportedEvent]
-    export_event: ChainPoint = Field(
-        description="the audit event that records this export; pass `SEQ:HASH` to "
-        "`grievance audit verify --expect-head` later to prove the log was not cut back"
+    export_event: str = Field(
+        description="`SEQ:HASH` of the audit event that records this export, the form "
+        "`grievance audit verify --expect-head` takes: run it later to prove the log was not "
+        "cut back",
+        examples=["42:" + "0" * 64],
     )
     hash_rule: str = Field(
         description="how each event's hash is computed, to recompute it independently"
@@ -156,6 +160,13 @@ class CategoryIn(Versioned):
 
 class AssignIn(Versioned):
     assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
+
+
+class WorkplaceLinkIn(Versioned):
+    workplace_id: uuid.UUID
+    confirm: bool = Field(
+        default=False, description="needed when the workplace is in another country than the case"
+    )
 
 
 class RerouteIn(Versioned):

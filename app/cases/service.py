@@ -91,6 +91,39 @@ def narrative(session: Session, vault: Vault, case: Case) -> str | None:
     )
 
 
+def workplace_text(session: Session, vault: Vault, case: Case) -> str | None:
+    """The reporter's own words about their workplace (callers check content access)."""
+    if case.workplace_enc is None:
+        return case.workplace  # a case not yet sealed by `seal_workplace_texts`
+    return vault.decrypt(
+        session,
+        key_id=case.data_key_id,
+        table=CASE_TABLE,
+        row_id=case.id,
+        column="workplace",
+        blob=case.workplace_enc,
+    )
+
+
+def seal_workplace_texts(session: Session, vault: Vault) -> int:
+    """Encrypt the free-text workplaces stored in clear before migration 0010."""
+    sealed = 0
+    for case in session.exec(select(Case).where(col(Case.workplace).is_not(None))).all():
+        assert case.workplace is not None
+        case.workplace_enc = vault.encrypt(
+            session,
+            key_id=case.data_key_id,
+            table=CASE_TABLE,
+            row_id=case.id,
+            column="workplace",
+            plaintext=case.workplace,
+        )
+        case.workplace = None
+        session.add(case)
+        sealed += 1
+    return sealed
+
+
 # opening ------------------------------------------------------------------------------
 
 
@@ -139,7 +172,6 @@ def open_case(
         language=language,
         category=category,
         country=country,
-        workplace=(workplace or None),
         workplace_id=workplace_id,
         partner_id=partner.id if partner else None,
         data_key_id=key.id,
@@ -156,6 +188,16 @@ def open_case(
         column="narrative",
         plaintext=narrative_text,
     )
+    if workplace:
+        # It may name a line, a team or a person: content, like the narrative.
+        case.workplace_enc = vault.encrypt(
+            session,
+            key_id=key.id,
+            table=CASE_TABLE,
+            row_id=case.id,
+            column="workplace",
+            plaintext=workplace,
+        )
     _deadlines(case, partner)
     session.flush()
     for _ in range(5):

@@ -14,7 +14,7 @@ from app.accounts.models import Organisation, Role, User
 from app.audit.models import AuditEvent
 from app.audit.service import Actor, record
 from app.cases import queue as triage
-from app.cases import remediation, service, workflow
+from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, RemediationStep
 from app.cases.schemas import (
     AcknowledgeIn,
@@ -26,7 +26,6 @@ from app.cases.schemas import (
     CasePublic,
     CaseSummary,
     CategoryIn,
-    ChainPoint,
     ExportedEvent,
     LinkIn,
     LinkPublic,
@@ -42,6 +41,7 @@ from app.cases.schemas import (
     StepIn,
     StepPublic,
     StepUpdate,
+    WorkplaceLinkIn,
 )
 from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
@@ -68,7 +68,12 @@ def to_public(
         channel=case.channel,
         language=case.language,
         partner=partners.get(case.partner_id) if case.partner_id else None,
-        workplace=case.workplace,
+        workplace=(
+            service.workplace_text(session, vault, case)
+            if service.may_read_content(user, case)
+            else None
+        ),
+        workplace_id=case.workplace_id,
         urgent=case.urgent,
         created_at=case.created_at,
         updated_at=case.updated_at,
@@ -250,7 +255,7 @@ def export_case(
     return CaseExport(
         case=public,
         events=exported,
-        export_event=ChainPoint(seq=point.seq, hash=point.hash),
+        export_event=f"{point.seq}:{point.hash}",
         hash_rule=HASH_RULE,
     )
 
@@ -403,6 +408,31 @@ def reroute(
         actor=user,
         partner=partner,
         reason=payload.reason,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.put(
+    "/{case_id}/workplace",
+    response_model=CasePublic,
+    summary="Link the case to a registered workplace (monitors of the case, admins)",
+)
+def link_workplace(
+    case_id: uuid.UUID,
+    payload: WorkplaceLinkIn,
+    user: ApiUser,
+    session: SessionDep,
+    vault: VaultDep,
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workplaces.link(
+        session,
+        case=case,
+        actor=user,
+        workplace_id=payload.workplace_id,
+        confirm=payload.confirm,
         expected_version=payload.expected_version,
     )
     session.commit()

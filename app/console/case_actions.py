@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from app.accounts.models import Organisation
 from app.accounts.web import CsrfStaff, StaffContext
-from app.cases import remediation, service, workflow
+from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, RemediationStep, Status
 from app.console.case_page import render_case
 from app.console.web import ConsoleRoute, redirect, sentence
@@ -357,5 +357,34 @@ def reroute(
             expected_version=_version(version),
         )
         return "rerouted"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/workplace", summary="Link the case to a registered workplace")
+def link_workplace(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    workplace: Text = "",
+    confirm: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        try:
+            place_id = uuid.UUID(workplace)
+        except ValueError:
+            raise AppError("choose a workplace from the list") from None
+        workplaces.link(
+            session,
+            case=case,
+            actor=staff.user,
+            workplace_id=place_id,
+            confirm=confirm == "yes",
+            expected_version=_version(version),
+        )
+        return "workplace"
 
     return _act(request, session, vault, staff, case_id, run)

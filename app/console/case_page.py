@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import Staff, StaffContext
 from app.audit.service import Actor, record
-from app.cases import remediation, service, workflow
+from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
@@ -37,6 +37,7 @@ NOTICES = {
     "proposed": "The plan is on its way to the reporter, one question per step.",
     "answer": "The reporter's answer is recorded.",
     "rerouted": "The case is re-routed; the new partner's deadlines apply.",
+    "workplace": "The case is linked to the workplace; its buyers can follow it.",
 }
 
 
@@ -62,6 +63,19 @@ def _other_partners(session: Session, case: Case) -> list[Organisation]:
             .order_by(col(Organisation.name))
         ).all()
     )
+
+
+def _workplace_choice(session: Session, case: Case, said: str | None) -> dict[str, Any]:
+    """The registered workplaces to pick from (the case's country first) and the one the
+    reporter's words suggest."""
+    places = session.exec(select(Workplace)).all()
+    ordered = sorted(places, key=lambda p: (p.country != case.country, p.country or "", p.name))
+    hint = (
+        workplaces.suggest(session, text=said, country=case.country)
+        if case.workplace_id is None
+        else None
+    )
+    return {"places": ordered, "place_hint": hint}
 
 
 def _audit_rows(session: Session, case: Case) -> list[dict[str, Any]]:
@@ -125,8 +139,12 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
             for e in timeline.build(session, vault, case=case, user=user)
             if e.label.startswith(("Case opened", "Status changed"))
         ]
+    said = service.workplace_text(session, vault, case) if content else None
+    choice = _workplace_choice(session, case, said) if can_act else {}
     return {
+        **choice,
         "title": f"Case {case.reference}",
+        "reported_workplace": said,
         "case": case,
         "partner": partner,
         "assignee": assignee,

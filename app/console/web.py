@@ -54,12 +54,20 @@ def _when(value: Any) -> str:
     return text
 
 
+def _month(value: Any) -> str:
+    """The month only, for buyers: an exact date could single a worker out."""
+    if value is None:
+        return "—"
+    return value[:7] if isinstance(value, str) else str(value.strftime("%Y-%m"))
+
+
 def _label(value: Any) -> str:
     return str(value or "—").replace("_", " ")
 
 
 templates.filters["when"] = _when
 templates.filters["label"] = _label
+templates.filters["month"] = _month
 
 
 def secure_headers(response: Response) -> Response:

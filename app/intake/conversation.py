@@ -40,6 +40,7 @@ from app.intake.replies import Replies
 from app.messaging.models import Conversation
 from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
+from app.retention.service import retention_for_reporter
 from channels.base import InboundMessage
 
 
@@ -116,7 +117,8 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
-        return turn.say.help()
+        days = retention_for_reporter(turn.session, turn.reporter)
+        return f"{turn.say.help()} {turn.say.retention(days)}"
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:

@@ -92,6 +92,13 @@ class Replies:
             "STATUS: see your case. NEW: new problem. STOP: end messages."
         )
 
+    def retention(self, days: int) -> str:
+        return self.ngettext(
+            "What you wrote is deleted {n} day after your case is closed.",
+            "What you wrote is deleted {n} days after your case is closed.",
+            days,
+        ).format(n=self.number(days))
+
     def stopped(self) -> str:
         return self.gettext("You will get no more messages from us. Send START to get them again.")
 

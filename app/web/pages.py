@@ -85,6 +85,9 @@ class Page:
     def gettext(self, message: str) -> str:
         return str(translations(self.lang.code, "web").gettext(message))
 
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(translations(self.lang.code, "web").ngettext(singular, plural, n))
+
     def date(self, moment: datetime) -> str:
         # The day only: the reporter's time zone is unknown, and a UTC hour would mislead.
         return str(format_date(moment, "medium", locale=self.lang.locale))

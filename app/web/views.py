@@ -14,6 +14,7 @@ from app.cases.models import Channel
 from app.deps import FormDep, RuntimeDep, SessionDep
 from app.errors import Conflict, NotFound
 from app.ratelimit import client_address, limiter
+from app.retention import service as retention
 from app.submissions.service import Invalid, Problem, file_submission, validate
 from app.submissions.views import WEB_LIMIT, say
 from app.web import assets, status
@@ -49,9 +50,11 @@ def _form(request: Request, page: Page, values: dict[str, Any], **extra: Any) ->
 
 
 @router.get("/report")
-def report_form(request: Request) -> Response:
+def report_form(request: Request, runtime: RuntimeDep) -> Response:
     page = page_for(request)
-    return _form(request, page, {})
+    # Before routing the partner is unknown: the offline receipt tells the service's period.
+    days = retention.period_days(runtime.settings.retention_days, None)
+    return _form(request, page, {}, retention_days=days)
 
 
 def _is_uuid(value: object) -> bool:
@@ -141,6 +144,9 @@ def _file(
         reference=filed.case.reference,
         code=code,
         repeat=not filed.created,
+        retention_days=retention.days_for_case(
+            session, runtime.settings.retention_days, filed.case
+        ),
         **extra,
     )
 

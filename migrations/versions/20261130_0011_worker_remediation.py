@@ -7,7 +7,7 @@ The step's `reporter_response` ('agree'/'disagree') becomes `worker_verdict`
 code keeps using for it).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-11-30 07:20:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import app.db
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -248,3 +248,23 @@ def test_admin_reroutes_a_case(client: TestClient, runtime: Runtime, world: Worl
     client.cookies.clear()
     sign_in(client, world.outsider)
     assert "Re-route to partner" not in client.get(f"/console/cases/{case.id}").text
+
+
+def test_monitor_links_a_workplace_from_the_suggestion(
+    client: TestClient, runtime: Runtime, world: World
+) -> None:
+    from tests.factories import make_workplace
+
+    case = make_case(runtime, country="BD")  # the reporter wrote "Star Garments Ltd"
+    far = make_workplace(runtime, name="Star Garmets", country="VN", buyers=[])
+    sign_in(client, world.monitor)
+    html = client.get(f"/console/cases/{case.id}").text
+    assert "not linked" in html and "suggested: Star Garments" in html
+    status, html = _post(client, case, "workplace", workplace=str(far.id), version="1")
+    assert status == 409 and "confirm" in html
+    assert _case(runtime, case).workplace_id is None
+    status, html = _post(
+        client, case, "workplace", workplace=str(far.id), confirm="yes", version="1"
+    )
+    assert status == 200 and "linked to the workplace" in html
+    assert _case(runtime, case).workplace_id == far.id

@@ -64,3 +64,11 @@ def messages(runtime: Runtime, case: Case) -> list[CaseMessage]:
                 .order_by(col(CaseMessage.created_at))
             ).all()
         )
+
+
+def said_workplace(runtime: Runtime, case: Case) -> str | None:
+    """What the reporter said about their workplace (stored encrypted with the case)."""
+    from app.cases.service import workplace_text
+
+    with runtime.session() as session:
+        return workplace_text(session, runtime.vault, case)

@@ -15,7 +15,7 @@ from app.messaging.models import Conversation, OutboxItem
 from app.runtime import Runtime
 from app.timeutil import advance_clock
 from channels.base import Media
-from tests.intake.helpers import BD, GB, cases, messages, send
+from tests.intake.helpers import BD, GB, cases, messages, said_workplace, send
 
 STORY = "Our manager keeps us working until midnight and we get no day off for weeks."
 PHOTO = Media("image/jpeg", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
@@ -89,7 +89,11 @@ def test_empty_and_emoji_only_messages(runtime: Runtime) -> None:
     assert send(runtime, "🏭") == "We could not read your message. Please write it in words."
     reply = send(runtime, "Golden Thread")
     [case] = cases(runtime)
-    assert reply is not None and case.reference in reply and case.workplace == "Golden Thread"
+    assert (
+        reply is not None
+        and case.reference in reply
+        and said_workplace(runtime, case) == "Golden Thread"
+    )
     with runtime.session() as session:
         narrative = case_service.narrative(session, runtime.vault, case)
     assert narrative is not None and "😡😡😡" in narrative and "🏭" in narrative
@@ -105,7 +109,7 @@ def test_a_1600_character_message_is_kept_whole(runtime: Runtime) -> None:
     assert reply is not None and "workplace" in reply
     send(runtime, "W" * 1600)  # an absurd workplace answer: cut for the field, kept in full
     [case] = cases(runtime)
-    assert case.workplace == "W" * 200
+    assert said_workplace(runtime, case) == "W" * 200
     with runtime.session() as session:
         narrative = case_service.narrative(session, runtime.vault, case)
     assert narrative == long_story + "\n\n" + "W" * 1600
@@ -118,7 +122,7 @@ def test_new_during_intake_files_what_was_said(runtime: Runtime) -> None:
     assert reply == (
         f"Your last report is saved as case {case.reference}. Now tell us about the new problem."
     )
-    assert case.workplace is None
+    assert said_workplace(runtime, case) is None
 
 
 def _run_worker(runtime: Runtime) -> None:
@@ -133,7 +137,11 @@ def test_idle_intake_is_filed_by_the_time_out_job(runtime: Runtime) -> None:
     advance_clock(2 * 3600)
     _run_worker(runtime)
     [case] = cases(runtime)
-    assert case.language == "en" and case.workplace is None and case.category == "working_hours"
+    assert (
+        case.language == "en"
+        and said_workplace(runtime, case) is None
+        and case.category == "working_hours"
+    )
     with runtime.session() as session:
         assert case_service.narrative(session, runtime.vault, case) == STORY
         [item] = session.exec(select(OutboxItem)).all()
@@ -222,7 +230,7 @@ def test_workplace_is_one_clean_line(runtime: Runtime) -> None:
     send(runtime, STORY)
     send(runtime, "Golden\x00 Thread\n\tLtd ")
     [case] = cases(runtime)
-    assert case.workplace == "Golden Thread Ltd"
+    assert said_workplace(runtime, case) == "Golden Thread Ltd"
 
 
 def test_time_out_skips_an_erased_reporter(runtime: Runtime) -> None:

@@ -34,7 +34,10 @@ def test_simultaneous_messages_from_one_sender_all_land(runtime: Runtime) -> Non
     assert not errors
     [case] = cases(runtime)  # narrative, then workplace, then the rest joined the case
     with runtime.session() as session:
-        kept = [case_service.narrative(session, runtime.vault, case) or "", case.workplace or ""]
+        kept = [
+            case_service.narrative(session, runtime.vault, case) or "",
+            case_service.workplace_text(session, runtime.vault, case) or "",
+        ]
         kept += [
             case_service.message_body(session, runtime.vault, case, m)
             for m in messages(runtime, case)

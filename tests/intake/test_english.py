@@ -6,7 +6,7 @@ import re
 
 from app.cases import service as case_service
 from app.runtime import Runtime
-from tests.intake.helpers import GB, cases, send
+from tests.intake.helpers import GB, cases, said_workplace, send
 
 REF = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b")
 STORY = (
@@ -25,7 +25,7 @@ def test_narrative_rich_first_message_asks_only_for_the_workplace(runtime: Runti
     [case] = cases(runtime)
     assert case.reference == match.group(0)
     assert case.language == "en" and case.country == "GB" and case.channel == "sms"
-    assert case.workplace == "Star Garments Ltd, Gazipur"
+    assert said_workplace(runtime, case) == "Star Garments Ltd, Gazipur"
     assert case.category == "wages"
     with runtime.session() as session:
         assert case_service.narrative(session, runtime.vault, case) == STORY

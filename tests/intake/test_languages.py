@@ -10,7 +10,7 @@ from app.cases import service as case_service
 from app.cases.models import Case
 from app.identity.models import Reporter
 from app.runtime import Runtime
-from tests.intake.helpers import BD, MX, MY, SA, cases, send
+from tests.intake.helpers import BD, MX, MY, SA, cases, said_workplace, send
 
 REF = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 BN_STORY = "আমাদের তিন মাসের বেতন দেওয়া হয়নি। ওভারটাইমের টাকাও পাইনি।"
@@ -33,7 +33,7 @@ def test_bengali_conversation_from_greeting_to_reference_and_status(runtime: Run
     assert match is not None
     [case] = cases(runtime)
     assert (case.reference, case.language, case.country) == (match.group(0), "bn", "BD")
-    assert case.workplace == "স্টার গার্মেন্টস, গাজীপুর" and case.category == "wages"
+    assert said_workplace(runtime, case) == "স্টার গার্মেন্টস, গাজীপুর" and case.category == "wages"
     assert _narrative(runtime, case) == BN_STORY
     status = send(runtime, "অবস্থা", sender=BD)
     assert status == f"কেস {case.reference}: আপনার অভিযোগ পেয়েছি। আমাদের দল শিগগির দেখবে।"

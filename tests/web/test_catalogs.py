@@ -45,11 +45,15 @@ def test_catalog_is_complete_with_matching_placeholders(code: str) -> None:
     translated = {m.id: m.string for m in catalog if m.id}
     missing = sorted(source_messages() - set(translated))
     assert not missing, f"{code} lacks {missing}"
-    for msgid, text in translated.items():
-        assert text, f"{code}: {msgid!r} is not translated"
-        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), (
-            f"{code}: placeholders of {msgid!r} differ"
-        )
+    for key, value in translated.items():
+        # A plural message: every form carries the plural source's placeholders.
+        msgid = key[-1] if isinstance(key, tuple) else key
+        for text in value if isinstance(value, tuple) else (value,):
+            assert text, f"{code}: {msgid!r} is not translated"
+            assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), (
+                f"{code}: placeholders of {msgid!r} differ"
+            )
+        text = value[-1] if isinstance(value, tuple) else value
         if code != "en":
             short = len(msgid) < 12 or msgid in {"Hausa", "Status"}
             assert short or text != msgid or code in {"ms", "id"}, f"{code}: {msgid!r} copied"

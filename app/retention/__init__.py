@@ -1,0 +1,1 @@
+"""Retention: forgetting a case's content on time (crypto-shredding), and legal holds."""

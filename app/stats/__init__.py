@@ -1,0 +1,1 @@
+"""Aggregate figures for buyers and the public, with small counts protected."""

@@ -1,0 +1,119 @@
+"""Case counts by country, category and quarter (public) and by workplace (buyers),
+always passed through `suppression` before anyone sees them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import extract, func
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col, select
+
+from app.cases.models import Case, Category
+from app.routing.models import Workplace
+from app.stats.suppression import table
+
+UNKNOWN_COUNTRY = "ZZ"  # ISO 3166's code for "unknown or unspecified"
+CATEGORIES = tuple(c.value for c in Category)
+
+
+def quarter(year: int, month: int) -> str:
+    return f"{year}-Q{(month - 1) // 3 + 1}"
+
+
+def _quarter_span(found: set[tuple[int, int]]) -> list[str]:
+    """Every quarter from the first to the last with cases, empty ones too, so that a
+    missing row never says "zero" where a withheld figure would say "fewer than 5"."""
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    out = []
+    year, q = first
+    while (year, q) <= last:
+        out.append(f"{year}-Q{q}")
+        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+    return out
+
+
+def _counts(session: Session, group: Any, where: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    year = extract("year", col(Case.created_at))
+    month = extract("month", col(Case.created_at))
+    query = (
+        sql_select(group, col(Case.category), year, month, func.count())
+        .where(*where)
+        .group_by(group, col(Case.category), year, month)
+    )
+    return [tuple(row) for row in session.execute(query).all()]
+
+
+def _tables(
+    rows: list[tuple[Any, ...]], *, min_cell: int
+) -> list[tuple[Hashable, dict[tuple[str | None, str | None], int | None]]]:
+    by_group: dict[Hashable, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    seen: set[tuple[int, int]] = set()
+    for group, category, year, month, count in rows:
+        q = (int(year), (int(month) - 1) // 3 + 1)
+        seen.add(q)
+        by_group[group][(category, f"{q[0]}-Q{q[1]}")] += int(count)
+    quarters = _quarter_span(seen)
+    out = []
+    for group in sorted(by_group, key=str):
+        protected = table(by_group[group], CATEGORIES, quarters, min_cell=min_cell)
+        out.append((group, dict(protected.shown)))
+    return out
+
+
+def _ordered(shown: dict[tuple[str | None, str | None], int | None]) -> list[tuple[Any, ...]]:
+    return sorted(
+        ((cat, q, n) for (cat, q), n in shown.items()),
+        key=lambda r: (r[0] is not None, r[0] or "", r[1] is not None, r[1] or ""),
+    )
+
+
+def public_rows(session: Session, *, min_cell: int) -> list[dict[str, Any]]:
+    """The whole service's figures: one protected table per country."""
+    country = func.coalesce(col(Case.country), UNKNOWN_COUNTRY)
+    out = []
+    for group, shown in _tables(_counts(session, country), min_cell=min_cell):
+        for category, q, cases in _ordered(shown):
+            out.append({"country": group, "category": category, "quarter": q, "cases": cases})
+    return out
+
+
+def workplace_rows(
+    session: Session,
+    *,
+    workplace_ids: Sequence[uuid.UUID] | None,
+    min_cell: int,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[dict[str, Any]]:
+    """Figures per registered workplace (None: every workplace), one protected table each;
+    `since` and `until` are days, both included."""
+    where: list[Any] = [col(Case.workplace_id).is_not(None)]
+    if since is not None:
+        where.append(col(Case.created_at) >= datetime.combine(since, time(), UTC))
+    if until is not None:
+        where.append(col(Case.created_at) < datetime.combine(until, time(), UTC) + timedelta(1))
+    if workplace_ids is not None:
+        where.append(col(Case.workplace_id).in_(list(workplace_ids)))
+    places = {p.id: p for p in session.exec(select(Workplace)).all()}
+    out = []
+    for group, shown in _tables(_counts(session, col(Case.workplace_id), where), min_cell=min_cell):
+        place = places[group]  # type: ignore[index]
+        for category, q, cases in _ordered(shown):
+            out.append(
+                {
+                    "workplace": str(place.id),
+                    "workplace_name": place.name,
+                    "country": place.country or UNKNOWN_COUNTRY,
+                    "category": category,
+                    "quarter": q,
+                    "cases": cases,
+                }
+            )
+    return out

@@ -1,0 +1,57 @@
+"""Reporters are told how long their words are kept: on the receipt and in HELP."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.routing.models import RoutingRule
+from app.runtime import Runtime
+from app.settings import get_settings
+from tests.factories import make_org
+from tests.intake.helpers import send
+from tests.web.helpers import form_submission_id
+
+EN = "What you wrote is deleted 1,095 days after your case is closed."
+
+
+def post_report(client: TestClient, lang: str) -> str:
+    page = client.get(f"/report?lang={lang}")
+    data = {
+        "submission_id": form_submission_id(page.text),
+        "narrative": "The supervisor hit a worker on line 4.",
+        "category": "harassment_violence",
+        "country": "BD",
+        "workplace": "Star Garments Ltd",
+        "contact": "",
+        "website": "",
+    }
+    answer = client.post(f"/report?lang={lang}", data=data)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_the_receipt_tells_the_partners_period(client: TestClient, runtime: Runtime) -> None:
+    assert EN in client.get("/report?lang=en").text  # the offline receipt, made in advance
+    assert EN in post_report(client, "en")
+    partner = make_org(runtime, slug="awaj")
+    with runtime.session() as session:
+        partner.retention_days = 30
+        session.add(partner)
+        session.add(RoutingRule(partner_id=partner.id, priority=1, countries=["BD"]))
+        session.commit()
+    assert "What you wrote is deleted 30 days after" in post_report(client, "en")
+    assert "est effacé 30 jours après la clôture" in post_report(client, "fr")
+    assert "বন্ধ হওয়ার 30 দিন পর" in post_report(client, "bn")
+
+
+def test_help_tells_the_period(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    reply = send(runtime, "HELP")
+    assert reply is not None and reply.endswith(EN) and "STATUS" in reply
+    monkeypatch.setenv("GRIEVANCE_RETENTION_DAYS", "1")
+    get_settings.cache_clear()
+    try:
+        reply = send(runtime, "HELP")
+        assert reply is not None and reply.endswith("deleted 1 day after your case is closed.")
+    finally:
+        get_settings.cache_clear()
