@@ -52,7 +52,26 @@ def test_buyer_follows_remediation_at_their_workplace(runtime: Runtime, client: 
         for case in session.exec(select(Case).where(Case.workplace_id == world.place.id)).all():
             workflow.acknowledge(session, runtime.vault, case=case, actor=actor)
             step = remediation.add_step(
-                session, runtime.vault, case=case, actor=actor, summary="Pay the overtime owed"
+                session,
+                runtime.vault,
+                case=case,
+                actor=actor,
+                summary="Pay the overtime owed",
+                worker_text="ওভারটাইমের টাকা দেওয়া হবে"
+                if case.language == "bn"
+                else "Your overtime will be paid",
+            )
+            # The worker agrees (recorded by the monitor here), then it is done.
+            remediation.propose(session, runtime.vault, case=case, actor=actor)
+            remediation.record_for_reporter(
+                session,
+                runtime.vault,
+                case=case,
+                actor=actor,
+                step_id=step.id,
+                kind="consent",
+                yes=True,
+                reason=None,
             )
             remediation.update_step(
                 session, runtime.vault, case=case, actor=actor, step_id=step.id, status="done"
@@ -74,7 +93,8 @@ def test_buyer_follows_remediation_at_their_workplace(runtime: Runtime, client: 
     (row,) = list(csv.DictReader(io.StringIO(text)))
     assert row["cases"] == "8" and row["steps_proposed"] == "9" and row["steps_done"] == "8"
     assert row["acknowledged_in_time"] == "1.0"
-    assert row["steps_agreed"] == "" and row["overrides"] == ""  # fewer than 5: withheld
+    assert row["steps_agreed"] == "8"  # the worker agreed to each step
+    assert row["overrides"] == ""  # fewer than 5: withheld
     assert "no overtime pay" not in html + text
     case_page = client.get(f"/console/cases/{web[0].id}").text
     assert "no overtime pay" not in case_page and "star garmants" not in case_page
