@@ -4,4 +4,5 @@ import app.cases.timers
 import app.intake.jobs
 import app.messaging.outbox
 import app.remediation.jobs
-import app.retention.jobs  # noqa: F401
+import app.retention.jobs
+import app.voice.jobs  # noqa: F401

@@ -7,6 +7,7 @@ from app.db import metadata
 from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.voice.models import CaseMedia, VoiceCall
 
 __all__ = [
     "ApiToken",
@@ -14,6 +15,7 @@ __all__ = [
     "AuditHead",
     "Case",
     "CaseLink",
+    "CaseMedia",
     "CaseMessage",
     "CaseTimer",
     "ConflictExclusion",
@@ -29,6 +31,7 @@ __all__ = [
     "RoutingRule",
     "StaffSession",
     "User",
+    "VoiceCall",
     "Workplace",
     "WorkplaceBuyer",
     "metadata",

@@ -58,7 +58,7 @@ _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
 }
 
 
-def _refuse(request: Request, provider: str, exc: ChannelError) -> Response:
+def refuse(request: Request, provider: str, exc: ChannelError) -> Response:
     status, code = _REFUSALS.get(type(exc), (400, "bad_request"))
     counters(request).add(provider, code)
     return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
@@ -85,7 +85,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 # Twilio ---------------------------------------------------------------------------------
 
 
-async def _twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
+async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
     token = runtime.settings.twilio_auth_token
     if not token:
         raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
@@ -135,11 +135,11 @@ def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: boo
 
 async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
     try:
-        params = await _twilio_params(request, runtime, path)
+        params = await twilio_params(request, runtime, path)
         message = twilio.parse_inbound(params, channel=channel, now=utcnow())
         outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
-        return _refuse(request, "twilio", exc)
+        return refuse(request, "twilio", exc)
     counters(request).add("twilio", "duplicate" if outcome.duplicate else "accepted")
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
 
@@ -166,9 +166,9 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
 @router.post(TWILIO_STATUS, summary="Twilio delivery status callbacks", response_class=Response)
 async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        status = twilio.parse_status(await _twilio_params(request, runtime, TWILIO_STATUS))
+        status = twilio.parse_status(await twilio_params(request, runtime, TWILIO_STATUS))
     except ChannelError as exc:
-        return _refuse(request, "twilio", exc)
+        return refuse(request, "twilio", exc)
     applied = await run_in_threadpool(_apply_statuses, runtime, [status])
     counters(request).add("twilio", "status" if applied else "status_ignored")
     return Response(twilio.twiml(None), media_type=TWIML)
@@ -188,7 +188,7 @@ async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
             challenge=query.get("hub.challenge"),
         )
     except ChannelError as exc:
-        return _refuse(request, "meta", exc)
+        return refuse(request, "meta", exc)
     return PlainTextResponse(challenge)
 
 
@@ -231,7 +231,7 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
         meta.verify_signature(app_secret=secret, body=body, header=header)
         messages, statuses = meta.parse_events(body, on_skip=on_skip)
     except ChannelError as exc:
-        return _refuse(request, "meta", exc)
+        return refuse(request, "meta", exc)
     outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
     applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
     tally = counters(request)
