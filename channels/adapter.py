@@ -72,9 +72,18 @@ class Reply:
 
 @runtime_checkable
 class ChannelAdapter(Protocol):
-    provider: str  # short, stored with inbound events and outbox items
-    channels: frozenset[ChannelName]
-    max_body: int  # the largest webhook body the provider ever sends
+    @property
+    def provider(self) -> str:
+        """Short; stored with inbound events and outbox items."""
+        ...
+
+    @property
+    def channels(self) -> frozenset[ChannelName]: ...
+
+    @property
+    def max_body(self) -> int:
+        """The largest webhook body the provider ever sends."""
+        ...
 
     def capabilities(self, channel: ChannelName) -> Capabilities: ...
 

@@ -17,6 +17,7 @@ from channels.base import (
     DeliveryStatus,
     Forbidden,
     InboundMessage,
+    LookupFailed,
     Media,
     NotConfigured,
     OutboundMessage,
@@ -276,10 +277,6 @@ async def send(
         # Twilio created the message; retrying would send it twice, even without a sid.
         return SendResult(sid if isinstance(sid, str) else None, accepted=True, retryable=False)
     return _error_result(response)
-
-
-class LookupFailed(Exception):
-    """Twilio could not be asked (transport error or an error answer): try again later."""
 
 
 async def find_sent(

@@ -23,6 +23,7 @@ from app.identity.vault import Vault
 from app.remediation import closure, questions
 from app.routing.models import Workplace
 from app.timeutil import utcnow
+from app.voice import media
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -153,6 +154,7 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "content": content,
         "can_act": can_act,
         "narrative": service.narrative(session, vault, case) if content else None,
+        "recordings": media.listing(session, case) if content else [],
         "entries": entries,
         "audit": _audit_rows(session, case) if user.role == Role.auditor else [],
         "steps": steps,
