@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 # answer at once, and each command imports its own work (the database layer, the web app).
 from app.accounts.roles import Role
 from app.cases.categories import Category
+from app.cases.models import Channel
 
 if TYPE_CHECKING:
     from app.audit.service import Actor
@@ -372,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--country", action="append", help="ISO 3166 alpha-2; repeatable")
     rc.add_argument("--category", action="append", choices=[c.value for c in Category])
     rc.add_argument("--language", action="append")
-    rc.add_argument("--channel", action="append", choices=["sms", "whatsapp", "web", "field"])
+    rc.add_argument("--channel", action="append", choices=[c.value for c in Channel])
     rc.add_argument("--priority", type=int, default=100)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(

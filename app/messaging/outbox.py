@@ -43,7 +43,7 @@ from app.identity.models import Reporter
 from app.identity.service import address_for_sending
 from app.identity.vault import DecryptionError, Vault
 from app.messaging.delivery import set_state
-from app.messaging.models import InboundEvent, OutboxItem
+from app.messaging.models import InboundEvent, OutboxItem, OutboxState
 from app.runtime import Runtime
 from app.settings import Settings
 from app.timeutil import utcnow
@@ -126,17 +126,21 @@ def _template(settings: Settings) -> tuple[str, str] | None:
 def _waiting(settings: Settings, now: datetime) -> ColumnElement[bool]:
     # enqueue() files an item for an opted-out reporter as opted_out, with its message:
     # the sender never picks it up.
-    waiting: ColumnElement[bool] = col(OutboxItem.state) == "pending"
+    waiting: ColumnElement[bool] = col(OutboxItem.state) == OutboxState.pending
     ready = ready_channels(settings)
     if ready:
-        retry = and_(col(OutboxItem.state) == "no_credentials", col(OutboxItem.channel).in_(ready))
+        retry = and_(
+            col(OutboxItem.state) == OutboxState.no_credentials, col(OutboxItem.channel).in_(ready)
+        )
         waiting = or_(waiting, retry)
     return and_(waiting, col(OutboxItem.next_attempt_at) <= now)
 
 
 def _stale(now: datetime) -> ColumnElement[bool]:
     """Items whose sender's claim ran out before their outcome was recorded."""
-    return and_(col(OutboxItem.state) == "sending", col(OutboxItem.next_attempt_at) <= now)
+    return and_(
+        col(OutboxItem.state) == OutboxState.sending, col(OutboxItem.next_attempt_at) <= now
+    )
 
 
 def _claimable(where: ColumnElement[bool]) -> SelectOfScalar[OutboxItem]:
@@ -167,11 +171,11 @@ def _hold(
     already_waiting = session.exec(
         select(OutboxItem.id).where(
             OutboxItem.reporter_id == reporter.id,
-            OutboxItem.state == "held_window",
+            OutboxItem.state == OutboxState.held_window,
             OutboxItem.id != item.id,
         )
     ).first()
-    set_state(session, item, "held_window", actor=SENDER, error="outside_24h_window")
+    set_state(session, item, OutboxState.held_window, actor=SENDER, error="outside_24h_window")
     template = _template(settings)
     provider = choose_provider(session, settings, item)
     if already_waiting or template is None or provider is None:
@@ -190,16 +194,16 @@ def _prepare(
 ) -> list[Send]:
     reporter = session.get(Reporter, item.reporter_id)
     if (
-        item.state == "opted_out"
+        item.state == OutboxState.opted_out
         or reporter is None
         or (reporter.opted_out and not item.opt_out_notice)
     ):
-        set_state(session, item, "opted_out", actor=SENDER, error="opted_out")
+        set_state(session, item, OutboxState.opted_out, actor=SENDER, error="opted_out")
         return []
     provider = choose_provider(session, settings, item)
     if provider is None:
         item.next_attempt_at = now + RECHECK
-        set_state(session, item, "no_credentials", actor=SENDER, error="no_credentials")
+        set_state(session, item, OutboxState.no_credentials, actor=SENDER, error="no_credentials")
         return []
     last_inbound = reporter.last_inbound_at
     window = providers(settings).capabilities(item.channel, provider).reply_window
@@ -211,7 +215,7 @@ def _prepare(
     except DecryptionError:
         address = None
     if not address:  # the reporter's identity was erased (crypto-shredded)
-        set_state(session, item, "failed", actor=SENDER, error="reporter_erased")
+        set_state(session, item, OutboxState.failed, actor=SENDER, error="reporter_erased")
         return []
     _mark_sending(session, settings, item, provider, now)
     message = _outbound(settings, item, provider, address, body)
@@ -235,7 +239,7 @@ def _mark_sending(
     item.provider = provider
     item.claimed_at = now
     item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
-    set_state(session, item, "sending", actor=SENDER)
+    set_state(session, item, OutboxState.sending, actor=SENDER)
 
 
 def _reclaim(
@@ -245,10 +249,14 @@ def _reclaim(
     marked `unknown` for staff rather than risk a second copy."""
     reporter = session.get(Reporter, item.reporter_id)
     if item.provider is None or not _capabilities(settings, item).can_look_up or reporter is None:
-        set_state(session, item, "unknown", actor=SENDER, error="outcome_unknown_not_resent")
+        set_state(
+            session, item, OutboxState.unknown, actor=SENDER, error="outcome_unknown_not_resent"
+        )
         return []
     if item.attempts >= settings.outbox_max_attempts:
-        set_state(session, item, "unknown", actor=SENDER, error="lookup_failed_not_resent")
+        set_state(
+            session, item, OutboxState.unknown, actor=SENDER, error="lookup_failed_not_resent"
+        )
         return []
     try:
         address = address_for_sending(session, vault, reporter)
@@ -256,7 +264,7 @@ def _reclaim(
     except DecryptionError:
         address = None
     if not address:
-        set_state(session, item, "unknown", actor=SENDER, error="reporter_erased")
+        set_state(session, item, OutboxState.unknown, actor=SENDER, error="reporter_erased")
         return []
     provider = item.provider
     _mark_sending(session, settings, item, provider, now)
@@ -372,7 +380,7 @@ def _record(
         item.provider_message_id = result.provider_message_id
         item.sent_at = now
         item.last_error = None
-        set_state(session, item, "sent", actor=SENDER)
+        set_state(session, item, OutboxState.sent, actor=SENDER)
         return
     error = result.error or "send_failed"
     if result.uncertain:
@@ -382,25 +390,25 @@ def _record(
             item.last_error = error[:300]
             session.add(item)
         else:
-            set_state(session, item, "unknown", actor=SENDER, error=f"{error}_not_resent")
+            set_state(session, item, OutboxState.unknown, actor=SENDER, error=f"{error}_not_resent")
     elif error == "no_credentials":
         item.attempts -= 1
         item.next_attempt_at = now + RECHECK
-        set_state(session, item, "no_credentials", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.no_credentials, actor=SENDER, error=error)
     elif error == "opted_out":
-        set_state(session, item, "opted_out", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.opted_out, actor=SENDER, error=error)
     elif error == "outside_window":  # the provider's clock decides, not ours
-        set_state(session, item, "held_window", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.held_window, actor=SENDER, error=error)
     elif result.retryable and item.attempts < settings.outbox_max_attempts:
         item.next_attempt_at = now + backoff(item.attempts)
-        set_state(session, item, "pending", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.pending, actor=SENDER, error=error)
     else:
         reason = f"gave_up_after_{item.attempts}_attempts_{error}" if result.retryable else error
-        set_state(session, item, "failed", actor=SENDER, error=reason)
+        set_state(session, item, OutboxState.failed, actor=SENDER, error=reason)
 
 
 def _record_invite(session: Session, item: OutboxItem, result: SendResult) -> None:
-    if item.state != "held_window":
+    if item.state != OutboxState.held_window:
         return
     outcome = "template_sent" if result.accepted else f"template_failed_{result.error}"
     item.last_error = f"outside_24h_window_{outcome}"[:300]
@@ -417,7 +425,7 @@ def record_result(runtime: Runtime, send: Send, result: SendResult) -> None:
             return
         if send.template is not None:
             _record_invite(session, item, result)
-        elif item.state == "sending" and item.attempts == send.attempt:
+        elif item.state == OutboxState.sending and item.attempts == send.attempt:
             _record(session, runtime.settings, item, result, utcnow())
         # else: our lease expired and another sender took the item over.
         session.commit()

@@ -270,7 +270,7 @@ def sms(step: Step) -> str:
     digits = step.event.digits
     case = step.session.get(Case, step.call.case_id) if step.call.case_id else None
     if digits == "1" and case is not None and step.reporter.address_enc is not None:
-        body = step.voice.text(prompts.SMS_BODY, reference=case.reference)
+        body = step.voice.written(prompts.SMS_BODY, reference=case.reference)
         cases.enqueue(step.session, step.vault, reporter=step.reporter, body=body)
         return twiml.say([step.voice.fixed("sms_sent")])
     if digits in (None, "2") or step.tries:

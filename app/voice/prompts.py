@@ -111,6 +111,11 @@ def audio_file(language: str, name: str) -> Path | None:
     return path if language in BY_CODE and path.is_file() else None
 
 
+def _translate(code: str, msgid: str, values: dict[str, str]) -> str:
+    translated = translations(code, DOMAIN).gettext(msgid)
+    return translated % values if values else translated
+
+
 @dataclass(frozen=True)
 class Voice:
     """The prompts for one language, as <Play> or <Say> instructions."""
@@ -124,8 +129,12 @@ class Voice:
         return self.language if VOICES.get(self.language) else "en"
 
     def text(self, msgid: str, **values: str) -> str:
-        translated = translations(self._spoken_language, DOMAIN).gettext(msgid)
-        return translated % values if values else translated
+        """Spoken text: English where Twilio has no voice for the language."""
+        return _translate(self._spoken_language, msgid, values)
+
+    def written(self, msgid: str, **values: str) -> str:
+        """Written text (an SMS): always in the caller's own language."""
+        return _translate(self.language, msgid, values)
 
     def _say(self, text: str) -> Prompt:
         found = VOICES.get(self._spoken_language) or VOICES["en"]
