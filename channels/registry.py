@@ -8,7 +8,6 @@ on outside this package.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -274,4 +273,23 @@ def build(credentials: Credentials, public_url: str = "") -> Registry:
     )
 
 
-PROVIDERS: Mapping[str, type] = {"twilio": TwilioAdapter, "meta": MetaAdapter}
+@dataclass
+class _Blank:
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base: str = ""
+    meta_app_secret: str | None = None
+    meta_access_token: str | None = None
+    meta_phone_number_id: str | None = None
+    meta_api_base: str = ""
+
+
+# What a channel can do does not depend on credentials: asked without any.
+_KNOWN = build(_Blank())
+
+
+def capabilities(channel: str, provider: str | None = None) -> Capabilities:
+    """What `channel` can do through `provider` (its first provider when None)."""
+    return _KNOWN.capabilities(channel, provider)
