@@ -58,6 +58,25 @@ class WebhookRequest:
     body: bytes
 
 
+class WebhookKind(StrEnum):
+    inbound = "inbound"  # messages from reporters (Twilio: answered synchronously)
+    status = "status"  # delivery status callbacks
+    handshake = "handshake"  # a subscription check (Meta's hub.challenge)
+    events = "events"  # a batch of messages and statuses (Meta)
+    call = "call"  # a phone call, and the steps under its path
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One endpoint a provider calls; its path is fixed by CONTRACT.md."""
+
+    method: str
+    path: str
+    kind: WebhookKind
+    channel: ChannelName | None
+    summary: str
+
+
 @dataclass(frozen=True)
 class Parsed:
     messages: list[InboundMessage] = field(default_factory=list)
@@ -86,6 +105,10 @@ class ChannelAdapter(Protocol):
         ...
 
     def capabilities(self, channel: ChannelName) -> Capabilities: ...
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        """The endpoints the provider calls (the app mounts one route for each)."""
+        ...
 
     def receives(self) -> bool:
         """Its webhooks can be verified (else they answer 503)."""

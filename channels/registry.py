@@ -21,6 +21,8 @@ from channels.adapter import (
     ChannelName,
     Parsed,
     Reply,
+    Webhook,
+    WebhookKind,
     WebhookRequest,
 )
 from channels.base import BadRequest, NotConfigured, OutboundMessage, SendResult
@@ -72,6 +74,18 @@ class TwilioAdapter:
             outbound_channel=channel,
             can_look_up=True,
         )
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        return (
+            Webhook("POST", "/channels/twilio/sms", WebhookKind.inbound, ChannelName.sms,
+                    "Twilio inbound SMS (answers TwiML)"),
+            Webhook("POST", "/channels/twilio/whatsapp", WebhookKind.inbound,
+                    ChannelName.whatsapp, "Twilio inbound WhatsApp (answers TwiML)"),
+            Webhook("POST", TWILIO_STATUS_PATH, WebhookKind.status, None,
+                    "Twilio delivery status callbacks"),
+            Webhook("POST", "/channels/twilio/voice", WebhookKind.call, ChannelName.voice,
+                    "Twilio Voice: an incoming call (answers TwiML)"),
+        )  # fmt: skip
 
     def receives(self) -> bool:
         return bool(self.auth_token)
@@ -160,6 +174,15 @@ class MetaAdapter:
             templates=True,
         )
 
+    def webhooks(self) -> tuple[Webhook, ...]:
+        path = "/channels/meta/whatsapp"
+        return (
+            Webhook("GET", path, WebhookKind.handshake, None,
+                    "WhatsApp Cloud API verification handshake"),
+            Webhook("POST", path, WebhookKind.events, ChannelName.whatsapp,
+                    "WhatsApp Cloud API messages and statuses"),
+        )  # fmt: skip
+
     def receives(self) -> bool:
         return bool(self.app_secret)
 
@@ -239,6 +262,10 @@ class Registry:
         out = self.outbound_channel(channel)
         return [a.provider for a in self.adapters if out is not None and a.sends(out)]
 
+    def webhooks(self) -> list[tuple[str, Webhook]]:
+        """Every provider's endpoints, with the provider that answers them."""
+        return [(a.provider, hook) for a in self.adapters for hook in a.webhooks()]
+
     def sendable_channels(self) -> list[str]:
         return [c.value for c in ChannelName if self.senders(c.value)]
 
@@ -288,6 +315,10 @@ class _Blank:
 
 # What a channel can do does not depend on credentials: asked without any.
 _KNOWN = build(_Blank())
+
+
+def webhooks() -> list[tuple[str, Webhook]]:
+    return _KNOWN.webhooks()
 
 
 def capabilities(channel: str, provider: str | None = None) -> Capabilities:

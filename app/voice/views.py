@@ -58,8 +58,8 @@ async def _step(request: Request, runtime: RuntimeDep, step: str) -> Response:
     return Response(found.twiml, media_type=TWIML)
 
 
-@router.post(flow.BASE, summary="Twilio Voice: an incoming call (answers TwiML)")
 async def incoming_call(request: Request, runtime: RuntimeDep) -> Response:
+    """POST /channels/twilio/voice, mounted by app.webhooks.routes."""
     return await _step(request, runtime, "")
 
 

@@ -1,5 +1,8 @@
 """The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters.
 
+The routes are mounted by app.webhooks.routes from the adapters' own list of endpoints
+(channels.registry); this module holds what each kind of endpoint does.
+
 Every request goes: credentials configured (else 503), body within the provider's limit
 (413, checked on Content-Length and on the bytes read), signature over
 GRIEVANCE_PUBLIC_URL + path (+ query) (403), required fields (400), then the work,
@@ -44,10 +47,7 @@ from channels.base import (
 log = logging.getLogger("grievance.webhooks")
 router = APIRouter(tags=["provider webhooks"])
 
-TWILIO_SMS = "/channels/twilio/sms"
-TWILIO_WHATSAPP = "/channels/twilio/whatsapp"
 TWILIO_STATUS = "/channels/twilio/status"
-META_WHATSAPP = "/channels/meta/whatsapp"
 TWIML = "text/xml"
 
 _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
@@ -133,7 +133,7 @@ def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: boo
         return outcome
 
 
-async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
+async def twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
     try:
         params = await twilio_params(request, runtime, path)
         message = twilio.parse_inbound(params, channel=channel, now=utcnow())
@@ -144,18 +144,6 @@ async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
 
 
-@router.post(TWILIO_SMS, summary="Twilio inbound SMS (answers TwiML)", response_class=Response)
-async def twilio_sms(request: Request, runtime: RuntimeDep) -> Response:
-    return await _twilio_inbound(request, runtime, TWILIO_SMS, "sms")
-
-
-@router.post(
-    TWILIO_WHATSAPP, summary="Twilio inbound WhatsApp (answers TwiML)", response_class=Response
-)
-async def twilio_whatsapp(request: Request, runtime: RuntimeDep) -> Response:
-    return await _twilio_inbound(request, runtime, TWILIO_WHATSAPP, "whatsapp")
-
-
 def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
     with runtime.session() as session:
         applied = sum(apply_status(session, status) for status in statuses)
@@ -163,7 +151,6 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
         return applied
 
 
-@router.post(TWILIO_STATUS, summary="Twilio delivery status callbacks", response_class=Response)
 async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     try:
         status = twilio.parse_status(await twilio_params(request, runtime, TWILIO_STATUS))
@@ -177,7 +164,6 @@ async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
 # Meta (WhatsApp Cloud API) -----------------------------------------------------------------
 
 
-@router.get(META_WHATSAPP, summary="WhatsApp Cloud API verification handshake")
 async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
     query = request.query_params
     try:
@@ -214,7 +200,6 @@ def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str
     return outcomes
 
 
-@router.post(META_WHATSAPP, summary="WhatsApp Cloud API messages and statuses")
 async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
     secret = runtime.settings.meta_app_secret
     skipped = 0
