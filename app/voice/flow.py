@@ -236,11 +236,12 @@ def danger(step: Step) -> str:
     if digits in ("1", "2"):
         step.call.danger = digits == "1"
         case = file_call(step.session, step.vault, step.call, step.reporter)
-        help_now = [step.voice.fixed("danger_help")] if step.call.danger else []
-        offer = [step.voice.fixed("offer_sms")] if step.event.caller else []
-        return twiml.gather(
-            offer, action=step.url("sms", tries=0), before=help_now + _read_back(step, case)
-        )
+        said = [step.voice.fixed("danger_help")] if step.call.danger else []
+        said += _read_back(step, case)
+        if not step.event.caller:  # a withheld number cannot be texted
+            return twiml.say([*said, step.voice.fixed("goodbye")])
+        offer = [step.voice.fixed("offer_sms")]
+        return twiml.gather(offer, action=step.url("sms", tries=0), before=said)
     if step.tries:
         return _file_and_end(step)
     return twiml.gather(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from app.audit.models import AuditEvent
 from app.cases.models import Case
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
+from app.voice.jobs import file_dropped_calls
 from app.voice.models import CaseMedia, VoiceCall
 from app.worker import run_once
 from tests.console.helpers import sign_in
@@ -242,3 +244,19 @@ def test_a_call_dropped_after_recording_is_filed_and_its_recording_kept_through_
     media = _one(runtime, CaseMedia)
     assert isinstance(media, CaseMedia) and media.state == "deleted"
     assert standin.deleted == [sid]
+
+
+@pytest.mark.usefixtures("wired")
+def test_without_word_from_twilio_a_dropped_call_is_filed_by_the_time_out(
+    client: TestClient, runtime: Runtime, standin: StandIn
+) -> None:
+    caller = Caller(client, "")  # a withheld number
+    record = caller.press(caller.press(caller.ring(), "1"), "1")  # English, report
+    caller.record(record, recording_sid(), seconds=5)
+    assert file_dropped_calls(runtime) == 0  # not idle yet
+    assert file_dropped_calls(runtime, idle=timedelta(0)) == 1
+    assert file_dropped_calls(runtime, idle=timedelta(0)) == 0  # filed once
+    case = _one(runtime, Case)
+    assert isinstance(case, Case) and case.channel == "voice" and case.reporter_id
+    with runtime.session() as session:
+        assert len(session.exec(select(OutboxItem)).scalars().all()) == 0
