@@ -34,6 +34,7 @@ class CallEvent:
     recording_sid: str | None
     recording_seconds: int
     call_status: str
+    outbound: bool = False  # a call we placed (the missed-call callback)
 
 
 def _int(value: str) -> int:
@@ -53,8 +54,11 @@ def parse_call(params: Mapping[str, str]) -> CallEvent:
             raise BadRequest("Digits is not keypad input")
     raw_recording = params.get("RecordingSid", "").strip()
     recording = canonical_sid(raw_recording, RECORDING_KINDS) if raw_recording else None
-    caller = clean_text(params.get("From", "").strip())
+    # On a call we placed, the worker is the one called (To), not the one calling.
+    outbound = params.get("Direction", "").strip().lower().startswith("outbound")
+    caller = clean_text(params.get("To" if outbound else "From", "").strip())
     return CallEvent(
+        outbound=outbound,
         call_sid=call_sid,
         caller=caller if caller.startswith("+") else "",
         digits=digits or None,
@@ -131,6 +135,13 @@ def record(prompts: list[Prompt], *, action: str, ready_callback: str) -> str:
     return str(response.to_xml())
 
 
+def reject() -> str:
+    """Refuse the call unanswered (busy), so the caller pays nothing; we call back."""
+    response = VoiceResponse()
+    response.reject(reason="busy")
+    return str(response.to_xml())
+
+
 def spelled(reference: str) -> str:
     """A reference read digit by digit: `7KQ2-M9XD` -> `7, K, Q, 2. M, 9, X, D`."""
     head, _, tail = reference.partition("-")
@@ -201,3 +212,37 @@ async def delete_recording(
         raise FetchFailed(type(exc).__name__) from None
     if response.status_code not in (204, 200, 404):
         raise FetchFailed(f"http_{response.status_code}")
+
+
+async def place_call(
+    client: httpx.AsyncClient,
+    *,
+    api_base: str,
+    account_sid: str,
+    auth_token: str,
+    to: str,
+    from_: str,
+    url: str,
+    status_callback: str,
+) -> str:
+    """Call `to` and run the flow at `url` (Twilio's Calls API); the new call's SID."""
+    endpoint = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Calls.json"
+    form = {
+        "To": to,
+        "From": from_,
+        "Url": url,
+        "Method": "POST",
+        "StatusCallback": status_callback,
+        "StatusCallbackMethod": "POST",
+    }
+    try:
+        response = await client.post(endpoint, data=form, auth=(account_sid, auth_token))
+    except httpx.TransportError as exc:
+        raise FetchFailed(type(exc).__name__) from None
+    if response.status_code not in (200, 201):
+        raise FetchFailed(f"http_{response.status_code}")
+    try:
+        sid = response.json().get("sid")
+    except (ValueError, AttributeError):
+        sid = None
+    return sid if isinstance(sid, str) else ""

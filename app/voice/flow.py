@@ -53,6 +53,7 @@ class Step:
     event: CallEvent
     page: int
     tries: int
+    callback: bool = False  # reject incoming calls and call the caller back
 
     @property
     def voice(self) -> prompts.Voice:
@@ -94,6 +95,10 @@ def _language_menu(step: Step, page: int, tries: int, before: list[Prompt]) -> s
 
 
 def incoming(step: Step) -> str:
+    if step.callback and not step.event.outbound and step.event.caller:
+        step.call.state = CallState.callback
+        step.call.next_attempt_at = utcnow()
+        return twiml.reject()
     first = _pages(step.reporter.country)[0][0]
     greeting = prompts.Voice(first, step.public_url).fixed("greeting")
     return _language_menu(step, 0, 0, [greeting])
@@ -450,7 +455,14 @@ class Answer:
 
 
 def answer(
-    session: Session, vault: Vault, *, public_url: str, step: str, query: str, event: CallEvent
+    session: Session,
+    vault: Vault,
+    *,
+    public_url: str,
+    step: str,
+    query: str,
+    event: CallEvent,
+    callback: bool = False,
 ) -> Answer:
     """Handle one webhook of a call once; the caller commits before answering."""
     key = f"{event.call_sid}:{step}?{query}"[:128]
@@ -468,6 +480,7 @@ def answer(
         event=event,
         page=_number(params.get("page")),
         tries=_number(params.get("tries")),
+        callback=callback,
     )
     reply = HANDLERS[step](context)
     call.updated_at = utcnow()

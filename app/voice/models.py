@@ -14,6 +14,7 @@ from app.timeutil import utcnow
 
 
 class CallState(StrEnum):
+    callback = "callback"  # rejected unanswered: the caller is to be called back
     language = "language"  # choosing a language
     menu = "menu"  # report or hear a status
     recording = "recording"
@@ -53,6 +54,9 @@ class VoiceCall(SQLModel, table=True):
     recording_sid: str | None = Field(default=None, max_length=34)
     recording_seconds: int = 0
     case_id: uuid.UUID | None = Field(default=None, foreign_key="grievance_case.id")
+    # The missed-call callback: attempts to place it, and when to try next.
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

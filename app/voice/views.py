@@ -40,6 +40,7 @@ def _answer(runtime: Runtime, step: str, query: str, event: CallEvent) -> flow.A
             step=step,
             query=query,
             event=event,
+            callback=runtime.settings.voice_callback and bool(runtime.settings.twilio_voice_from),
         )
         if not found.duplicate:
             session.commit()

@@ -75,10 +75,13 @@ def upgrade() -> None:
         sa.Column("recording_sid", sqlmodel.sql.sqltypes.AutoString(length=34), nullable=True),
         sa.Column("recording_seconds", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", app.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "state IN ('language', 'menu', 'recording', 'category', 'danger', 'filed', 'ended')",
+            "state IN ('callback', 'language', 'menu', 'recording', 'category', 'danger', "
+            "'filed', 'ended')",
             name=op.f("ck_voice_call_state"),
         ),
         sa.ForeignKeyConstraint(

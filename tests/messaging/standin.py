@@ -123,6 +123,17 @@ class StandIn:
             return JSONResponse(failure[1], status_code=failure[0])
         return JSONResponse({"messages": [{"id": "wamid." + uuid.uuid4().hex}]})
 
+    async def calls(self, request: Request) -> JSONResponse:
+        """Twilio's Calls API: the call is recorded as `Sent` (its form) and answered."""
+        raw = (await request.body()).decode()
+        form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        with self.lock:
+            self.sent.append(Sent("twilio-call", request.url.path, dict(request.headers), form, {}))
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        return JSONResponse({"sid": "CA" + uuid.uuid4().hex, "status": "queued"}, 201)
+
     async def recording(self, request: Request) -> Response:
         sid = request.path_params["rec"]
         with self.lock:
@@ -157,6 +168,7 @@ def provider_standin() -> Iterator[StandIn]:
                 "/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio_list, methods=["GET"]
             ),
             Route("/v21.0/{phone_number_id}/messages", stand_in.graph, methods=["POST"]),
+            Route("/2010-04-01/Accounts/{sid}/Calls.json", stand_in.calls, methods=["POST"]),
             Route(
                 "/2010-04-01/Accounts/{sid}/Recordings/{rec}.wav",
                 stand_in.recording,

@@ -56,6 +56,7 @@ class Caller:
     client: TestClient
     number: str
     sid: str = field(default_factory=call_sid)
+    outbound_to: str | None = None  # set on a call we placed: the number called
 
     def params(self, **extra: str) -> dict[str, str]:
         params = {
@@ -71,6 +72,8 @@ class Caller:
             "To": LINE,
             "ToCountry": "US",
         }
+        if self.outbound_to is not None:
+            params.update(Direction="outbound-api", To=self.outbound_to, Called=self.outbound_to)
         params.update(extra)
         return params
 
@@ -80,6 +83,11 @@ class Caller:
 
     def ring(self) -> ET.Element:
         return root(self.post(VOICE, CallStatus="ringing"))
+
+    def ring_outbound(self, called: str) -> ET.Element:
+        """The call we placed (the callback) is answered: From is our line, To the worker."""
+        self.outbound_to = called
+        return root(self.post(VOICE, CallStatus="in-progress"))
 
     def press(self, step: ET.Element, digits: str) -> ET.Element:
         return root(self.post(action_of(step), Digits=digits))

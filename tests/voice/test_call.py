@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from app.audit.models import AuditEvent
 from app.cases.models import Case
+from app.identity import service as identity
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
 from app.voice.jobs import file_dropped_calls
@@ -22,8 +23,8 @@ from app.worker import run_once
 from tests.console.helpers import sign_in
 from tests.factories import auth, make_org, make_token, make_user
 from tests.messaging.standin import StandIn, provider_standin
-from tests.voice.helpers import VOICE, Caller, action_of, recording_sid, said, wav
-from tests.webhooks.providers import ACCOUNT_SID, AUTH_TOKEN, SMS_FROM, configure
+from tests.voice.helpers import LINE, VOICE, Caller, action_of, recording_sid, said, wav
+from tests.webhooks.providers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, SMS_FROM, configure
 
 NUMBER = "+8801711555123"
 
@@ -260,3 +261,38 @@ def test_without_word_from_twilio_a_dropped_call_is_filed_by_the_time_out(
     assert isinstance(case, Case) and case.channel == "voice" and case.reporter_id
     with runtime.session() as session:
         assert len(session.exec(select(OutboxItem)).scalars().all()) == 0
+
+
+@pytest.mark.usefixtures("wired")
+def test_a_missed_call_is_rejected_and_the_caller_called_back_into_the_same_flow(
+    client: TestClient, runtime: Runtime, standin: StandIn
+) -> None:
+    runtime.settings.voice_callback = True
+    runtime.settings.twilio_voice_from = LINE
+    caller = Caller(client, NUMBER)
+    rejected = caller.ring()
+    reject = rejected.find("Reject")
+    assert reject is not None and reject.attrib["reason"] == "busy"
+    assert said(caller.ring()) == said(rejected)  # a replay: the same answer
+    while run_once(runtime):
+        pass
+    placed = standin.of("twilio-call")
+    assert len(placed) == 1
+    form = placed[0].form
+    assert (form["To"], form["From"]) == (NUMBER, LINE)
+    assert form["Url"] == PUBLIC_URL + VOICE
+    assert run_once(runtime) == 0  # called back once
+
+    # Twilio runs the flow on the call it placed: the worker is the one called (To).
+    back = Caller(client, LINE)
+    menu = back.ring_outbound(NUMBER)
+    report = back.press(menu, "1")
+    record = back.press(report, "1")
+    sid = recording_sid()
+    standin.recordings[sid] = wav(1000)
+    back.press(back.press(back.record(record, sid), "1"), "2")
+    case = _one(runtime, Case)
+    assert isinstance(case, Case) and case.channel == "voice" and case.country == "BD"
+    with runtime.session() as session:
+        found = identity.find_reporter(session, runtime.vault, channel="voice", address=NUMBER)
+        assert found is not None and found.id == case.reporter_id
