@@ -4,6 +4,8 @@ local stand-in for Twilio's REST API that serves the recording and records its D
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -150,13 +152,12 @@ def _stored_in_clear(runtime: Runtime, audio: bytes) -> bool:
                     if any(needle in bytes(blob) for needle in needles):
                         return True
     if engine.dialect.name == "sqlite":
+        # Read by another process: closing a descriptor of the database file in this one
+        # would drop SQLite's POSIX locks on it and let other processes corrupt it.
         path = engine.url.database
         assert path
-        raw = b"".join(
-            open(p, "rb").read()  # noqa: SIM115 (a short read)
-            for p in (path, path + "-wal")
-            if __import__("os").path.exists(p)
-        )
+        files = [p for p in (path, path + "-wal") if os.path.exists(p)]
+        raw = subprocess.run(["cat", *files], capture_output=True, check=True).stdout
         return any(needle in raw for needle in needles)
     return False
 
