@@ -153,7 +153,13 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "content": content,
         "can_act": can_act,
         "narrative": service.narrative(session, vault, case) if content else None,
-        "entries": entries,
+        # The conversation (messages) sits with the reply box; notes stay in view; the
+        # system's own events fold away.
+        "messages": [e for e in entries if e.kind == "message"] if content else [],
+        "notes": [e for e in entries if e.kind == "note"],
+        "events": [
+            e for e in entries if e.kind == "event" or (e.kind == "message" and not content)
+        ],
         "audit": _audit_rows(session, case) if user.role == Role.auditor else [],
         "steps": steps,
         "step_statuses": remediation.STEP_STATUSES,
@@ -190,7 +196,9 @@ def render_case(
 ) -> Response:
     context = _context(session, vault, staff.user, case)
     session.commit()  # the audited read of the worker's reasons
-    context.update(error=error, notice=notice)
+    # A refused action shows its form again, unfolded, under the error.
+    failed = request.url.path.rsplit("/", 1)[-1] if error and request.method == "POST" else ""
+    context.update(error=error, notice=notice, failed=failed)
     return page(request, "case.html", context, staff=staff, status=status)
 
 
