@@ -21,6 +21,9 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.cases import service as cases
 from app.cases.models import Case, Status
+from app.danger import service as danger
+from app.danger import texts as danger_texts
+from app.disclosure import service as disclosure
 from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import Vault
@@ -118,13 +121,18 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
         return None  # all outbound messages end until START
     if word is Keyword.help:
         days = retention_for_reporter(turn.session, turn.reporter)
-        return f"{turn.say.help()} {turn.say.retention(days)}"
+        offer = danger_texts.texts(turn.say.language.code).gettext(danger_texts.OFFER)
+        return f"{turn.say.help()} {offer} {turn.say.retention(days)}"
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:
         return _new(turn)
     if word is Keyword.reopen:
         return _reopen(turn)
+    if word is Keyword.danger:
+        return _danger(turn)
+    if word is Keyword.hide:
+        return _hide(turn)
     return _reprompt(turn)  # START while subscribed: just carry on
 
 
@@ -196,6 +204,33 @@ def _reopen(turn: Turn) -> str:
         convo.case_id = case.id
         turn.session.add(convo)
     return say.fill(remediation_texts.REOPENED, ref=case.reference)
+
+
+def _danger(turn: Turn) -> str:
+    """DANGER: the sender's open case becomes urgent at once. Without one, what they wrote so
+    far is filed now (a monitor must know today, not when the questions are done) and their
+    next messages join it."""
+    convo = drafts.conversation_for(turn.session, turn.reporter, new=turn.new_reporter)
+    case = turn.session.get(Case, convo.case_id) if convo.state == OPEN and convo.case_id else None
+    if case is None or case.status == Status.closed:
+        if turn.reporter.language is None:
+            turn.reporter.language = guess(turn.reporter.country)
+        draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+        case = file_draft(
+            turn.session,
+            turn.vault,
+            reporter=turn.reporter,
+            convo=convo,
+            draft=draft,
+            channel=turn.message.channel,
+        )
+    danger.report_danger(turn.session, case=case, channel=turn.message.channel)
+    return danger_texts.texts(case.language).fill(danger_texts.NOTED, ref=case.reference)
+
+
+def _hide(turn: Turn) -> str:
+    disclosure.revoke_for_reporter(turn.session, turn.reporter)
+    return danger_texts.texts(turn.reporter.language or "en").gettext(danger_texts.HIDDEN)
 
 
 def _reprompt(turn: Turn) -> str:
