@@ -257,11 +257,11 @@ def _on_content(turn: Turn) -> str | None:
             if answered is not None:
                 return answered
         case = turn.session.get(Case, convo.case_id) if convo.case_id else None
-        # A closed case still takes messages within its reopen period (never refused);
-        # after it, the next message starts a new grievance.
-        if case is not None and (
-            case.status != Status.closed or closure.may_reopen(turn.session, case)
-        ):
+        # A resolved or closed case still takes messages within its reopen period (never
+        # refused); after it, the next message starts a new grievance (it could not
+        # reopen that case, and a message joined to it would tell the reporter to try).
+        ended = case is not None and case.status in (Status.resolved, Status.closed)
+        if case is not None and (not ended or closure.may_reopen(turn.session, case)):
             return _join(turn, case)
         drafts.restart(convo, turn.reporter)
     draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
