@@ -180,6 +180,35 @@ def ask_disclosure(
     return _act(request, session, vault, staff, case_id, run)
 
 
+@router.post(
+    "/cases/{case_id}/disclosure/answer",
+    summary="Record a field reporter's answer about being identified",
+)
+def disclosure_answer(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    answer: Text = "",
+    details: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        if answer not in ("yes", "no"):
+            raise AppError("choose the reporter's answer: yes or no")
+        disclosure.record_in_person(
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            yes=answer == "yes",
+            details=details.strip() or None,
+        )
+        return "answer"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
 @router.post("/cases/{case_id}/message", summary="Write to the reporter")
 def message(
     request: Request,

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Role, User
 from app.audit.service import Actor, record
 from app.cases import workflow
-from app.cases.models import Case, Disclosure, Status
-from app.disclosure.records import TABLE, active, revoke
+from app.cases.models import Case, Disclosure, Question, Status
+from app.disclosure.records import MAX_DETAILS, TABLE, active, revoke
 from app.errors import AppError, Conflict, NotFound
 from app.identity.models import Reporter
 from app.identity.service import reveal_identity
@@ -80,6 +80,40 @@ def ask(session: Session, vault: Vault, *, case: Case, actor: User) -> Disclosur
         data={"disclosure": str(disclosure.id), "question": str(question.id)},
     )
     return disclosure
+
+
+def record_in_person(
+    session: Session,
+    vault: Vault,
+    *,
+    case: Case,
+    actor: User,
+    yes: bool,
+    details: str | None,
+) -> Disclosure:
+    """A field case's reporter answers their monitor in person; the monitor records it."""
+    _require_monitor(actor, case)
+    if case.channel != "field":
+        raise Conflict(
+            "only a field case's answer is recorded by its monitor; this reporter answers "
+            f"by {case.channel}",
+            code="not_field",
+        )
+    found = latest(session, case)
+    question = session.get(Question, found.question_id) if found and found.question_id else None
+    if found is None or found.state != "asked" or question is None:
+        raise Conflict("the reporter is not being asked", code="not_asked")
+    if details is not None and len(details) > MAX_DETAILS:
+        raise AppError(f"the details are longer than {MAX_DETAILS} characters")
+    questions.settle(
+        session,
+        vault,
+        case=case,
+        question=question,
+        answer=questions.Answer(yes=yes, reason=details),
+        actor=Actor.user(actor.id),
+    )
+    return found
 
 
 def may_see(user: User, case: Case, disclosure: Disclosure) -> bool:

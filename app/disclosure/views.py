@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.cases import service as cases
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
@@ -60,6 +61,35 @@ def ask(
 ) -> DisclosurePublic:
     case = cases.get_case_for(session, user, case_id)
     service.ask(session, vault, case=case, actor=user)
+    session.commit()
+    shown = service.show(session, vault, case=case, user=user, reveal=False)
+    assert shown is not None
+    return _public(shown)
+
+
+class InPersonIn(BaseModel):
+    answer: Literal["yes", "no"]
+    details: str | None = Field(None, max_length=500, description="who they are, on a yes")
+
+
+@router.post(
+    "/{case_id}/disclosure/answer",
+    response_model=DisclosurePublic,
+    responses=ERRORS,
+    summary="Record a field reporter's answer given in person",
+)
+def answer_in_person(
+    case_id: uuid.UUID, payload: InPersonIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> DisclosurePublic:
+    case = cases.get_case_for(session, user, case_id)
+    service.record_in_person(
+        session,
+        vault,
+        case=case,
+        actor=user,
+        yes=payload.answer == "yes",
+        details=payload.details,
+    )
     session.commit()
     shown = service.show(session, vault, case=case, user=user, reveal=False)
     assert shown is not None

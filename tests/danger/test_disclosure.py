@@ -15,7 +15,7 @@ from app.danger import texts as t
 from app.remediation import texts as rt
 from app.runtime import Runtime
 from channels.segments import segments
-from tests.factories import auth, make_org, make_token, make_user
+from tests.factories import auth, make_case, make_org, make_token, make_user
 from tests.messaging.helpers import run_sender
 from tests.messaging.standin import provider_standin
 from tests.remediation.test_sms_walk import BD, setup, sms_case
@@ -148,3 +148,26 @@ def test_a_stale_reopen_is_refused(runtime: Runtime, client: TestClient) -> None
     assert client.get(f"/api/v1/cases/{case.id}", headers=monitor).json()["status"] == (
         "investigating"
     )
+
+
+def test_a_field_reporter_answers_their_monitor_in_person(
+    runtime: Runtime, client: TestClient
+) -> None:
+    monitor = auth(setup(runtime)["monitor"])
+    field = make_case(runtime, channel="field")
+    web = make_case(runtime, channel="web")
+    for case in (field, web):
+        assert (
+            client.post(f"/api/v1/cases/{case.id}/disclosure", headers=monitor).status_code == 202
+        )
+    body = {"answer": "yes", "details": "Rahima Khatun"}
+    wrong = client.post(f"/api/v1/cases/{web.id}/disclosure/answer", json=body, headers=monitor)
+    assert wrong.status_code == 409
+    url = f"/api/v1/cases/{field.id}/disclosure"
+    assert (
+        client.post(f"{url}/answer", json={"answer": "maybe"}, headers=monitor).status_code == 422
+    )
+    done = client.post(f"{url}/answer", json=body, headers=monitor)
+    assert done.status_code == 200 and done.json()["state"] == "granted"
+    assert client.get(f"{url}/identity", headers=monitor).json()["details"] == "Rahima Khatun"
+    assert client.post(f"{url}/answer", json=body, headers=monitor).status_code == 409
