@@ -133,3 +133,18 @@ def test_monitors_mark_urgency_and_urgent_cases_come_first(
         headers=auth(make_token(runtime, buyer)),
     )
     assert refused.status_code in (403, 404)
+
+
+def test_the_openapi_schema_covers_danger_and_disclosure(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert "urgent_first" in str(paths["/api/v1/cases"]["get"]["parameters"])
+    submissions = paths["/api/v1/submissions"]["post"]["requestBody"]
+    assert "danger" in str(submissions)
+    urgency = paths["/api/v1/cases/{case_id}/urgency"]["post"]
+    assert "UrgencyIn" in str(urgency["requestBody"])
+    disclosure = "/api/v1/cases/{case_id}/disclosure"
+    assert {"post", "get"} <= set(paths[disclosure])
+    assert {"202", "403", "409"} <= set(paths[disclosure]["post"]["responses"])
+    assert "IdentityPublic" in str(paths[f"{disclosure}/identity"]["get"]["responses"]["200"])
+    assert "InPersonIn" in str(paths[f"{disclosure}/answer"]["post"]["requestBody"])
