@@ -117,8 +117,8 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
         return _stop(turn)
     if word is Keyword.start and turn.reporter.opted_out:
         return _start(turn)
-    if word is Keyword.danger:  # acted on even while opted out, only never answered then
-        reply = _danger(turn)
+    if word in (Keyword.danger, Keyword.hide):  # acted on even while opted out, unanswered then
+        reply = _danger(turn) if word is Keyword.danger else _hide(turn)
         return None if turn.reporter.opted_out else reply
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
@@ -132,8 +132,6 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
         return _new(turn)
     if word is Keyword.reopen:
         return _reopen(turn)
-    if word is Keyword.hide:
-        return _hide(turn)
     return _reprompt(turn)  # START while subscribed: just carry on
 
 
