@@ -71,8 +71,8 @@ def test_a_monitor_marks_urgency_and_asks_to_identify_in_chromium(
             page.get_by_role("button", name="Mark urgent").click()
             expect(page.locator(".notice")).to_contain_text("urgency is changed")
             expect(page.locator("h1 .urgent")).to_be_visible()
-            page.get_by_label("Category").select_option("health_safety")
-            page.get_by_label("Reason for the new category").fill("a safety hazard")
+            page.get_by_label("New category").select_option("health_safety")
+            page.get_by_label("Why the category changes").fill("a safety hazard")
             page.get_by_role("button", name="Recategorise").click()
             expect(page.locator(".notice")).to_contain_text("category is corrected")
 
