@@ -148,3 +148,27 @@ def test_the_openapi_schema_covers_danger_and_disclosure(client: TestClient) -> 
     assert {"202", "403", "409"} <= set(paths[disclosure]["post"]["responses"])
     assert "IdentityPublic" in str(paths[f"{disclosure}/identity"]["get"]["responses"]["200"])
     assert "InPersonIn" in str(paths[f"{disclosure}/answer"]["post"]["requestBody"])
+
+
+def test_urgent_first_pages_correctly_in_every_sort(runtime: Runtime, client: TestClient) -> None:
+    monitor = auth(setup(runtime)["monitor"])
+    made = [make_case(runtime) for _ in range(7)]
+    for case in made[0], made[4], made[5]:
+        client.post(
+            f"/api/v1/cases/{case.id}/urgency",
+            json={"urgent": True, "reason": "risk"},
+            headers=monitor,
+        )
+    urgent = {str(made[i].id) for i in (0, 4, 5)}
+    for sort in ("newest", "oldest", "due"):
+        whole = client.get(f"/api/v1/cases?sort={sort}&limit=200", headers=monitor).json()
+        order = [c["id"] for c in whole["items"]]
+        expected = [i for i in order if i in urgent] + [i for i in order if i not in urgent]
+        seen: list[str] = []
+        base = f"/api/v1/cases?sort={sort}&limit=2&urgent_first=true"
+        url = base
+        while url:
+            page = client.get(url, headers=monitor).json()
+            seen += [c["id"] for c in page["items"]]
+            url = f"{base}&cursor={page['next']}" if page["next"] else ""
+        assert seen == expected, sort
