@@ -5,7 +5,8 @@ and alerts the partner's monitors (audit event `case.danger_reported`, shown by
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from app.accounts.models import Organisation
 from app.audit.service import Actor, record
@@ -21,12 +22,16 @@ def report_danger(session: Session, *, case: Case, channel: str) -> None:
     """The reporter says they are in danger now. Idempotent in effect, but every signal is
     an alert: a second DANGER may mean things got worse."""
     previous = case.category
-    if case.category in VAGUE:
-        case.category = Category.health_safety.value
-    case.urgent = True
-    case.version += 1
-    case.updated_at = utcnow()
-    session.add(case)
+    category = Category.health_safety.value if previous in VAGUE else previous
+    # One atomic increment: a monitor's change racing this one still sees the version move
+    # (a reporter's signal is never refused as stale).
+    session.flush()
+    session.connection().execute(
+        update(Case)
+        .where(col(Case.id) == case.id)
+        .values(urgent=True, category=category, version=col(Case.version) + 1, updated_at=utcnow())
+    )
+    session.refresh(case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     record(
         session,
