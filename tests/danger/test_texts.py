@@ -14,6 +14,7 @@ from app.intake.keywords import Keyword, keyword
 from app.intake.replies import Replies
 from app.remediation.texts import budget
 from channels.segments import segments
+from tests.remediation.test_texts import _candidates
 
 CODES = [lang.code for lang in LANGUAGES]
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
@@ -40,12 +41,6 @@ def test_every_sms_and_the_help_offer_fit_the_budget(code: str) -> None:
         assert segments(text)[1] <= budget(code), (msgid, segments(text), text)
     offer = f"{Replies(code).help()} {say.gettext(t.OFFER)}"
     assert segments(offer)[1] <= budget(code), (segments(offer), offer)
-
-
-def _candidates(text: str) -> list[str]:
-    words = re.split(r"[\s“”\"]+", re.sub(r"[.,。，：:？?]", " ", text))
-    words = [w for w in words if w]
-    return [" ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words))]
 
 
 def _names(text: str, wanted: Keyword) -> bool:
