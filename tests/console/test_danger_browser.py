@@ -15,7 +15,7 @@ from app.audit.service import Actor
 from app.cases.models import Case, Question
 from app.remediation import questions
 from app.runtime import Runtime
-from tests.console.helpers import enrol
+from tests.console.helpers import enrol, unfold
 from tests.console.test_browser import CHROMIUM, live, twilio  # noqa: F401 (fixtures)
 from tests.factories import PASSWORD, make_case, make_org, make_user
 
@@ -67,10 +67,12 @@ def test_a_monitor_marks_urgency_and_asks_to_identify_in_chromium(
             page.get_by_role("button", name="Continue").click()
 
             page.goto(f"{base}/console/cases/{older.id}")
+            unfold(page, "More actions", "Mark urgent")
             page.get_by_label("Why it is urgent").fill("fire exits locked")
             page.get_by_role("button", name="Mark urgent").click()
             expect(page.locator(".notice")).to_contain_text("urgency is changed")
             expect(page.locator("h1 .urgent")).to_be_visible()
+            unfold(page, "More actions", "Recategorise")
             page.get_by_label("New category").select_option("health_safety")
             page.get_by_label("Why the category changes").fill("a safety hazard")
             page.get_by_role("button", name="Recategorise").click()
@@ -81,11 +83,13 @@ def test_a_monitor_marks_urgency_and_asks_to_identify_in_chromium(
             expect(first_row).to_contain_text(older.reference)
 
             page.goto(f"{base}/console/cases/{older.id}")
+            unfold(page, "More actions", "Ask to be identified")
             page.get_by_role("button", name="Ask to be identified").click()
             expect(page.locator(".notice")).to_contain_text("on its way to the reporter")
             expect(page.locator("dd.disclosure")).to_contain_text("asked")
             _reporter_says_yes(runtime, older.id)
             page.reload()
+            page.locator("details.facts-box > summary").click()
             page.get_by_role("link", name="see who the reporter is (audited)").click()
             expect(page.locator(".identity-details")).to_contain_text(NAME)
         finally:
