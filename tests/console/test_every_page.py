@@ -158,7 +158,12 @@ def test_every_console_page_of_each_role(
         "admin": [*ADMIN_PAGES, f"/console/cases/{world.sms_case.id}"],
         "monitor": ["/console", f"/console/cases/{world.sms_case.id}"],
         "buyer": ["/console", "/console/figures", f"/console/cases/{world.sms_case.id}"],
-        "auditor": ["/console", "/console/figures", "/console/exports"],
+        "auditor": [
+            "/console",
+            "/console/figures",
+            "/console/exports",
+            f"/console/cases/{world.sms_case.id}",
+        ],
     }[role]
     ctx = browser.new_context(
         bypass_csp=True, base_url=base_url, viewport={"width": 360, "height": 800}
