@@ -16,6 +16,7 @@ from app.cases.queue import queue as fetch_queue
 from app.console import admin, auth, case_actions, case_page, exports, figures
 from app.console.web import ConsoleRoute, install, page
 from app.deps import SessionDep
+from app.routing.models import Workplace
 from app.timeutil import utcnow
 
 __all__ = ["install", "router"]
@@ -66,6 +67,13 @@ def queue(
     if partner_ids:
         rows = session.exec(select(Organisation).where(col(Organisation.id).in_(partner_ids)))
         partners = {o.id: o.name for o in rows}
+    # The registered workplace a case is linked to; the reporter's own words about it are
+    # sealed content and shown only on the case page.
+    workplace_ids = {c.workplace_id for c in cases if c.workplace_id}
+    workplaces: dict[uuid.UUID, str] = {}
+    if workplace_ids:
+        places = session.exec(select(Workplace).where(col(Workplace.id).in_(workplace_ids)))
+        workplaces = {w.id: w.name for w in places}
     now = utcnow()
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     return page(
@@ -76,6 +84,7 @@ def queue(
             "cases": cases,
             "overdue": {c.id for c in cases if is_overdue(c, now)},
             "partners": partners,
+            "workplaces": workplaces,
             "filters": filters,
             "statuses": list(Status),
             "categories": list(Category),
