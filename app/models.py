@@ -6,9 +6,11 @@ from app.cases.models import Case, CaseLink, CaseMessage, CaseTimer, Note, Remed
 from app.db import metadata
 from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
+from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 
 __all__ = [
+    "AlertCursor",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
@@ -27,6 +29,7 @@ __all__ = [
     "RemediationStep",
     "Reporter",
     "RoutingRule",
+    "StaffAlert",
     "StaffSession",
     "User",
     "Workplace",

@@ -13,7 +13,7 @@ from app.accounts.web import Staff
 from app.cases.models import Category, Status
 from app.cases.queue import SORTS, QueueFilters, is_overdue
 from app.cases.queue import queue as fetch_queue
-from app.console import admin, auth, case_actions, case_page, exports, figures
+from app.console import admin, alerts, auth, case_actions, case_page, exports, figures
 from app.console.web import ConsoleRoute, install, page
 from app.deps import SessionDep
 from app.routing.models import Workplace
@@ -28,6 +28,7 @@ router.include_router(case_actions.router)
 router.include_router(admin.router)
 router.include_router(figures.router)
 router.include_router(exports.router)
+router.include_router(alerts.router)
 
 
 def _flag(value: str | None) -> bool:
