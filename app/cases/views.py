@@ -728,7 +728,8 @@ def record_answer(
     summary="Deadline reminders and escalations addressed to the caller, newest first",
     description=(
         "Monitors see reminders for their partner's cases, leads also escalations, admins "
-        "escalations and reassignments. Alerts are audit events; nothing is e-mailed."
+        "escalations and reassignments. Alerts are audit events; the console's inbox "
+        "(/console/alerts) and alert e-mails are made from them."
     ),
 )
 def alerts(
