@@ -8,6 +8,7 @@ from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.stats.models import CaseTally
 
 __all__ = [
     "AlertCursor",
@@ -17,6 +18,7 @@ __all__ = [
     "Case",
     "CaseLink",
     "CaseMessage",
+    "CaseTally",
     "CaseTimer",
     "ConflictExclusion",
     "Conversation",

@@ -1,4 +1,5 @@
-"""staff alerts: staff_alert, alert_cursor, staff_user.alert_email, e-mail in the outbox
+"""staff alerts (staff_alert, alert_cursor, staff_user.alert_email, e-mail in the outbox);
+case_tally, the case counts behind the figures, kept by triggers
 
 `staff_alert` is the console's alerts inbox, one row per staff member per audited event
 that needs them (unique on user and event), fanned out by a worker job that keeps its place
@@ -6,6 +7,13 @@ in `alert_cursor`. Alert e-mails go through the outbox like every other message:
 `email` item names a staff member (`user_id`) instead of a reporter and stores no body
 (it is written from its alerts, which hold no case content, when it is sent), so
 `reporter_id` and `body_enc` become nullable.
+
+`case_tally` counts cases per country, registered workplace, category and month of opening,
+so the public and buyers' figures read a few thousand rows instead of counting a million
+cases. Triggers on grievance_case keep it exact on every insert, delete and change of those
+columns, whatever writes them (ORM, Core or SQL). A later migration that makes SQLite copy
+grievance_case (batch mode) drops the triggers with the old table: it must create them again
+(`create_tally_triggers`); tests/stats/test_tally.py checks they exist at head.
 
 Revision ID: 0014
 Revises: 0011
@@ -19,6 +27,115 @@ import sqlmodel
 from alembic import op
 
 import app.db
+
+# -- the case_tally triggers (also used by later migrations that copy grievance_case) ----
+# The SQL below is built from these constants only (S608 is silenced for that reason).
+
+_SQLITE_KEY = (
+    "COALESCE({r}.country, 'ZZ'), COALESCE({r}.workplace_id, '{nil}'), {r}.category, "
+    "CAST(strftime('%Y', {r}.created_at) AS INTEGER), "
+    "CAST(strftime('%m', {r}.created_at) AS INTEGER)"
+)
+_SQLITE_NIL = "0" * 32
+_PG_KEY = (
+    "COALESCE({r}.country, 'ZZ'), "
+    "COALESCE({r}.workplace_id, '00000000-0000-0000-0000-000000000000'::uuid), {r}.category, "
+    "EXTRACT(year FROM {r}.created_at AT TIME ZONE 'UTC')::int, "
+    "EXTRACT(month FROM {r}.created_at AT TIME ZONE 'UTC')::int"
+)
+_COLUMNS = "(country, workplace_id, category, year, month)"
+_CHANGED = (
+    "OLD.country IS {ne} NEW.country OR OLD.workplace_id IS {ne} NEW.workplace_id "
+    "OR OLD.category IS {ne} NEW.category OR OLD.created_at IS {ne} NEW.created_at"
+)
+
+
+def _sqlite_add(row: str) -> str:
+    key = _SQLITE_KEY.format(r=row, nil=_SQLITE_NIL)
+    return (
+        f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) VALUES ({key}, 1) "  # noqa: S608
+        f"ON CONFLICT {_COLUMNS} DO UPDATE SET cases = cases + 1;"
+    )
+
+
+def _sqlite_remove(row: str) -> str:
+    key = _SQLITE_KEY.format(r=row, nil=_SQLITE_NIL)
+    return f"UPDATE case_tally SET cases = cases - 1 WHERE {_COLUMNS} = ({key});"  # noqa: S608
+
+
+def create_tally_triggers() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE TRIGGER case_tally_insert AFTER INSERT ON grievance_case "
+            f"BEGIN {_sqlite_add('NEW')} END"
+        )
+        op.execute(
+            "CREATE TRIGGER case_tally_delete AFTER DELETE ON grievance_case "
+            f"BEGIN {_sqlite_remove('OLD')} END"
+        )
+        op.execute(
+            "CREATE TRIGGER case_tally_update AFTER UPDATE OF country, workplace_id, category, "
+            f"created_at ON grievance_case WHEN {_CHANGED.format(ne='NOT')} "
+            f"BEGIN {_sqlite_remove('OLD')} {_sqlite_add('NEW')} END"
+        )
+        return
+    old, new = _PG_KEY.format(r="OLD"), _PG_KEY.format(r="NEW")
+    function = f"""
+        CREATE FUNCTION case_tally_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE case_tally SET cases = cases - 1 WHERE {_COLUMNS} = ({old});
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO case_tally {_COLUMNS[:-1]}, cases) VALUES ({new}, 1)
+                ON CONFLICT {_COLUMNS} DO UPDATE SET cases = case_tally.cases + 1;
+            END IF;
+            RETURN NULL;
+        END $$
+        """  # noqa: S608
+    op.execute(function)
+    op.execute(
+        "CREATE TRIGGER case_tally_insert_delete AFTER INSERT OR DELETE ON grievance_case "
+        "FOR EACH ROW EXECUTE FUNCTION case_tally_change()"
+    )
+    op.execute(
+        "CREATE TRIGGER case_tally_update AFTER UPDATE OF country, workplace_id, category, "
+        f"created_at ON grievance_case FOR EACH ROW WHEN ({_CHANGED.format(ne='DISTINCT FROM')}) "
+        "EXECUTE FUNCTION case_tally_change()"
+    )
+
+
+def drop_tally_triggers() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("case_tally_insert", "case_tally_delete", "case_tally_update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        return
+    op.execute("DROP TRIGGER IF EXISTS case_tally_update ON grievance_case")
+    op.execute("DROP TRIGGER IF EXISTS case_tally_insert_delete ON grievance_case")
+    op.execute("DROP FUNCTION IF EXISTS case_tally_change()")
+
+
+def _create_tally() -> None:
+    op.create_table(
+        "case_tally",
+        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("workplace_id", sa.Uuid(), nullable=False),
+        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("cases", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "country", "workplace_id", "category", "year", "month", name=op.f("pk_case_tally")
+        ),
+    )
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    key = _SQLITE_KEY.format(r="c", nil=_SQLITE_NIL) if sqlite else _PG_KEY.format(r="c")
+    op.execute(
+        f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) "  # noqa: S608
+        f"SELECT {key}, count(*) FROM grievance_case AS c GROUP BY 1, 2, 3, 4, 5"
+    )
+    create_tally_triggers()
+
 
 revision: str = "0014"
 down_revision: str | None = "0011"
@@ -81,9 +198,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_staff_alert_case_id"), "staff_alert", ["case_id"], unique=False)
     op.create_index(op.f("ix_staff_alert_email_id"), "staff_alert", ["email_id"], unique=False)
     op.create_index("ix_staff_alert_user_read", "staff_alert", ["user_id", "read_at"])
+    _create_tally()
 
 
 def downgrade() -> None:
+    drop_tally_triggers()
+    op.drop_table("case_tally")
     op.drop_index("ix_staff_alert_user_read", table_name="staff_alert")
     op.drop_index(op.f("ix_staff_alert_email_id"), table_name="staff_alert")
     op.drop_index(op.f("ix_staff_alert_case_id"), table_name="staff_alert")
