@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.cases.models import Case, Category
 from app.routing.models import Workplace
-from app.stats.models import NO_WORKPLACE, CaseTally
+from app.stats.models import ALL_CASES, NO_WORKPLACE, CaseTally
 from app.stats.suppression import table
 
 UNKNOWN_COUNTRY = "ZZ"  # ISO 3166's code for "unknown or unspecified"
@@ -94,7 +94,9 @@ def _ordered(shown: dict[tuple[str | None, str | None], int | None]) -> list[tup
 def public_rows(session: Session, *, min_cell: int) -> list[dict[str, Any]]:
     """The whole service's figures: one protected table per country."""
     out = []
-    for group, shown in _tables(_tallied(session, col(CaseTally.country)), min_cell=min_cell):
+    every = [col(CaseTally.workplace_id) == ALL_CASES]
+    rows = _tallied(session, col(CaseTally.country), every)
+    for group, shown in _tables(rows, min_cell=min_cell):
         for category, q, cases in _ordered(shown):
             out.append({"country": group, "category": category, "quarter": q, "cases": cases})
     return out
@@ -118,9 +120,10 @@ def workplace_rows(
     if workplace_ids is not None:
         where.append(col(Case.workplace_id).in_(list(workplace_ids)))
     if since is None and until is None:  # whole months: the tally has them
-        where = [col(CaseTally.workplace_id) != NO_WORKPLACE]
         if workplace_ids is not None:
-            where.append(col(CaseTally.workplace_id).in_(list(workplace_ids)))
+            where = [col(CaseTally.workplace_id).in_(list(workplace_ids))]
+        else:
+            where = [col(CaseTally.workplace_id).not_in([NO_WORKPLACE, ALL_CASES])]
         rows = _tallied(session, col(CaseTally.workplace_id), where)
     else:
         rows = _counts(session, col(Case.workplace_id), where)

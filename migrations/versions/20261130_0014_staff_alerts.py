@@ -28,71 +28,90 @@ from alembic import op
 
 import app.db
 
+revision: str = "0014"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
 # -- the case_tally triggers (also used by later migrations that copy grievance_case) ----
 # The SQL below is built from these constants only (S608 is silenced for that reason).
+# Each case counts twice: under its workplace (the nil id when it has none), for buyers,
+# and under ALL, for the public figures, which then read a few hundred rows.
 
-_SQLITE_KEY = (
-    "COALESCE({r}.country, 'ZZ'), COALESCE({r}.workplace_id, '{nil}'), {r}.category, "
+_SQLITE_IDS = {"nil": "0" * 32, "all": "0" * 31 + "1"}
+_PG_IDS = {
+    "nil": "'00000000-0000-0000-0000-000000000000'::uuid",
+    "all": "'00000000-0000-0000-0000-000000000001'::uuid",
+}
+_SQLITE_REST = (
+    "COALESCE({r}.country, 'ZZ'), {r}.category, "
     "CAST(strftime('%Y', {r}.created_at) AS INTEGER), "
     "CAST(strftime('%m', {r}.created_at) AS INTEGER)"
 )
-_SQLITE_NIL = "0" * 32
-_PG_KEY = (
-    "COALESCE({r}.country, 'ZZ'), "
-    "COALESCE({r}.workplace_id, '00000000-0000-0000-0000-000000000000'::uuid), {r}.category, "
+_PG_REST = (
+    "COALESCE({r}.country, 'ZZ'), {r}.category, "
     "EXTRACT(year FROM {r}.created_at AT TIME ZONE 'UTC')::int, "
     "EXTRACT(month FROM {r}.created_at AT TIME ZONE 'UTC')::int"
 )
-_COLUMNS = "(country, workplace_id, category, year, month)"
+_COLUMNS = "(workplace_id, country, category, year, month)"
 _CHANGED = (
     "OLD.country IS {ne} NEW.country OR OLD.workplace_id IS {ne} NEW.workplace_id "
     "OR OLD.category IS {ne} NEW.category OR OLD.created_at IS {ne} NEW.created_at"
 )
 
 
-def _sqlite_add(row: str) -> str:
-    key = _SQLITE_KEY.format(r=row, nil=_SQLITE_NIL)
+def _keys(row: str, sqlite: bool) -> tuple[str, str]:
+    """The case's two keys: under its workplace, and under ALL."""
+    if sqlite:
+        rest = _SQLITE_REST.format(r=row)
+        nil, every = f"'{_SQLITE_IDS['nil']}'", f"'{_SQLITE_IDS['all']}'"
+    else:
+        rest = _PG_REST.format(r=row)
+        nil, every = _PG_IDS["nil"], _PG_IDS["all"]
+    return f"COALESCE({row}.workplace_id, {nil}), {rest}", f"{every}, {rest}"
+
+
+def _add(row: str, sqlite: bool) -> str:
+    values = ", ".join(f"({key}, 1)" for key in _keys(row, sqlite))
     return (
-        f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) VALUES ({key}, 1) "  # noqa: S608
-        f"ON CONFLICT {_COLUMNS} DO UPDATE SET cases = cases + 1;"
+        f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT {_COLUMNS} DO UPDATE SET cases = case_tally.cases + 1;"
     )
 
 
-def _sqlite_remove(row: str) -> str:
-    key = _SQLITE_KEY.format(r=row, nil=_SQLITE_NIL)
-    return f"UPDATE case_tally SET cases = cases - 1 WHERE {_COLUMNS} = ({key});"  # noqa: S608
+def _remove(row: str, sqlite: bool) -> str:
+    keys = ", ".join(f"({key})" for key in _keys(row, sqlite))
+    return f"UPDATE case_tally SET cases = cases - 1 WHERE {_COLUMNS} IN ({keys});"  # noqa: S608
 
 
 def create_tally_triggers() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE TRIGGER case_tally_insert AFTER INSERT ON grievance_case "
-            f"BEGIN {_sqlite_add('NEW')} END"
+            f"BEGIN {_add('NEW', True)} END"
         )
         op.execute(
             "CREATE TRIGGER case_tally_delete AFTER DELETE ON grievance_case "
-            f"BEGIN {_sqlite_remove('OLD')} END"
+            f"BEGIN {_remove('OLD', True)} END"
         )
         op.execute(
             "CREATE TRIGGER case_tally_update AFTER UPDATE OF country, workplace_id, category, "
             f"created_at ON grievance_case WHEN {_CHANGED.format(ne='NOT')} "
-            f"BEGIN {_sqlite_remove('OLD')} {_sqlite_add('NEW')} END"
+            f"BEGIN {_remove('OLD', True)} {_add('NEW', True)} END"
         )
         return
-    old, new = _PG_KEY.format(r="OLD"), _PG_KEY.format(r="NEW")
     function = f"""
         CREATE FUNCTION case_tally_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                UPDATE case_tally SET cases = cases - 1 WHERE {_COLUMNS} = ({old});
+                {_remove("OLD", False)}
             END IF;
             IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                INSERT INTO case_tally {_COLUMNS[:-1]}, cases) VALUES ({new}, 1)
-                ON CONFLICT {_COLUMNS} DO UPDATE SET cases = case_tally.cases + 1;
+                {_add("NEW", False)}
             END IF;
             RETURN NULL;
         END $$
-        """  # noqa: S608
+        """
     op.execute(function)
     op.execute(
         "CREATE TRIGGER case_tally_insert_delete AFTER INSERT OR DELETE ON grievance_case "
@@ -118,29 +137,23 @@ def drop_tally_triggers() -> None:
 def _create_tally() -> None:
     op.create_table(
         "case_tally",
-        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
         sa.Column("workplace_id", sa.Uuid(), nullable=False),
+        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("month", sa.Integer(), nullable=False),
         sa.Column("cases", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "country", "workplace_id", "category", "year", "month", name=op.f("pk_case_tally")
+            "workplace_id", "country", "category", "year", "month", name=op.f("pk_case_tally")
         ),
     )
     sqlite = op.get_bind().dialect.name == "sqlite"
-    key = _SQLITE_KEY.format(r="c", nil=_SQLITE_NIL) if sqlite else _PG_KEY.format(r="c")
-    op.execute(
-        f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) "  # noqa: S608
-        f"SELECT {key}, count(*) FROM grievance_case AS c GROUP BY 1, 2, 3, 4, 5"
-    )
+    for key in _keys("c", sqlite):
+        op.execute(
+            f"INSERT INTO case_tally {_COLUMNS[:-1]}, cases) "  # noqa: S608
+            f"SELECT {key}, count(*) FROM grievance_case AS c GROUP BY 1, 2, 3, 4, 5"
+        )
     create_tally_triggers()
-
-
-revision: str = "0014"
-down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
