@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation, Role, User
@@ -94,29 +94,19 @@ def _recipients(
 ) -> Sequence[User]:
     """Monitors of the partner concerned; escalations also to admins, reassignments to
     admins and the new partner's monitors (as GET /api/v1/alerts does)."""
-    active = col(User.is_active).is_(True)
-    monitors_of: list[uuid.UUID] = []
-    admins = kind in (AlertKind.escalated, AlertKind.reassigned)
     if kind == AlertKind.reassigned:
-        target = (
-            _partner_id(session, data.get("new_partner"), case) if data.get("new_partner") else None
-        )
-        monitors_of = [target] if target else []
+        slug = data.get("new_partner")  # absent when nobody could take the case over
+        partner = _partner_id(session, slug, case) if slug else None
     else:
         partner = _partner_id(session, data.get("partner"), case)
-        monitors_of = [partner] if partner else []
-    who = col(User.role) == Role.monitor.value
-    query = select(User).where(active)
-    if monitors_of and admins:
-        query = query.where(
-            (who & col(User.org_id).in_(monitors_of)) | (col(User.role) == Role.admin.value)
-        )
-    elif monitors_of:
-        query = query.where(who, col(User.org_id).in_(monitors_of))
-    elif admins:
-        query = query.where(col(User.role) == Role.admin.value)
-    else:
+    who: list[ColumnElement[bool]] = []
+    if partner is not None:
+        who.append(and_(col(User.role) == Role.monitor.value, col(User.org_id) == partner))
+    if kind in (AlertKind.escalated, AlertKind.reassigned):
+        who.append(col(User.role) == Role.admin.value)
+    if not who:
         return []
+    query = select(User).where(col(User.is_active).is_(True), or_(*who))
     return session.exec(query.order_by(col(User.email))).all()
 
 
