@@ -22,6 +22,9 @@ from app.audit.service import Actor, record
 from app.cases import service as cases
 from app.cases import workplaces
 from app.cases.models import Case, Status
+from app.danger import service as danger
+from app.danger import texts as danger_texts
+from app.disclosure import service as disclosure
 from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import Vault
@@ -43,6 +46,7 @@ from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
 from app.retention.service import retention_for_reporter
 from channels.base import InboundMessage
+from channels.segments import segments
 
 # An answer to "which workplace?" that is this long is the story (issue 13, item 6).
 STORY_WORDS, STORY_CHARS, STORY_CJK = 10, 100, 20
@@ -115,16 +119,30 @@ def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
 # keywords ------------------------------------------------------------------------------
 
 
+def _help(turn: Turn) -> str:
+    """What the service is, then the danger offer, then how long words are kept: each
+    added only while the whole stays within the conversation's SMS budget."""
+    code = turn.say.language.code
+    days = retention_for_reporter(turn.session, turn.reporter)
+    reply = turn.say.help()
+    for extra in (danger_texts.texts(code).gettext(danger_texts.OFFER), turn.say.retention(days)):
+        if segments(f"{reply} {extra}")[1] <= remediation_texts.budget(code):
+            reply = f"{reply} {extra}"
+    return reply
+
+
 def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if word is Keyword.stop:
         return _stop(turn)
     if word is Keyword.start and turn.reporter.opted_out:
         return _start(turn)
+    if word in (Keyword.danger, Keyword.hide):  # acted on even while opted out, unanswered then
+        reply = _danger(turn) if word is Keyword.danger else _hide(turn)
+        return None if turn.reporter.opted_out else reply
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
-        days = retention_for_reporter(turn.session, turn.reporter)
-        return f"{turn.say.help()} {turn.say.retention(days)}"
+        return _help(turn)
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:
@@ -204,6 +222,33 @@ def _reopen(turn: Turn) -> str:
     return say.fill(remediation_texts.REOPENED, ref=case.reference)
 
 
+def _danger(turn: Turn) -> str:
+    """DANGER: the sender's open case becomes urgent at once. Without one, what they wrote so
+    far is filed now (a monitor must know today, not when the questions are done) and their
+    next messages join it."""
+    convo = drafts.conversation_for(turn.session, turn.reporter, new=turn.new_reporter)
+    case = turn.session.get(Case, convo.case_id) if convo.state == OPEN and convo.case_id else None
+    if case is None or case.status == Status.closed:
+        if turn.reporter.language is None:
+            turn.reporter.language = guess(turn.reporter.country)
+        draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+        case = file_draft(
+            turn.session,
+            turn.vault,
+            reporter=turn.reporter,
+            convo=convo,
+            draft=draft,
+            channel=turn.message.channel,
+        )
+    danger.report_danger(turn.session, case=case, channel=turn.message.channel)
+    return danger_texts.texts(case.language).fill(danger_texts.NOTED, ref=case.reference)
+
+
+def _hide(turn: Turn) -> str:
+    disclosure.revoke_for_reporter(turn.session, turn.reporter)
+    return danger_texts.texts(turn.reporter.language or "en").gettext(danger_texts.HIDDEN)
+
+
 def _reprompt(turn: Turn) -> str:
     convo = turn.session.get(Conversation, turn.reporter.id)
     if convo is None or convo.state == OPEN:
@@ -228,11 +273,11 @@ def _on_content(turn: Turn) -> str | None:
             if answered is not None:
                 return answered
         case = turn.session.get(Case, convo.case_id) if convo.case_id else None
-        # A closed case still takes messages within its reopen period (never refused);
-        # after it, the next message starts a new grievance.
-        if case is not None and (
-            case.status != Status.closed or closure.may_reopen(turn.session, case)
-        ):
+        # A resolved or closed case still takes messages within its reopen period (never
+        # refused); after it, the next message starts a new grievance (it could not
+        # reopen that case, and a message joined to it would tell the reporter to try).
+        ended = case is not None and case.status in (Status.resolved, Status.closed)
+        if case is not None and (not ended or closure.may_reopen(turn.session, case)):
             return _join(turn, case)
         drafts.restart(convo, turn.reporter)
     draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)

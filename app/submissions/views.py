@@ -47,6 +47,9 @@ class SubmissionIn(BaseModel):
     narrative: str = Field(max_length=8000)
     receipt_code: str | None = Field(None, description="XXXX-XXXX-XXXX-XXXX, made by the client")
     contact: str | None = Field(None, max_length=200, description="stored encrypted")
+    danger: bool = Field(
+        False, description="the reporter is in danger now: the case is urgent, monitors alerted"
+    )
 
 
 @dataclass(frozen=True)
