@@ -3,6 +3,7 @@
 import app.cases.timers
 import app.intake.jobs
 import app.messaging.outbox
+import app.notify.jobs
 import app.remediation.jobs
 import app.retention.jobs
 import app.voice.jobs  # noqa: F401

@@ -15,10 +15,13 @@ from app.cases.models import (
 from app.db import metadata
 from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
+from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.stats.models import CaseTally
 from app.voice.models import CaseMedia, VoiceCall
 
 __all__ = [
+    "AlertCursor",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
@@ -26,6 +29,7 @@ __all__ = [
     "CaseLink",
     "CaseMedia",
     "CaseMessage",
+    "CaseTally",
     "CaseTimer",
     "ConflictExclusion",
     "Conversation",
@@ -40,6 +44,7 @@ __all__ = [
     "RemediationStep",
     "Reporter",
     "RoutingRule",
+    "StaffAlert",
     "StaffSession",
     "User",
     "VoiceCall",

@@ -22,6 +22,10 @@ wrote. WhatsApp only allows free text within 24 hours of the reporter's last mes
 outside it the item waits as `held_window` until they write again (the inbound path
 releases it); with GRIEVANCE_WHATSAPP_TEMPLATE set and Meta sending, one approved template
 is sent to invite them to write back.
+
+Staff alert e-mails (`email` items, app/notify) go through the same claim, lease and
+recording; SMTP cannot be asked either, so an e-mail whose outcome is not known becomes
+`unknown` like a Meta message. The SMTP exchange is blocking and runs in a thread.
 """
 
 from __future__ import annotations
@@ -44,12 +48,14 @@ from app.identity.service import address_for_sending
 from app.identity.vault import DecryptionError, Vault
 from app.messaging.delivery import set_state
 from app.messaging.models import InboundEvent, OutboxItem, OutboxState
+from app.notify.service import email_for
 from app.runtime import Runtime
 from app.settings import Settings
 from app.timeutil import utcnow
 from app.worker import job
 from channels import registry as channel_registry
-from channels.adapter import Capabilities
+from channels import smtp
+from channels.adapter import Capabilities, ChannelName
 from channels.base import LookupFailed, NotConfigured, OutboundMessage, SendResult
 from channels.registry import Registry
 
@@ -74,6 +80,7 @@ class Send:
     # Reconciling an item left `sending`: ask the provider for it (sent since this time)
     # before sending it again.
     look_since: datetime | None = None
+    subject: str | None = None  # e-mail only
 
 
 def backoff(attempts: int) -> timedelta:
@@ -93,16 +100,22 @@ def providers(settings: Settings) -> Registry:
 
 
 def ready_channels(settings: Settings) -> list[str]:
-    return providers(settings).sendable_channels()
+    channels = providers(settings).sendable_channels()
+    # Staff alert e-mails are not a reporter's channel: they go by SMTP, not an adapter.
+    return [*channels, "email"] if settings.smtp_url else channels
 
 
 def _capabilities(settings: Settings, item: OutboxItem) -> Capabilities:
+    if item.channel not in ChannelName.__members__:
+        return Capabilities()  # e-mail: nothing to look up, no window
     return providers(settings).capabilities(item.channel, item.provider)
 
 
 def choose_provider(session: Session, settings: Settings, item: OutboxItem) -> str | None:
     """The provider that sends this item, or None when its channel has no credentials:
     the one the reporter last wrote through when several can send."""
+    if item.channel == "email":
+        return "smtp" if settings.smtp_url else None
     registry = providers(settings)
     if len(registry.senders(item.channel)) < 2:
         return registry.choose(item.channel, None)
@@ -154,6 +167,8 @@ def _claimable(where: ColumnElement[bool]) -> SelectOfScalar[OutboxItem]:
 
 
 def _decrypt_body(session: Session, vault: Vault, reporter: Reporter, item: OutboxItem) -> str:
+    if item.body_enc is None:
+        raise DecryptionError("no body")
     return vault.decrypt(
         session,
         key_id=reporter.data_key_id,
@@ -189,9 +204,28 @@ def _hold(
     return [Send(item.id, item.attempts, provider, invite, template=template)]
 
 
+def _prepare_email(
+    session: Session, settings: Settings, item: OutboxItem, now: datetime
+) -> list[Send]:
+    """A staff alert e-mail: written now from its alerts (references and what happened)."""
+    if not settings.smtp_url:
+        item.next_attempt_at = now + RECHECK
+        set_state(session, item, "no_credentials", actor=SENDER, error="no_credentials")
+        return []
+    mail = email_for(session, item, console_url=settings.public_url)
+    if mail is None:
+        set_state(session, item, "failed", actor=SENDER, error="no_addressee")
+        return []
+    _mark_sending(session, settings, item, "smtp", now)
+    message = OutboundMessage("email", mail.to, mail.body)
+    return [Send(item.id, item.attempts, "smtp", message, subject=mail.subject)]
+
+
 def _prepare(
     session: Session, vault: Vault, settings: Settings, item: OutboxItem, now: datetime
 ) -> list[Send]:
+    if item.channel == "email":
+        return _prepare_email(session, settings, item, now)
     reporter = session.get(Reporter, item.reporter_id)
     if (
         item.state == OutboxState.opted_out
@@ -247,7 +281,7 @@ def _reclaim(
 ) -> list[Send]:
     """An item left `sending`: Twilio can be asked whether it has it; otherwise it is
     marked `unknown` for staff rather than risk a second copy."""
-    reporter = session.get(Reporter, item.reporter_id)
+    reporter = session.get(Reporter, item.reporter_id) if item.reporter_id else None
     if item.provider is None or not _capabilities(settings, item).can_look_up or reporter is None:
         set_state(
             session, item, OutboxState.unknown, actor=SENDER, error="outcome_unknown_not_resent"
@@ -300,7 +334,23 @@ def claim(runtime: Runtime, now: datetime) -> tuple[int, list[Send]]:
 # sending ------------------------------------------------------------------------------
 
 
+def _send_email(settings: Settings, send: Send) -> SendResult:
+    """Blocking SMTP exchange; run in a thread, never on the event loop."""
+    target = smtp.parse_url(settings.smtp_url or "", default_sender=_default_sender(settings))
+    mail = smtp.build(
+        target, to=send.message.to, subject=send.subject or "", body=send.message.body
+    )
+    return smtp.send(target, mail)
+
+
+def _default_sender(settings: Settings) -> str:
+    host = httpx.URL(settings.public_url).host or "localhost"
+    return f"grievance-desk@{host}"
+
+
 async def _send_one(client: httpx.AsyncClient, settings: Settings, send: Send) -> SendResult:
+    if send.provider == "smtp":
+        return await asyncio.to_thread(_send_email, settings, send)
     adapter = providers(settings).adapter(send.provider)
     return await adapter.send(client, send.message, template=send.template)
 
