@@ -169,6 +169,8 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
     events = _case_events(session, case)
     if user.role == Role.buyer:
         return [_for_buyer(e) for e in events if e.action in BUYER_HISTORY]
+    datas = [_history_data(user, e.data) for e in events]
+    workflow.hide_unseen_links(session, user, [e.action for e in events], datas)
     return [
         AuditEventPublic(
             seq=e.seq,
@@ -176,11 +178,11 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
             actor_kind=e.actor_kind,
             actor_id=e.actor_id,
             action=e.action,
-            data=_history_data(user, e.data),
+            data=data,
             prev_hash=e.prev_hash,
             hash=e.hash,
         )
-        for e in events
+        for e, data in zip(events, datas, strict=True)
     ]
 
 
