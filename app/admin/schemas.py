@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 
 class OrgIn(BaseModel):
-    kind: str = Field(description="partner or buyer")
+    kind: Literal["partner", "buyer"]
     slug: str
     name: str
     ack_days: int = Field(default=7, ge=1, le=365)
@@ -19,7 +20,7 @@ class OrgIn(BaseModel):
         default=90, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
     retention_days: int = Field(default=1095, ge=0, le=36500, description="after closure")
-    is_fallback: bool = False
+    is_fallback: StrictBool = False
 
 
 class OrgUpdate(BaseModel):
@@ -33,7 +34,7 @@ class OrgUpdate(BaseModel):
     retention_days: int | None = Field(
         default=None, ge=0, le=36500, description="days after closure until content is shredded"
     )
-    is_fallback: bool | None = None
+    is_fallback: StrictBool | None = None
 
 
 class OrgPublic(BaseModel):
@@ -52,15 +53,15 @@ class OrgPublic(BaseModel):
 
 class UserIn(BaseModel):
     email: str
-    role: str = Field(description="admin, monitor, buyer or auditor")
-    password: str = Field(min_length=1, description="never returned")
+    role: Literal["admin", "monitor", "buyer", "auditor"]
+    password: str = Field(min_length=12, description="at least 12 characters; never returned")
     org: str | None = Field(default=None, description="slug: the partner of a monitor, the buyer")
-    is_lead: bool = False
+    is_lead: StrictBool = False
 
 
 class UserUpdate(BaseModel):
-    is_lead: bool | None = None
-    is_active: bool | None = None
+    is_lead: StrictBool | None = None
+    is_active: StrictBool | None = None
 
 
 class UserPublic(BaseModel):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
 
 
 class CasePublic(BaseModel):
@@ -164,7 +164,7 @@ class AssignIn(Versioned):
 
 class WorkplaceLinkIn(Versioned):
     workplace_id: uuid.UUID
-    confirm: bool = Field(
+    confirm: StrictBool = Field(
         default=False, description="needed when the workplace is in another country than the case"
     )
 
@@ -221,6 +221,8 @@ def _utc(value: datetime) -> datetime:
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
+# A day in a query (`from`, `to`): YYYY-MM-DD, never a number read as Unix seconds.
+IsoDay = Annotated[date, BeforeValidator(_iso_only)]
 
 
 class StepIn(BaseModel):

@@ -34,9 +34,10 @@ from channels.base import clean_text
 MAX_NARRATIVE = 8_000
 MAX_WORKPLACE = 200
 MAX_CONTACT = 200
-_COUNTRIES = frozenset(
-    code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+COUNTRIES = sorted(
+    str(code) for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
 )
+_COUNTRIES = frozenset(COUNTRIES)
 
 
 def _(message: str) -> str:

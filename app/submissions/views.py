@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import hmac
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from app.accounts.models import Role, User
 from app.accounts.service import mfa_required, resolve_api_token, resolve_session
 from app.accounts.web import COOKIE, CSRF_HEADER, csrf_token
 from app.audit.service import Actor
+from app.cases.categories import Category
 from app.cases.models import Channel
 from app.deps import RuntimeDep, SessionDep
-from app.errors import Conflict, Forbidden, Unauthorized
+from app.errors import API_ERRORS, Conflict, Forbidden, Unauthorized
 from app.i18n import BY_CODE, DEFAULT, language, negotiate, translations
 from app.ratelimit import client_address, limiter
 from app.submissions.service import (
+    COUNTRIES,
+    MAX_CONTACT,
+    MAX_NARRATIVE,
+    MAX_WORKPLACE,
     Invalid,
     Problem,
     Submission,
@@ -30,23 +36,44 @@ from app.submissions.service import (
     validate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=API_ERRORS)
+# Some character that is neither white space (as Python strips it) nor NUL (cleaned away).
+VISIBLE = r"[^\s\x00\x1c-\x1f\x85]"
+# What receipts.normalise takes: 16 letters or digits, any case, hyphens and spaces anywhere.
+RECEIPT_PATTERN = r"^[\s-]*([0-9A-Za-z][\s-]*){16}$"
 MAX_BODY = 64 * 1024
 WEB_LIMIT = (60, 3600.0)  # submissions per client per hour; a dormitory may share one address
 
 
+def _one_of(values: list[str] | list[str | None]) -> dict[str, JsonValue]:
+    choices: list[JsonValue] = list(values)
+    return {"enum": choices}
+
+
 class SubmissionIn(BaseModel):
     """For the OpenAPI document; the handler checks the body itself so that every problem
-    is answered in the reporter's language."""
+    is answered in the reporter's language (422 with the fields at fault)."""
 
-    submission_id: str = Field(description="a UUID the client made; repeats are idempotent")
-    language: str = Field(description="en es fr ar bn ur ne hi vi km my id ms zh tr sr ha")
-    country: str | None = Field(None, description="ISO 3166 alpha-2")
-    workplace: str | None = Field(None, max_length=200)
-    category: str | None = Field(None, description="one of the shared categories; default other")
-    narrative: str = Field(max_length=8000)
-    receipt_code: str | None = Field(None, description="XXXX-XXXX-XXXX-XXXX, made by the client")
-    contact: str | None = Field(None, max_length=200, description="stored encrypted")
+    submission_id: uuid.UUID = Field(description="a UUID the client made; repeats are idempotent")
+    language: str = Field(json_schema_extra=_one_of(sorted(BY_CODE)))
+    country: str | None = Field(
+        None, description="ISO 3166 alpha-2", json_schema_extra=_one_of([*COUNTRIES, None])
+    )
+    workplace: str | None = Field(None, max_length=MAX_WORKPLACE)
+    category: str | None = Field(
+        None, description="default other", json_schema_extra=_one_of([*Category, None])
+    )
+    narrative: str = Field(
+        max_length=MAX_NARRATIVE,
+        pattern=VISIBLE,
+        description="what happened, in any script (some character that is not a space)",
+    )
+    receipt_code: str | None = Field(
+        None,
+        pattern=RECEIPT_PATTERN,
+        description="XXXX-XXXX-XXXX-XXXX, made by the client",
+    )
+    contact: str | None = Field(None, max_length=MAX_CONTACT, description="stored encrypted")
 
 
 @dataclass(frozen=True)
