@@ -64,6 +64,9 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     return runtime
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
 def _fresh_metrics_dir(data_dir: Path, name: str) -> None:
     """A fresh, empty PROMETHEUS_MULTIPROC_DIR under the data dir for this server's (or
     worker's) processes, set in the environment they inherit; files left by an earlier
@@ -74,8 +77,25 @@ def _fresh_metrics_dir(data_dir: Path, name: str) -> None:
     folder = data_dir / "metrics" / name
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, mode=0o700)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    # Folders of workers that died (kill -9 leaves them) go too.
+    for old in folder.parent.glob("worker-*"):
+        pid = old.name.removeprefix("worker-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for level in (folder.parent, folder):
+        level.mkdir(mode=0o700, exist_ok=True)  # like the data dir itself: owner only
+    os.environ[MULTIPROC_ENV] = str(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # commands ----------------------------------------------------------------------------

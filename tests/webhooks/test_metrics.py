@@ -3,7 +3,9 @@ only for admins or GRIEVANCE_METRICS_ALLOW addresses, summed over `serve --worke
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
+from app import cli
 from app.cases.models import Case
 from app.identity.models import Reporter
 from app.main import create_app
@@ -140,3 +143,23 @@ def test_two_workers_are_summed(tmp_path: Path) -> None:
         pids = {p.stem.rsplit("_", 1)[-1] for p in folder.rglob("*.db")}
     assert counts == {sent + 2}, counts
     assert len(pids) == 2, pids  # both processes counted something
+
+
+def test_each_start_counts_in_a_fresh_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `serve --workers N` and `worker` do before anything imports prometheus_client:
+    a fresh folder (an earlier run's files would add up), dead workers' folders cleared."""
+    data = tmp_path / "data"
+    stale = data / "metrics" / "serve-8000" / "counter_1234.db"
+    dead = data / "metrics" / "worker-999999999"
+    live = data / "metrics" / f"worker-{os.getppid()}"
+    for folder in (stale.parent, dead, live):
+        folder.mkdir(parents=True)
+    stale.write_bytes(b"old counts")
+    monkeypatch.delenv(cli.MULTIPROC_ENV, raising=False)
+    cli._fresh_metrics_dir(data, "serve-8000")
+    assert os.environ[cli.MULTIPROC_ENV] == str(stale.parent)
+    assert list(stale.parent.iterdir()) == []
+    assert not dead.exists() and live.exists()
+    assert stat.S_IMODE(stale.parent.stat().st_mode) == 0o700
