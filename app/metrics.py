@@ -64,7 +64,7 @@ class Metrics:
         self.request_seconds = Histogram(
             "grievance_http_request_duration_seconds",
             "Time to answer an HTTP request, by route template",
-            ["route", "method", "status"],
+            ["route", "method", "status_class"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -81,7 +81,7 @@ class Metrics:
         # A client chooses the method: any other word would make a new series.
         method = method if method in METHODS else "other"
         self.request_seconds.labels(
-            route=route, method=method, status=f"{status // 100}xx"
+            route=route, method=method, status_class=f"{status // 100}xx"
         ).observe(seconds)
 
 

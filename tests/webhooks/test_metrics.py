@@ -74,7 +74,7 @@ def test_metrics_count_webhooks_and_read_the_database(
     # The request histogram is labelled by route template and status class.
     key = (
         "grievance_http_request_duration_seconds_count",
-        (("method", "GET"), ("route", "/api/v1/cases/{case_id}"), ("status", "2xx")),
+        (("method", "GET"), ("route", "/api/v1/cases/{case_id}"), ("status_class", "2xx")),
     )
     assert values[key] == 1
     # Gauges read from the database at scrape time.
