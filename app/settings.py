@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     # smtp://user:pass@host:port or smtps://...; unset: staff alerts stay in the console inbox.
     smtp_url: str | None = Field(None, validation_alias="GRIEVANCE_SMTP_URL")
 
+    # Who runs the service, named on the reporter's home page with the privacy notice; a
+    # link to the full privacy policy when there is one.
+    operator_name: str | None = Field(
+        None, max_length=120, validation_alias="GRIEVANCE_OPERATOR_NAME"
+    )
+    privacy_url: str | None = Field(None, validation_alias="GRIEVANCE_PRIVACY_URL")
+    # The WhatsApp number shown to reporters when the Cloud API is used (its phone number id
+    # is not a number people can write to); with Twilio it is TWILIO_WHATSAPP_FROM.
+    whatsapp_number: str | None = Field(None, validation_alias="GRIEVANCE_WHATSAPP_NUMBER")
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if self.database_url is None:
@@ -102,7 +112,21 @@ class Settings(BaseSettings):
         self.public_url = self.public_url.rstrip("/")
         proxy_networks(self.trusted_proxies)  # refuse a typo at start, not per request
         ip_networks(self.metrics_allow, "GRIEVANCE_METRICS_ALLOW")
+        if self.privacy_url and not self.privacy_url.startswith(("https://", "http://")):
+            raise ValueError("GRIEVANCE_PRIVACY_URL must be an https:// (or http://) URL")
         return self
+
+    @property
+    def sms_number(self) -> str | None:
+        return self.twilio_sms_from or None
+
+    @property
+    def whatsapp_public_number(self) -> str | None:
+        if self.whatsapp_number:
+            return self.whatsapp_number
+        if self.twilio_whatsapp_from:
+            return self.twilio_whatsapp_from.removeprefix("whatsapp:")
+        return None
 
     @property
     def proxies(self) -> tuple[IPNetwork, ...]:

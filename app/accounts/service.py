@@ -228,6 +228,9 @@ def check_password(session: Session, *, email: str, password: str) -> LoginOutco
     return LoginOutcome(user=user, needs_totp=mfa_required(user))
 
 
+REUSED_CODE = "this code has already been used; wait for the next code in your app"
+
+
 def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None:
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
@@ -237,6 +240,9 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
         raise AppError("two-factor sign-in is not set up for this account; ask an admin")
     try:
         step = totp.verify(secret, code, last_step=user.totp_last_step, now=now.timestamp())
+    except totp.ReusedCode:
+        _register_failure(session, user, now)
+        raise Unauthorized(REUSED_CODE) from None
     except InvalidToken:
         _register_failure(session, user, now)
         raise Unauthorized("wrong or expired code") from None
@@ -252,7 +258,7 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
         .values(totp_last_step=step)
     )
     if claimed.rowcount != 1:
-        raise Unauthorized("wrong or expired code")
+        raise Unauthorized(REUSED_CODE)
     set_committed_value(user, "totp_last_step", step)
 
 

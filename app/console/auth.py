@@ -33,6 +33,7 @@ from app.timeutil import utcnow
 router = APIRouter(route_class=ConsoleRoute)
 LOGIN_COOKIE = "gd_login"  # double-submit token against login CSRF, before any session
 TOTP_PATH = "/console/login/totp"
+FORM_EXPIRED = "The sign-in form had expired. Please try again."
 LOGINS = (30, 900.0)  # sign-in attempts per client per 15 minutes, whatever the e-mail
 TOO_MANY_LOGINS = "Too many sign-in attempts from this address. Wait 15 minutes and try again."
 
@@ -96,9 +97,7 @@ def login(
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf):
-        return _login_form(
-            request, runtime, error="The sign-in form had expired. Please try again.", status=403
-        )
+        return _login_form(request, runtime, error=FORM_EXPIRED, status=403)
     if not limiter(request, "logins", limit=LOGINS[0], window=LOGINS[1]).hit(
         client_address(request)
     ):  # before Argon2: a flood of made-up e-mails must not spend the CPU
@@ -151,8 +150,9 @@ def totp_check(
         return redirect(LOGIN_PATH)
     if staff.session.mfa_passed:
         return redirect("/console")
-    if not csrf_passed:
-        return redirect(LOGIN_PATH)
+    if not csrf_passed:  # say why, rather than a silent return to the first step
+        context = {"csrf": staff.csrf, "error": FORM_EXPIRED}
+        return page(request, "totp.html", context, status=403)
     try:
         accounts.check_totp(session, vault, user=staff.user, code=code)
     except AppError as exc:

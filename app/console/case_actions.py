@@ -151,6 +151,8 @@ def change_status(
     version: Text = "",
 ) -> Response:
     def run(case: Case) -> str:
+        if not to.strip():  # the form's default is "no change"
+            raise AppError("choose the new status")
         workflow.change_status(
             session,
             vault,

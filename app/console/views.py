@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import col, select
 
-from app.accounts.models import Organisation
+from app.accounts.models import Organisation, Role
 from app.accounts.web import Staff
 from app.cases.models import Category, Status
 from app.cases.queue import SORTS, QueueFilters, is_overdue
@@ -27,6 +28,11 @@ router.include_router(case_actions.router)
 router.include_router(admin.router)
 router.include_router(figures.router)
 router.include_router(exports.router)
+
+
+def _age(opened: datetime, now: datetime) -> str:
+    days = (now - opened).days
+    return "today" if days < 1 else ("1 day" if days == 1 else f"{days} days")
 
 
 def _flag(value: str | None) -> bool:
@@ -75,6 +81,9 @@ def queue(
             "title": "Cases",
             "cases": cases,
             "overdue": {c.id for c in cases if is_overdue(c, now)},
+            "ages": {c.id: _age(c.created_at, now) for c in cases},
+            "filtered": any(v is not None for k, v in vars(filters).items() if k != "sort"),
+            "show_partner": staff.user.role in (Role.admin, Role.auditor),
             "partners": partners,
             "filters": filters,
             "statuses": list(Status),

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.cases import service as cases
+from app.cases import workplaces
 from app.cases.models import Case, Status
 from app.identity import service as identity
 from app.identity.models import Reporter
@@ -42,6 +43,11 @@ from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
 from app.retention.service import retention_for_reporter
 from channels.base import InboundMessage
+
+# An answer to "which workplace?" that is this long is the story (issue 13, item 6).
+STORY_WORDS, STORY_CHARS, STORY_CJK = 10, 100, 20
+# An answer to "what happened?" this short that names a registered workplace is the workplace.
+NAME_WORDS = 6
 
 
 @dataclass
@@ -239,11 +245,13 @@ def _on_content(turn: Turn) -> str | None:
         if convo.state == LANGUAGE:
             reply = _answer_menu(turn, convo, draft)
             return reply or _next_question(turn, convo, draft, chose=True)
-    _absorb(turn.message, draft, convo.state)
+    swapped = _absorb(turn, draft, convo.state)
     if turn.reporter.language is None:  # a greeting in Bengali script still says Bengali
         turn.reporter.language = detect(draft.narrative_text() or turn.message.text)
     if turn.reporter.language is None:
         return _show_menu(turn, convo, draft, retry=False)
+    if swapped is not None:
+        return _ask_again(turn, convo, draft, swapped)
     return _next_question(turn, convo, draft)
 
 
@@ -277,19 +285,70 @@ def _convo(turn: Turn) -> Conversation:
     return convo
 
 
-def _absorb(message: InboundMessage, draft: Draft, state: str) -> None:
-    """Keep what the message says in the draft; the state says what it answers."""
+def looks_like_story(text: str) -> bool:
+    """Too long for the name of a workplace: many words, many characters, or (in Chinese,
+    where each character is a word) many characters."""
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return len(text.split()) >= STORY_WORDS or len(text) > STORY_CHARS or cjk > STORY_CJK
+
+
+def _one_line(text: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def _keep(message: InboundMessage, draft: Draft) -> None:
+    """Keep the message as part of the story."""
+    text = message.text.strip()
+    draft.media += [(m.content_type, m.url) for m in message.media]
+    if text and not is_greeting(text):
+        draft.parts.append(text)
+
+
+def _absorb(turn: Turn, draft: Draft, state: str) -> str | None:
+    """Keep what the message says in the draft; the state says what it answers. Returns
+    the state to ask again when the answer was to the other question (the story given for
+    the workplace, or a registered workplace's name given for the story)."""
+    message = turn.message
     text = message.text.strip()
     draft.media += [(m.content_type, m.url) for m in message.media]
     if not text or is_greeting(text):  # a greeting says nothing about the grievance
-        return
+        return None
     if state == WORKPLACE and has_letters(text):
-        # Stored in clear for routing and statistics: one plain line, no control characters.
-        draft.workplace = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-        draft.workplace = draft.workplace[:MAX_WORKPLACE]
+        named = workplaces.suggest(turn.session, text=text, country=turn.reporter.country)
+        if named is None and looks_like_story(text) and not draft.workplace_reasked:
+            # More of the story, not a name: kept as the story, and the name asked once
+            # more (only once: a second long answer is taken as the workplace).
+            draft.parts.append(text)
+            draft.workplace_reasked = True
+            return WORKPLACE
+        draft.workplace = _one_line(text)[:MAX_WORKPLACE]
         if len(text) <= MAX_WORKPLACE:
-            return
+            return None
+    elif (
+        state == NARRATIVE
+        and draft.workplace is None
+        and not any(map(has_letters, draft.parts))
+        and len(text.split()) <= NAME_WORDS
+        and workplaces.suggest(turn.session, text=text, country=turn.reporter.country)
+    ):
+        # A registered workplace's name where the story was asked for: it answers the
+        # other question.
+        draft.workplace = _one_line(text)[:MAX_WORKPLACE]
+        return NARRATIVE
     draft.parts.append(text)
+    return None
+
+
+def _ask_again(turn: Turn, convo: Conversation, draft: Draft, state: str) -> str:
+    """One short reply that says the answer was kept and asks the other question."""
+    convo.state = state
+    if state == NARRATIVE:
+        draft.narrative_asked = True
+        reply = turn.say.workplace_not_story()
+    else:
+        reply = turn.say.story_not_workplace()
+    drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
+    return reply
 
 
 def _answer_menu(turn: Turn, convo: Conversation, draft: Draft) -> str | None:
@@ -306,7 +365,7 @@ def _answer_menu(turn: Turn, convo: Conversation, draft: Draft) -> str | None:
         turn.reporter.language = choice
         draft.media += [(m.content_type, m.url) for m in turn.message.media]
         return None
-    _absorb(turn.message, draft, NARRATIVE)  # nothing they wrote is lost
+    _keep(turn.message, draft)  # nothing they wrote is lost
     return _show_menu(turn, convo, draft, retry=True)
 
 

@@ -35,6 +35,7 @@ class Draft:
     media: list[tuple[str, str]] = field(default_factory=list)
     page: int = 0
     narrative_asked: bool = False
+    workplace_reasked: bool = False  # the story came where its name was asked, once
 
     def narrative_text(self) -> str:
         lines = list(self.parts)

@@ -52,6 +52,16 @@ class Replies:
     def ask_workplace(self) -> str:
         return self.gettext("Thank you. What is the name of your factory, company or workplace?")
 
+    def story_not_workplace(self) -> str:
+        return self.gettext(
+            "We added that to your report. Now only the name of your factory or workplace, please."
+        )
+
+    def workplace_not_story(self) -> str:
+        return self.gettext(
+            "Thank you, we noted your workplace. What happened there? Tell us in one message."
+        )
+
     def unreadable(self) -> str:
         return self.gettext("We could not read your message. Please write it in words.")
 

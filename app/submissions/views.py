@@ -18,7 +18,7 @@ from app.accounts.service import mfa_required, resolve_api_token, resolve_sessio
 from app.accounts.web import COOKIE, CSRF_HEADER, csrf_token
 from app.audit.service import Actor
 from app.cases.categories import Category
-from app.cases.models import Channel
+from app.cases.models import Case, Channel
 from app.deps import RuntimeDep, SessionDep
 from app.errors import API_ERRORS, Conflict, Forbidden, Unauthorized
 from app.i18n import BY_CODE, DEFAULT, language, negotiate, translations
@@ -149,10 +149,12 @@ async def _json(request: Request) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def answer(submission: Submission, reference: str, code: str | None) -> dict[str, str]:
-    body = {"submission_id": str(submission.submission_id), "reference": reference}
+def answer(submission: Submission, case: Case, code: str | None) -> dict[str, str]:
+    body = {"submission_id": str(submission.submission_id), "reference": case.reference}
     if code:
         body["receipt_code"] = code
+    if case.ack_due_at is not None:  # the day only: what the receipt tells the reporter
+        body["acknowledge_by"] = case.ack_due_at.date().isoformat()
     return body
 
 
@@ -199,5 +201,5 @@ def submit(
     session.commit()
     if filed.created and filed.receipt_code:
         first_answers.remember(filed.case, filed.receipt_code)
-    body = answer(submission, filed.case.reference, filed.receipt_code)
+    body = answer(submission, filed.case, filed.receipt_code)
     return JSONResponse(body, status_code=201 if filed.created else 200)

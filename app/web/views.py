@@ -29,8 +29,17 @@ SHOWN = frozenset({"narrative", "category", "workplace", "country", "contact", "
 
 
 @router.get("/")
-def choose(request: Request) -> Response:
-    return render(request, page_for(request), "index.html")
+def choose(request: Request, runtime: RuntimeDep) -> Response:
+    settings = runtime.settings
+    return render(
+        request,
+        page_for(request),
+        "index.html",
+        operator=settings.operator_name,
+        privacy_url=settings.privacy_url,
+        sms_number=settings.sms_number,
+        whatsapp_number=settings.whatsapp_public_number,
+    )
 
 
 def _form(request: Request, page: Page, values: dict[str, Any], **extra: Any) -> Response:
@@ -147,6 +156,7 @@ def _file(
         retention_days=retention.days_for_case(
             session, runtime.settings.retention_days, filed.case
         ),
+        ack_by=page.date(filed.case.ack_due_at) if filed.case.ack_due_at else None,
         **extra,
     )
 

@@ -206,7 +206,7 @@ def test_queue_pages_with_a_cursor(client: TestClient, runtime: Runtime, world: 
     assert len(more) == 4 and not refs & more  # 52 + the two reported cases, no repeats
     assert 'rel="next"' not in second.text
     urgent = client.get("/console?urgent=1").text
-    assert "No cases match." in urgent
+    assert "No cases match these filters." in urgent
 
 
 def test_overdue_and_urgent_show_in_the_queue(

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.accounts import passwords
 from app.accounts.models import StaffSession, User
-from app.accounts.totp import code_at
+from app.accounts.totp import code_at, new_secret, provisioning_uri
 from app.accounts.web import COOKIE
 from app.console.auth import LOGINS
 from app.runtime import Runtime
@@ -127,7 +127,31 @@ def test_totp_code_cannot_be_replayed(client: TestClient, runtime: Runtime) -> N
     password_step(client, admin.email)
     again = totp_step(client, used)
     assert again.status_code == 401
+    assert "This code has already been used; wait for the next code in your app." in again.text
     assert _goes_to_login(client)
+
+
+def test_a_stale_code_form_says_so_instead_of_starting_again(
+    client: TestClient, runtime: Runtime
+) -> None:
+    admin, secret = _admin(runtime)
+    password_step(client, admin.email)
+    client.get("/console/login/totp")
+    answer = client.post(
+        "/console/login/totp",
+        data={"code": code(secret), "csrf": "not-the-form-token"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert "The sign-in form had expired. Please try again." in answer.text
+    assert _goes_to_login(client)  # and the code was not spent: the real form still signs in
+    assert totp_step(client, code(secret)).status_code == 303
+
+
+def test_the_authenticator_label_is_encoded_once() -> None:
+    uri = provisioning_uri(new_secret(), account="admin@example.org")
+    assert uri.startswith("otpauth://totp/Grievance%20Desk:admin%40example.org?")
+    assert "%25" not in uri
 
 
 def test_idle_timeout(client: TestClient, runtime: Runtime) -> None:

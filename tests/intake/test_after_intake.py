@@ -107,12 +107,14 @@ def test_a_1600_character_message_is_kept_whole(runtime: Runtime) -> None:
     assert len(long_story) == 1600
     reply = send(runtime, long_story)
     assert reply is not None and "workplace" in reply
+    more = "V" * 1600  # too long for a name: kept as the story, the name asked once more
+    assert (send(runtime, more) or "").startswith("We added that to your report.")
     send(runtime, "W" * 1600)  # an absurd workplace answer: cut for the field, kept in full
     [case] = cases(runtime)
     assert said_workplace(runtime, case) == "W" * 200
     with runtime.session() as session:
         narrative = case_service.narrative(session, runtime.vault, case)
-    assert narrative == long_story + "\n\n" + "W" * 1600
+    assert narrative == long_story + "\n\n" + more + "\n\n" + "W" * 1600
 
 
 def test_new_during_intake_files_what_was_said(runtime: Runtime) -> None:

@@ -10,6 +10,25 @@
       location.replace(exit.href);
     });
   }
+  /* The receipt code, copied in one press where the browser allows it. */
+  var copy = $('copy'), codeEl = $('code');
+  if (copy && codeEl && nav.clipboard) {
+    copy.hidden = !codeEl.textContent.trim();
+    copy.addEventListener('click', function () {
+      nav.clipboard.writeText(codeEl.textContent.trim()).then(function () {
+        copy.textContent = copy.dataset.copied;
+      }, function () {});
+    });
+  }
+  function showCode(text) {
+    /* Groups that never break inside, as the server writes them. */
+    codeEl.textContent = '';
+    text.split('-').forEach(function (g, i) {
+      if (i) { codeEl.appendChild(d.createTextNode('-')); codeEl.appendChild(d.createElement('wbr')); }
+      codeEl.appendChild(d.createElement('span')).textContent = g;
+    });
+    if (copy && nav.clipboard) copy.hidden = false;
+  }
   var form = $('report'), box = $('receipt');
   if (!form || !box || !self.indexedDB) return;
   var T = box.dataset, field = !!form.dataset.field, current = null, shown = false;
@@ -32,7 +51,7 @@
   function run() { gdSync().then(pending, pending); }
   gdHook = function (m) {
     if (m.id !== current) return pending();
-    if (m.state === 'sent') return receipt(T.sent.replace('%(reference)s', m.reference));
+    if (m.state === 'sent') { acknowledgeBy(m.ack); return receipt(T.sent.replace('%(reference)s', m.reference)); }
     if (m.state === 'failed' && !shown) return problems(m.answer);
     if (m.state === 'failed') return receipt(T.failed + ' ' + (m.answer.detail || ''));
     receipt(m.state === 'login' ? T.login : T.waiting);
@@ -65,6 +84,14 @@
     });
   }
 
+  function acknowledgeBy(day) {
+    var el = $('ack');
+    if (!el || !day) return;
+    var when = new Date(day + 'T12:00:00Z');
+    try { when = when.toLocaleDateString(d.documentElement.lang, {dateStyle: 'medium'}); } catch (e) { when = day; }
+    el.textContent = el.dataset.ack.replace('%(date)s', when);
+    el.hidden = false;
+  }
   function receipt(text) {
     $('formbox').hidden = true;
     box.hidden = false;
@@ -135,7 +162,7 @@
       narrative: value('narrative'), contact: value('contact'), receipt_code: code
     }};
     form.querySelector('button[type=submit]').disabled = true;
-    $('code').textContent = code;
+    showCode(code);
     gdPut(rec).then(function () {
       current = id;
       if (restored) gdDel(restored);

@@ -39,7 +39,7 @@ function gdSend(rec) {
     return res.json().catch(function () { return {}; }).then(function (body) {
       if (res.ok) {
         return gdDel(rec.id).then(function () {
-          return gdDone({id: rec.id, state: 'sent', reference: body.reference});
+          return gdDone({id: rec.id, state: 'sent', reference: body.reference, ack: body.acknowledge_by});
         });
       }
       if (res.status === 401 || res.status === 403) return gdDone({id: rec.id, state: 'login'});
