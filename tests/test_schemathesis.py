@@ -41,6 +41,7 @@ def test_the_api_answers_as_its_schema_says(tmp_path: Path) -> None:
                 "1",
                 "--no-color",
             ],
+            cwd=tmp_path,  # its cache folder
             capture_output=True,
             text=True,
             timeout=300,

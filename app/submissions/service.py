@@ -34,10 +34,9 @@ from channels.base import clean_text
 MAX_NARRATIVE = 8_000
 MAX_WORKPLACE = 200
 MAX_CONTACT = 200
-COUNTRIES = sorted(
-    str(code) for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+_COUNTRIES = frozenset(
+    code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
 )
-_COUNTRIES = frozenset(COUNTRIES)
 
 
 def _(message: str) -> str:
@@ -107,11 +106,17 @@ def validate(raw: dict[str, Any]) -> Submission:
     submission_id = _submission_id(raw, problems)
     if not _choice(raw, "language", BY_CODE):
         problems.append(Problem("language", _("Please choose a language from the list.")))
-    category = raw.get("category") or Category.other.value
+    # Left out, null or empty (the offline form's unanswered field) is "not given"; any
+    # other value, of any type, must be one of the choices.
+    category = raw.get("category")
+    if category is None or category == "":
+        category = Category.other.value
     if not _choice({"category": category}, "category", frozenset(Category.__members__)):
         problems.append(Problem("category", _("Please choose one of the listed kinds of problem.")))
-    country = raw.get("country") or None
-    if country is not None:
+    country = raw.get("country")
+    if country is None or country == "":
+        country = None
+    else:
         country = country.strip().upper() if isinstance(country, str) else ""
         if country not in _COUNTRIES:
             problems.append(Problem("country", _("Please choose a country from the list.")))

@@ -24,7 +24,6 @@ from app.errors import API_ERRORS, Conflict, Forbidden, Unauthorized
 from app.i18n import BY_CODE, DEFAULT, language, negotiate, translations
 from app.ratelimit import client_address, limiter
 from app.submissions.service import (
-    COUNTRIES,
     MAX_CONTACT,
     MAX_NARRATIVE,
     MAX_WORKPLACE,
@@ -39,13 +38,15 @@ from app.submissions.service import (
 router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=API_ERRORS)
 # Some character that is neither white space (as Python strips it) nor NUL (cleaned away).
 VISIBLE = r"[^\s\x00\x1c-\x1f\x85]"
-# What receipts.normalise takes: 16 letters or digits, any case, hyphens and spaces anywhere.
-RECEIPT_PATTERN = r"^[\s-]*([0-9A-Za-z][\s-]*){16}$"
+# What receipts.normalise takes: 16 letters or digits, any case, hyphens and spaces anywhere
+# (or only spaces: no code, as if left out).
+RECEIPT_PATTERN = r"^\s*$|^[\s-]*([0-9A-Za-z][\s-]*){16}$"
 MAX_BODY = 64 * 1024
 WEB_LIMIT = (60, 3600.0)  # submissions per client per hour; a dormitory may share one address
 
 
 def _one_of(values: list[str] | list[str | None]) -> dict[str, JsonValue]:
+    """An enum in the schema without a $defs entry (the body is inlined, see below)."""
     choices: list[JsonValue] = list(values)
     return {"enum": choices}
 
@@ -57,11 +58,16 @@ class SubmissionIn(BaseModel):
     submission_id: uuid.UUID = Field(description="a UUID the client made; repeats are idempotent")
     language: str = Field(json_schema_extra=_one_of(sorted(BY_CODE)))
     country: str | None = Field(
-        None, description="ISO 3166 alpha-2", json_schema_extra=_one_of([*COUNTRIES, None])
+        None,
+        pattern=r"^$|^\s*[A-Za-z]{2}\s*$",
+        description="ISO 3166 alpha-2 (a code that names no country answers 422); empty or "
+        "null: not given",
     )
     workplace: str | None = Field(None, max_length=MAX_WORKPLACE)
     category: str | None = Field(
-        None, description="default other", json_schema_extra=_one_of([*Category, None])
+        None,
+        description="empty or null: other",
+        json_schema_extra=_one_of([*Category, "", None]),
     )
     narrative: str = Field(
         max_length=MAX_NARRATIVE,
