@@ -73,13 +73,16 @@ _MEANINGS: dict[int, str] = {
     400: "Bad request: a value the schema cannot express a rule for (a range with one end, "
     "a password too short...) or a body that is not JSON",
     401: "No API token, or an unknown or revoked one",
-    403: "The caller's role may not do this to a case it can see",
+    403: "The caller's role may not do this to a case it can see (webhooks: the signature "
+    "is missing or wrong)",
     404: "No such thing, or one the caller may not see (the same answer)",
     409: "Conflicts with the current state (already linked, stale version, steps unanswered...)",
     413: "The body is over this path's limit; it was not read",
     422: "The request does not have the operation's shape (`problems` names the fields), or a "
     "value breaks a rule of the case it is for (a worker text too long for one SMS...)",
     429: "Too many requests from this client or for this account; wait and try again",
+    500: "Some entries of the batch could not be stored; the provider delivers it again",
+    503: "The provider's credentials are not configured on this service",
 }
 
 
@@ -101,6 +104,9 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 # the scoped lookups (404), the role checks (403), the body limit (413), validation (422),
 # and the rules of the services (400, 409, 429).
 API_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+# A provider webhook: a malformed request (400), a missing or wrong signature (403), a body
+# over the provider's limit (413), credentials not configured (503).
+WEBHOOK_ERRORS = error_responses(400, 403, 413, 503)
 
 
 # Starlette's own refusals (no route, a method the path does not take, a body that does not

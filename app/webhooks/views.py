@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import Role
 from app.deps import ApiUser, RuntimeDep, SessionDep
-from app.errors import API_ERRORS
+from app.errors import API_ERRORS, WEBHOOK_ERRORS, error_responses
 from app.errors import Forbidden as ForbiddenError
 from app.messaging.delivery import apply_status
 from app.messaging.models import OutboxItem
@@ -51,6 +51,10 @@ TWILIO_WHATSAPP = "/channels/twilio/whatsapp"
 TWILIO_STATUS = "/channels/twilio/status"
 META_WHATSAPP = "/channels/meta/whatsapp"
 TWIML = "text/xml"
+TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
+    **WEBHOOK_ERRORS,
+}
 
 # What a webhook request (or one entry of a Meta batch) came to: the `outcome` label.
 OUTCOMES = (
@@ -161,13 +165,21 @@ async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
 
 
-@router.post(TWILIO_SMS, summary="Twilio inbound SMS (answers TwiML)", response_class=Response)
+@router.post(
+    TWILIO_SMS,
+    summary="Twilio inbound SMS (answers TwiML)",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
+)
 async def twilio_sms(request: Request, runtime: RuntimeDep) -> Response:
     return await _twilio_inbound(request, runtime, TWILIO_SMS, "sms")
 
 
 @router.post(
-    TWILIO_WHATSAPP, summary="Twilio inbound WhatsApp (answers TwiML)", response_class=Response
+    TWILIO_WHATSAPP,
+    summary="Twilio inbound WhatsApp (answers TwiML)",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
 )
 async def twilio_whatsapp(request: Request, runtime: RuntimeDep) -> Response:
     return await _twilio_inbound(request, runtime, TWILIO_WHATSAPP, "whatsapp")
@@ -180,7 +192,12 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
         return applied
 
 
-@router.post(TWILIO_STATUS, summary="Twilio delivery status callbacks", response_class=Response)
+@router.post(
+    TWILIO_STATUS,
+    summary="Twilio delivery status callbacks",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
+)
 async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     try:
         status = twilio.parse_status(await _twilio_params(request, runtime, TWILIO_STATUS))
@@ -194,7 +211,14 @@ async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
 # Meta (WhatsApp Cloud API) -----------------------------------------------------------------
 
 
-@router.get(META_WHATSAPP, summary="WhatsApp Cloud API verification handshake")
+@router.get(
+    META_WHATSAPP,
+    summary="WhatsApp Cloud API verification handshake",
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
+        **WEBHOOK_ERRORS,
+    },
+)
 async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
     query = request.query_params
     try:
@@ -231,7 +255,11 @@ def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str
     return outcomes
 
 
-@router.post(META_WHATSAPP, summary="WhatsApp Cloud API messages and statuses")
+@router.post(
+    META_WHATSAPP,
+    summary="WhatsApp Cloud API messages and statuses",
+    responses=WEBHOOK_ERRORS | error_responses(500),
+)
 async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
     secret = runtime.settings.meta_app_secret
     skipped = 0
