@@ -1,0 +1,46 @@
+"""The OpenAPI document says what the API answers: every /api/v1 operation documents its
+error codes with the one error body, and Starlette's own refusals answer in that body.
+(tests/test_schemathesis.py checks the live service against all of it.)"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.runtime import Runtime
+from tests.factories import auth, make_token, make_user
+
+ERRORS = {"400", "401", "403", "404", "409", "413", "422", "429"}
+
+
+def test_every_api_operation_documents_its_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, op in item.items()
+    ]
+    assert len(operations) > 40
+    for path, method, op in operations:
+        assert set(op["responses"]) >= ERRORS, (method, path)
+        for code in ERRORS:
+            schema = op["responses"][code]["content"]["application/json"]["schema"]
+            want = "InvalidBody" if code == "422" else "ErrorBody"
+            assert schema["$ref"].endswith("/" + want), (method, path, code)
+    invalid = spec["components"]["schemas"]["InvalidBody"]
+    assert set(invalid["required"]) == {"error", "detail"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # not what we answer
+
+
+def test_starlettes_own_refusals_have_the_error_body(client: TestClient, runtime: Runtime) -> None:
+    token = make_token(runtime, make_user(runtime, email="ad@x.example", role="admin"))
+    missing = client.get("/api/v1/no-such-thing", headers=auth(token))
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    # Two routes share the path (GET and POST): the Allow header names both.
+    wrong = client.put("/api/v1/admin/organisations", headers=auth(token))
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert {"GET", "POST"} <= {m.strip() for m in wrong.headers["allow"].split(",")}
+    # A step id that is not a UUID is no route: `propose` is POST only, so PATCH is 405.
+    case_id = "3f0a2d7c-9e11-4c1e-9b8e-6f1c0a4e8d55"
+    patch = client.patch(f"/api/v1/cases/{case_id}/remediation/propose", headers=auth(token))
+    assert patch.status_code == 405 and patch.headers["allow"].split(", ") == ["POST"]
