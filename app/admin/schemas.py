@@ -6,32 +6,35 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, StrictInt
+
+# Request bodies take JSON's own types: pydantic would otherwise read `false` as 0 (a
+# retention period of 0 shreds at once), "7" as 7 and 1.0 as 1 for an integer.
 
 
 class OrgIn(BaseModel):
     kind: Literal["partner", "buyer"]
     slug: str
     name: str
-    ack_days: int = Field(default=7, ge=1, le=365)
-    feedback_days: int = Field(default=90, ge=1, le=730)
-    reassign_after_days: int = Field(default=7, ge=1, le=365)
-    reopen_days: int = Field(
+    ack_days: StrictInt = Field(default=7, ge=1, le=365)
+    feedback_days: StrictInt = Field(default=90, ge=1, le=730)
+    reassign_after_days: StrictInt = Field(default=7, ge=1, le=365)
+    reopen_days: StrictInt = Field(
         default=90, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
-    retention_days: int = Field(default=1095, ge=0, le=36500, description="after closure")
+    retention_days: StrictInt = Field(default=1095, ge=0, le=36500, description="after closure")
     is_fallback: StrictBool = False
 
 
 class OrgUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    ack_days: int | None = Field(default=None, ge=1, le=365)
-    feedback_days: int | None = Field(default=None, ge=1, le=730)
-    reassign_after_days: int | None = Field(default=None, ge=1, le=365)
-    reopen_days: int | None = Field(
+    ack_days: StrictInt | None = Field(default=None, ge=1, le=365)
+    feedback_days: StrictInt | None = Field(default=None, ge=1, le=730)
+    reassign_after_days: StrictInt | None = Field(default=None, ge=1, le=365)
+    reopen_days: StrictInt | None = Field(
         default=None, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
-    retention_days: int | None = Field(
+    retention_days: StrictInt | None = Field(
         default=None, ge=0, le=36500, description="days after closure until content is shredded"
     )
     is_fallback: StrictBool | None = None
@@ -94,7 +97,7 @@ class BuyerLinkIn(BaseModel):
 
 class RuleIn(BaseModel):
     partner: str = Field(description="partner slug")
-    priority: int = Field(default=100, description="the lowest number wins")
+    priority: StrictInt = Field(default=100, description="the lowest number wins")
     countries: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     workplaces: list[uuid.UUID] = Field(default_factory=list)

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
 
 class CasePublic(BaseModel):
@@ -125,7 +125,7 @@ class CaseExport(BaseModel):
 
 
 class Versioned(BaseModel):
-    expected_version: int | None = Field(
+    expected_version: StrictInt | None = Field(
         default=None,
         description="the case `version` you saw; a different current version answers 409",
     )
