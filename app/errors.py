@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -148,6 +149,21 @@ def install_error_handler(app: FastAPI) -> None:
             {"error": code, "detail": str(exc.detail)},
             status_code=exc.status_code,
             headers=headers or None,
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through: a NUL character (PostgreSQL
+        # text cannot hold one), a number out of the column's range. Bad input, so a 422,
+        # and the request's transaction is rolled back; the message could quote the value,
+        # so it is not repeated.
+        return JSONResponse(
+            {
+                "error": "invalid_value",
+                "detail": "a value cannot be stored or searched for (a NUL character, a "
+                "number out of range...)",
+            },
+            status_code=422,
         )
 
     @app.exception_handler(AppError)

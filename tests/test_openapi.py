@@ -4,10 +4,19 @@ error codes with the one error body, and Starlette's own refusals answer in that
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import func, select
 
+from app.audit.models import AuditEvent
 from app.runtime import Runtime
-from tests.factories import auth, make_token, make_user
+from tests.factories import auth, make_case, make_org, make_token, make_user
+
+
+def _audit_events(runtime: Runtime) -> int:
+    with runtime.read_session() as session:
+        return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
+
 
 ERRORS = {"400", "401", "403", "404", "409", "413", "422", "429"}
 
@@ -44,3 +53,28 @@ def test_starlettes_own_refusals_have_the_error_body(client: TestClient, runtime
     case_id = "3f0a2d7c-9e11-4c1e-9b8e-6f1c0a4e8d55"
     patch = client.patch(f"/api/v1/cases/{case_id}/remediation/propose", headers=auth(token))
     assert patch.status_code == 405 and patch.headers["allow"].split(", ") == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/api/v1/cases/{case}/links", {"other": "7KQ2\x00M9XD", "kind": "related"}),
+        ("POST", "/api/v1/admin/routing/rules", {"partner": "awaj\x00"}),
+        ("POST", "/api/v1/admin/routing/rules", {"partner": "awaj", "priority": 2**40}),
+        ("GET", "/api/v1/cases?workplace=Star%00Garments", None),
+        ("POST", "/api/v1/cases/{case}/notes", {"body": "a note \x00 with a NUL"}),
+    ],
+)
+def test_values_the_database_refuses_are_a_4xx_that_changes_nothing(
+    client: TestClient, runtime: Runtime, method: str, path: str, payload: object
+) -> None:
+    """Found by schemathesis on PostgreSQL (text cannot hold NUL; an integer column has a
+    range): these were 500s. Now a 4xx, and nothing is written."""
+    make_org(runtime, slug="awaj")
+    case = make_case(runtime)
+    token = make_token(runtime, make_user(runtime, email="ad@x.example", role="admin"))
+    before = _audit_events(runtime)
+    answer = client.request(method, path.format(case=case.id), json=payload, headers=auth(token))
+    assert answer.status_code < 500, answer.text
+    if answer.status_code >= 400:
+        assert answer.json()["error"] and _audit_events(runtime) == before

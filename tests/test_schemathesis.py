@@ -9,14 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.runtime import Runtime
 from tests.load import serve, service_env, set_up
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-def test_the_api_answers_as_its_schema_says(tmp_path: Path) -> None:
-    env = service_env(tmp_path / "data")  # Twilio configured
+def test_the_api_answers_as_its_schema_says(runtime: Runtime, tmp_path: Path) -> None:
+    # The test's database (SQLite, or PostgreSQL with GRIEVANCE_TEST_DATABASE_URL) and key;
+    # GRIEVANCE_ENV=test, so blocking work on the event loop fails loudly. Twilio configured.
+    env = service_env(runtime.settings.data_dir)
+    env.update(
+        GRIEVANCE_ENV="test",
+        GRIEVANCE_DATABASE_URL=runtime.settings.db_url,
+        GRIEVANCE_MASTER_KEY_FILE=str(runtime.settings.key_file),
+    )
     # Meta too: an unconfigured provider answers 503, which the checks count as a failure.
     env.update(META_APP_SECRET="schemathesis-app-secret", META_VERIFY_TOKEN="verify-me")
     with serve(env) as (url, _process):
