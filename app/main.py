@@ -16,6 +16,7 @@ from app.bodylimit import BodyLimit
 from app.cases import views as case_views
 from app.console import views as console_views
 from app.db import serving_requests_on_this_loop
+from app.disclosure import views as disclosure_views
 from app.errors import install_error_handler
 from app.exports import views as export_views
 from app.headers import SecurityHeaders
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)
+    app.include_router(disclosure_views.router)
     app.include_router(admin_router)
     app.include_router(export_views.router)
     app.include_router(retention_views.router)

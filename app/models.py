@@ -2,7 +2,16 @@
 
 from app.accounts.models import ApiToken, LoginFailure, Organisation, StaffSession, User
 from app.audit.models import AuditEvent, AuditHead
-from app.cases.models import Case, CaseLink, CaseMessage, CaseTimer, Note, RemediationStep
+from app.cases.models import (
+    Case,
+    CaseLink,
+    CaseMessage,
+    CaseTimer,
+    Disclosure,
+    Note,
+    Question,
+    RemediationStep,
+)
 from app.db import metadata
 from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
@@ -19,11 +28,13 @@ __all__ = [
     "ConflictExclusion",
     "Conversation",
     "DataKey",
+    "Disclosure",
     "InboundEvent",
     "LoginFailure",
     "Note",
     "Organisation",
     "OutboxItem",
+    "Question",
     "RemediationStep",
     "Reporter",
     "RoutingRule",

@@ -203,13 +203,16 @@ class RemediationStep(SQLModel, table=True):
 
 class Question(SQLModel, table=True):
     """One question put to the reporter (consent to a step, confirmation that it was
-    done, satisfaction at closure). Answers by SMS or WhatsApp carry no reference, so
-    they go to the reporter's oldest open question; `state` says what the next message
-    is read as (`open`: the answer, `reason`: the reason after a "no")."""
+    done, satisfaction at closure, consent to be identified). Answers by SMS or WhatsApp
+    carry no reference, so they go to the reporter's oldest open question; `state` says
+    what the next message is read as (`open`: the answer, `reason`: the reason after a
+    "no", or the name after a yes to being identified)."""
 
     __tablename__ = "reporter_question"
     __table_args__ = (
-        CheckConstraint("kind IN ('consent', 'verification', 'satisfaction')", name="kind"),
+        CheckConstraint(
+            "kind IN ('consent', 'verification', 'satisfaction', 'identify')", name="kind"
+        ),
         CheckConstraint(
             "state IN ('open', 'reason', 'answered', 'unanswered', 'withdrawn')", name="state"
         ),
@@ -241,3 +244,31 @@ class CaseTimer(SQLModel, table=True):
     kind: str = Field(max_length=32)
     due_at: datetime = Field(sa_type=UTCDateTime)
     fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Disclosure(SQLModel, table=True):
+    """A monitor asked the reporter whether they may know who the reporter is (some
+    remedies, like back pay, need a name). Only the reporter's yes lets monitors of
+    `partner_id` (the partner that asked) see `details_enc` (what the reporter wrote back,
+    under the case's data key) and, when `reveal_address`, the sender's number. Revoking
+    drops the details; every view is audited."""
+
+    __tablename__ = "identity_disclosure"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('asked', 'granted', 'refused', 'revoked', 'unanswered')", name="state"
+        ),
+        Index("ix_identity_disclosure_case", "case_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="grievance_case.id")
+    partner_id: uuid.UUID = Field(foreign_key="organisation.id")
+    requested_by: uuid.UUID = Field(foreign_key="staff_user.id")
+    question_id: uuid.UUID | None = Field(default=None, foreign_key="reporter_question.id")
+    state: str = Field(default="asked", max_length=16)
+    details_enc: bytes | None = None
+    reveal_address: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -34,6 +34,7 @@ class Cursor:
     key: datetime
     ident: uuid.UUID
     created: datetime | None = None  # `due` order, among cases with no deadline left
+    urgent: bool | None = None  # urgent-first order: still among the urgent cases
 
 
 @dataclass
@@ -133,10 +134,18 @@ def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[
 # cursors --------------------------------------------------------------------------------
 
 
-def _encode(sort: str, key: datetime, ident: uuid.UUID, created: datetime | None = None) -> str:
-    data = {"s": sort, "k": key.astimezone(UTC).isoformat(), "i": str(ident)}
+def _encode(
+    sort: str,
+    key: datetime,
+    ident: uuid.UUID,
+    created: datetime | None = None,
+    urgent: bool | None = None,
+) -> str:
+    data: dict[str, Any] = {"s": sort, "k": key.astimezone(UTC).isoformat(), "i": str(ident)}
     if created is not None:
         data["c"] = created.astimezone(UTC).isoformat()
+    if urgent is not None:
+        data["u"] = int(urgent)
     raw = json.dumps(data)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -145,7 +154,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _decode(cursor: str, sort: str) -> Cursor:
+def _decode(cursor: str, sort: str, split: bool) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         data: dict[str, Any] = json.loads(raw)
@@ -153,6 +162,7 @@ def _decode(cursor: str, sort: str) -> Cursor:
         # overflows as a bad cursor rather than later, in the query, as a 500.
         key, ident = _utc(datetime.fromisoformat(data["k"])), uuid.UUID(data["i"])
         created = _utc(datetime.fromisoformat(data["c"])) if "c" in data else None
+        urgent = bool(data["u"]) if "u" in data else None
         given = data["s"]
     except (
         AttributeError,
@@ -170,7 +180,13 @@ def _decode(cursor: str, sort: str) -> Cursor:
             f"the cursor belongs to {named[:20]}; keep the same sort while paging",
             code="bad_cursor",
         )
-    return Cursor(key, ident, created)
+    if (urgent is not None) != split:
+        raise AppError(
+            "the cursor belongs to another order (urgent first or not); keep the same "
+            "parameters while paging",
+            code="bad_cursor",
+        )
+    return Cursor(key, ident, created, urgent)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -247,6 +263,31 @@ def _by_due(
     return found[: limit + 1]
 
 
+def _rows(
+    session: Session, query: SelectOfScalar[Case], sort: str, after: Cursor | None, limit: int
+) -> list[Case]:
+    """Up to limit + 1 cases after the cursor, in the sort's order."""
+    if sort == "due":
+        return _by_due(session, query, after, limit)
+    return _by_created(session, query, sort, after, limit)
+
+
+def _urgent_first(
+    session: Session, query: SelectOfScalar[Case], sort: str, after: Cursor | None, limit: int
+) -> list[Case]:
+    """Every urgent case (in the sort's order), then the others: two keyset streams, the
+    cursor saying which one it stopped in."""
+    urgent = col(Case.urgent).is_(True)
+    rows: list[Case] = []
+    if after is None or after.urgent:
+        rows = _rows(session, query.where(urgent), sort, after, limit)
+        if len(rows) > limit:
+            return rows
+        after = None  # the other stream starts from its beginning
+    rest = _rows(session, query.where(~urgent), sort, after, limit - len(rows))
+    return rows + rest
+
+
 def queue(
     session: Session,
     *,
@@ -254,22 +295,25 @@ def queue(
     filters: QueueFilters,
     cursor: str | None,
     limit: int = 50,
+    urgent_first: bool = False,
 ) -> tuple[list[Case], str | None]:
-    """One page of the cases the user may see, and the cursor of the next page (or None)."""
+    """One page of the cases the user may see, and the cursor of the next page (or None).
+    `urgent_first`: urgent cases before all others, each part in the sort's order."""
     if filters.sort not in SORTS:
         raise AppError(f"sort must be one of {', '.join(SORTS)}")
     if not 1 <= limit <= MAX_LIMIT:
         raise AppError(f"limit must be between 1 and {MAX_LIMIT}")
+    split = urgent_first and filters.urgent is None  # a filter on urgency: one stream
     query = service.readable_by(user).where(*_filter_clauses(filters, utcnow()))
-    after = _decode(cursor, filters.sort) if cursor else None
-    if filters.sort == "due":
-        rows = _by_due(session, query, after, limit)
+    after = _decode(cursor, filters.sort, split) if cursor else None
+    if split:
+        rows = _urgent_first(session, query, filters.sort, after, limit)
     else:
-        rows = _by_created(session, query, filters.sort, after, limit)
+        rows = _rows(session, query, filters.sort, after, limit)
     page = rows[:limit]
     if len(rows) <= limit or not page:
         return page, None
     last = page[-1]
     key = _key_of(last, filters.sort)
     created = last.created_at if filters.sort == "due" and key >= NO_DEADLINE else None
-    return page, _encode(filters.sort, key, last.id, created)
+    return page, _encode(filters.sort, key, last.id, created, last.urgent if split else None)

@@ -158,6 +158,11 @@ class CategoryIn(Versioned):
     reason: str = Field(min_length=1, max_length=300)
 
 
+class UrgencyIn(Versioned):
+    urgent: bool = Field(description="true: the case comes first in the queue")
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class AssignIn(Versioned):
     assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
 

@@ -259,13 +259,18 @@ def alerts_for(session: Session, *, user: User, limit: int = 100) -> list[tuple[
     """Reminders for the partner's monitors, escalations for its leads and for admins,
     reassignments for admins and the new partner; newest first."""
     if user.role == Role.admin:
-        actions: tuple[str, ...] = ("deadline.escalated", "deadline.reassigned")
+        actions: tuple[str, ...] = (
+            "deadline.escalated",
+            "deadline.reassigned",
+            "case.danger_reported",  # a reporter in danger now: admins see it too
+        )
     elif user.role == Role.monitor:
         actions = (
             "deadline.reminder",
             "deadline.reassigned",
             "case.reopened",  # the reporter reopened the case
             "case.message_after_closure",  # the reporter wrote to a resolved or closed case
+            "case.danger_reported",  # the reporter is in danger now
         )
         if user.is_lead:
             actions += ("deadline.escalated",)

@@ -41,6 +41,7 @@ from app.cases.schemas import (
     StepIn,
     StepPublic,
     StepUpdate,
+    UrgencyIn,
     WorkplaceLinkIn,
 )
 from app.cases.timers import alerts_for
@@ -125,6 +126,13 @@ def list_cases(
     unread: Annotated[bool | None, Query(description="unanswered reporter messages")] = None,
     assignee_id: Annotated[uuid.UUID | None, Query()] = None,
     sort: Annotated[Literal["newest", "oldest", "due"], Query()] = "newest",
+    urgent_first: Annotated[
+        bool,
+        Query(
+            description="urgent cases first (the console's triage order), each part in the "
+            "sort's order; keep it while paging"
+        ),
+    ] = False,
 ) -> CasePage:
     filters = triage.QueueFilters(
         status=status,
@@ -138,7 +146,7 @@ def list_cases(
         sort=sort,
     )
     page, next_cursor = triage.queue(
-        session, user=user, filters=filters, cursor=cursor, limit=limit
+        session, user=user, filters=filters, cursor=cursor, limit=limit, urgent_first=urgent_first
     )
     partners = partner_slugs(session, page)
     return CasePage(
@@ -365,6 +373,28 @@ def recategorise(
         case=case,
         actor=user,
         category=payload.category,
+        reason=payload.reason,
+        expected_version=payload.expected_version,
+    )
+    session.commit()
+    return one(session, vault, user, case)
+
+
+@router.post(
+    "/{case_id}/urgency",
+    response_model=CasePublic,
+    summary="Mark the case urgent (first in the queue) or not urgent",
+    description="Monitors of the case and admins; audited. 409 when it already is so.",
+)
+def set_urgency(
+    case_id: uuid.UUID, payload: UrgencyIn, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    case = service.get_case_for(session, user, case_id)
+    workflow.mark_urgent(
+        session,
+        case=case,
+        actor=user,
+        urgent=payload.urgent,
         reason=payload.reason,
         expected_version=payload.expected_version,
     )

@@ -268,6 +268,34 @@ def recategorise(
     return case
 
 
+def mark_urgent(
+    session: Session,
+    *,
+    case: Case,
+    actor: User,
+    urgent: bool,
+    reason: str,
+    expected_version: int | None = None,
+) -> Case:
+    """A monitor marks the case urgent (it comes first in the queue) or no longer urgent."""
+    require_actor(actor, case)
+    reason = _reason(reason)
+    if case.urgent == urgent:
+        raise Conflict(
+            f"the case is already {'urgent' if urgent else 'not urgent'}", code="urgency_unchanged"
+        )
+    _bump(session, case, expected_version)
+    case.urgent = urgent
+    record(
+        session,
+        actor=Actor.user(actor.id),
+        action="case.urgency_changed",
+        case_id=case.id,
+        data={"urgent": urgent, "reason": reason, "version": case.version},
+    )
+    return case
+
+
 # assignment -----------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from app.cases.models import Case, RemediationStep, Status
 from app.console.case_page import render_case
 from app.console.web import ConsoleRoute, redirect, sentence
 from app.deps import SessionDep, VaultDep
+from app.disclosure import service as disclosure
 from app.errors import AppError, NotFound
 from app.identity.vault import Vault
 
@@ -112,6 +113,98 @@ def assign(
             expected_version=_version(version),
         )
         return "assigned"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/urgency", summary="Mark the case urgent or not urgent")
+def urgency(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    urgent: Text = "",
+    reason: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        if urgent not in ("0", "1"):
+            raise AppError("the form is damaged (urgent); reload the case")
+        workflow.mark_urgent(
+            session,
+            case=case,
+            actor=staff.user,
+            urgent=urgent == "1",
+            reason=reason,
+            expected_version=_version(version),
+        )
+        return "urgency"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/category", summary="Correct the category")
+def category(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    category: Text = "",
+    reason: Text = "",
+    version: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        workflow.recategorise(
+            session,
+            case=case,
+            actor=staff.user,
+            category=category,
+            reason=reason,
+            expected_version=_version(version),
+        )
+        return "category"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post("/cases/{case_id}/disclosure", summary="Ask whether the reporter agrees to be named")
+def ask_disclosure(
+    request: Request, case_id: uuid.UUID, staff: CsrfStaff, session: SessionDep, vault: VaultDep
+) -> Response:
+    def run(case: Case) -> str:
+        disclosure.ask(session, vault, case=case, actor=staff.user)
+        return "disclosure"
+
+    return _act(request, session, vault, staff, case_id, run)
+
+
+@router.post(
+    "/cases/{case_id}/disclosure/answer",
+    summary="Record a field reporter's answer about being identified",
+)
+def disclosure_answer(
+    request: Request,
+    case_id: uuid.UUID,
+    staff: CsrfStaff,
+    session: SessionDep,
+    vault: VaultDep,
+    answer: Text = "",
+    details: Text = "",
+) -> Response:
+    def run(case: Case) -> str:
+        if answer not in ("yes", "no"):
+            raise AppError("choose the reporter's answer: yes or no")
+        disclosure.record_in_person(
+            session,
+            vault,
+            case=case,
+            actor=staff.user,
+            yes=answer == "yes",
+            details=details.strip() or None,
+        )
+        return "answer"
 
     return _act(request, session, vault, staff, case_id, run)
 

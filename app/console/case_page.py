@@ -14,11 +14,12 @@ from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import Staff, StaffContext
 from app.audit.service import Actor, record
 from app.cases import remediation, service, workflow, workplaces
-from app.cases.models import Case, Status
+from app.cases.models import Case, Category, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
 from app.console.web import ConsoleRoute, page
 from app.deps import VaultDep, WriteSessionDep
+from app.disclosure import service as disclosure
 from app.identity.vault import Vault
 from app.remediation import closure, questions
 from app.routing.models import Workplace
@@ -38,6 +39,9 @@ NOTICES = {
     "answer": "The reporter's answer is recorded.",
     "rerouted": "The case is re-routed; the new partner's deadlines apply.",
     "workplace": "The case is linked to the workplace; its buyers can follow it.",
+    "urgency": "The urgency is changed.",
+    "category": "The category is corrected.",
+    "disclosure": "The question is on its way to the reporter.",
 }
 
 
@@ -123,6 +127,11 @@ def _step_rows(
     return rows
 
 
+def _may_see_identity(session: Session, user: User, case: Case) -> bool:
+    found = disclosure.latest(session, case)
+    return found is not None and found.state == "granted" and disclosure.may_see(user, case, found)
+
+
 def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str, Any]:
     content = service.may_read_content(user, case)
     can_act = workflow.may_act(user, case)
@@ -153,7 +162,13 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "content": content,
         "can_act": can_act,
         "narrative": service.narrative(session, vault, case) if content else None,
-        "entries": entries,
+        # The conversation (messages) sits with the reply box; notes stay in view; the
+        # system's own events fold away.
+        "messages": [e for e in entries if e.kind == "message"] if content else [],
+        "notes": [e for e in entries if e.kind == "note"],
+        "events": [
+            e for e in entries if e.kind == "event" or (e.kind == "message" and not content)
+        ],
         "audit": _audit_rows(session, case) if user.role == Role.auditor else [],
         "steps": steps,
         "step_statuses": remediation.STEP_STATUSES,
@@ -171,6 +186,11 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
         "other_partners": _other_partners(session, case) if user.role == Role.admin else [],
         "link_kinds": workflow.LINK_KINDS,
         "links": workflow.links_of(session, case=case, user=user),
+        "categories": list(Category),
+        "disclosure": disclosure.show(session, vault, case=case, user=user, reveal=False)
+        if can_act
+        else None,
+        "may_see_identity": _may_see_identity(session, user, case),
         "suggestions": (
             workflow.related_suggestions(session, case=case, user=user) if can_act else []
         ),
@@ -190,7 +210,9 @@ def render_case(
 ) -> Response:
     context = _context(session, vault, staff.user, case)
     session.commit()  # the audited read of the worker's reasons
-    context.update(error=error, notice=notice)
+    # A refused action shows its form again, unfolded, under the error.
+    failed = request.url.path.rsplit("/", 1)[-1] if error and request.method == "POST" else ""
+    context.update(error=error, notice=notice, failed=failed)
     return page(request, "case.html", context, staff=staff, status=status)
 
 
@@ -206,3 +228,18 @@ def case_view(
     case = service.get_case_for(session, staff.user, case_id)
     notice = NOTICES.get(done or "", "")
     return render_case(request, session, vault, staff, case, notice=notice)
+
+
+@router.get("/cases/{case_id}/identity", summary="Who the reporter is, as they agreed (audited)")
+def identity_page(
+    request: Request, case_id: uuid.UUID, staff: Staff, session: WriteSessionDep, vault: VaultDep
+) -> Response:
+    case = service.get_case_for(session, staff.user, case_id)
+    shown = disclosure.show(session, vault, case=case, user=staff.user, reveal=True)
+    session.commit()  # the audit of this read
+    return page(
+        request,
+        "identity.html",
+        {"title": f"Case {case.reference}: identity", "case": case, "shown": shown},
+        staff=staff,
+    )

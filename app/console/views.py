@@ -66,7 +66,9 @@ def queue(
         assignee_id=staff.user.id if _flag(mine) else None,
         sort=sort if sort in SORTS else "newest",
     )
-    cases, next_cursor = fetch_queue(session, user=staff.user, filters=filters, cursor=cursor)
+    cases, next_cursor = fetch_queue(
+        session, user=staff.user, filters=filters, cursor=cursor, urgent_first=True
+    )
     partner_ids = {c.partner_id for c in cases if c.partner_id}
     partners: dict[uuid.UUID, str] = {}
     if partner_ids:

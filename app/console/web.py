@@ -8,6 +8,7 @@ of the API's JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,19 @@ def _when(value: Any) -> str:
     return text
 
 
+def _short(value: Any) -> str:
+    """`30 Nov 14:03`, the full time on hover (`when`): for the conversation on a phone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return _when(value)
+    if value is None:
+        return "—"
+    text: str = value.strftime("%d %b %H:%M")
+    return text
+
+
 def _month(value: Any) -> str:
     """The month only, for buyers: an exact date could single a worker out."""
     if value is None:
@@ -68,6 +82,7 @@ def _label(value: Any) -> str:
 templates.filters["when"] = _when
 templates.filters["label"] = _label
 templates.filters["month"] = _month
+templates.filters["short"] = _short
 
 
 def secure_headers(response: Response) -> Response:

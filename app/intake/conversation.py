@@ -22,6 +22,9 @@ from app.audit.service import Actor, record
 from app.cases import service as cases
 from app.cases import workplaces
 from app.cases.models import Case, Status
+from app.danger import service as danger
+from app.danger import texts as danger_texts
+from app.disclosure import service as disclosure
 from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import Vault
@@ -120,11 +123,15 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
         return _stop(turn)
     if word is Keyword.start and turn.reporter.opted_out:
         return _start(turn)
+    if word in (Keyword.danger, Keyword.hide):  # acted on even while opted out, unanswered then
+        reply = _danger(turn) if word is Keyword.danger else _hide(turn)
+        return None if turn.reporter.opted_out else reply
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
         days = retention_for_reporter(turn.session, turn.reporter)
-        return f"{turn.say.help()} {turn.say.retention(days)}"
+        offer = danger_texts.texts(turn.say.language.code).gettext(danger_texts.OFFER)
+        return f"{turn.say.help()} {offer} {turn.say.retention(days)}"
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:
@@ -204,6 +211,33 @@ def _reopen(turn: Turn) -> str:
     return say.fill(remediation_texts.REOPENED, ref=case.reference)
 
 
+def _danger(turn: Turn) -> str:
+    """DANGER: the sender's open case becomes urgent at once. Without one, what they wrote so
+    far is filed now (a monitor must know today, not when the questions are done) and their
+    next messages join it."""
+    convo = drafts.conversation_for(turn.session, turn.reporter, new=turn.new_reporter)
+    case = turn.session.get(Case, convo.case_id) if convo.state == OPEN and convo.case_id else None
+    if case is None or case.status == Status.closed:
+        if turn.reporter.language is None:
+            turn.reporter.language = guess(turn.reporter.country)
+        draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)
+        case = file_draft(
+            turn.session,
+            turn.vault,
+            reporter=turn.reporter,
+            convo=convo,
+            draft=draft,
+            channel=turn.message.channel,
+        )
+    danger.report_danger(turn.session, case=case, channel=turn.message.channel)
+    return danger_texts.texts(case.language).fill(danger_texts.NOTED, ref=case.reference)
+
+
+def _hide(turn: Turn) -> str:
+    disclosure.revoke_for_reporter(turn.session, turn.reporter)
+    return danger_texts.texts(turn.reporter.language or "en").gettext(danger_texts.HIDDEN)
+
+
 def _reprompt(turn: Turn) -> str:
     convo = turn.session.get(Conversation, turn.reporter.id)
     if convo is None or convo.state == OPEN:
@@ -228,11 +262,11 @@ def _on_content(turn: Turn) -> str | None:
             if answered is not None:
                 return answered
         case = turn.session.get(Case, convo.case_id) if convo.case_id else None
-        # A closed case still takes messages within its reopen period (never refused);
-        # after it, the next message starts a new grievance.
-        if case is not None and (
-            case.status != Status.closed or closure.may_reopen(turn.session, case)
-        ):
+        # A resolved or closed case still takes messages within its reopen period (never
+        # refused); after it, the next message starts a new grievance (it could not
+        # reopen that case, and a message joined to it would tell the reporter to try).
+        ended = case is not None and case.status in (Status.resolved, Status.closed)
+        if case is not None and (not ended or closure.may_reopen(turn.session, case)):
             return _join(turn, case)
         drafts.restart(convo, turn.reporter)
     draft = drafts.load(turn.session, turn.vault, turn.reporter, convo)

@@ -19,6 +19,8 @@ class Keyword(StrEnum):
     status = "status"
     new = "new"
     reopen = "reopen"
+    danger = "danger"  # in danger now: the case becomes urgent (app/danger)
+    hide = "hide"  # take back consent to be identified (app/disclosure)
 
 
 # Twilio acts on these by itself on SMS (PROVIDERS.md) and sends its own confirmation.
@@ -124,6 +126,36 @@ _WORDS: dict[Keyword, frozenset[str]] = {
     | _words("yeniden ac|yeniden aç")  # tr
     | _words("ponovo otvori|otvori ponovo")  # sr
     | _words("sake bude|bude"),  # ha
+    Keyword.danger: _words("danger|sos")  # en, fr
+    | _words("peligro")  # es
+    | _words("خطر")  # ar
+    | _words("বিপদ")  # bn
+    | _words("خطرہ")  # ur
+    | _words("खतरा")  # ne, hi
+    | _words("nguy hiem|nguy hiểm")  # vi
+    | _words("គ្រោះថ្នាក់")  # km
+    | _words("အန္တရာယ်")  # my
+    | _words("bahaya")  # id, ms
+    | _words("危险|危險")  # zh
+    | _words("tehlike")  # tr
+    | _words("opasnost")  # sr
+    | _words("hadari|haɗari"),  # ha
+    Keyword.hide: _words("hide")
+    | _words("ocultar")  # es
+    | _words("cacher|masquer")  # fr
+    | _words("إخفاء|اخفاء")  # ar
+    | _words("লুকান|লুকাও")  # bn
+    | _words("چھپائیں|چھپاؤ")  # ur
+    | _words("लुकाउनुहोस्|लुकाउ")  # ne
+    | _words("छिपाएं|छिपाएँ|छुपाएं")  # hi
+    | _words("an di|ẩn đi|ẩn")  # vi
+    | _words("លាក់")  # km
+    | _words("ဖျောက်")  # my
+    | _words("sembunyikan")  # id, ms
+    | _words("隐藏|隱藏")  # zh
+    | _words("gizle")  # tr
+    | _words("sakrij")  # sr
+    | _words("boye"),  # ha
 }
 
 GREETINGS = (

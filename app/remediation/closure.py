@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Organisation
@@ -95,11 +96,26 @@ def may_reopen(session: Session, case: Case) -> bool:
     return until is not None and utcnow() <= until
 
 
-def reopen(session: Session, *, case: Case, actor: Actor) -> None:
+def reopen(
+    session: Session, *, case: Case, actor: Actor, expected_version: int | None = None
+) -> None:
     """The reporter reopens their case: back to investigating, the feedback deadline
-    starts again, the monitor is alerted (audit event `case.reopened`)."""
+    starts again, the monitor is alerted (audit event `case.reopened`). The version is
+    claimed atomically: of two reopens (or a reopen and a staff change) racing, one wins
+    and the other is a 409; `expected_version` is the version the reporter's page showed."""
     if not may_reopen(session, case):
         raise Conflict("the case can no longer be reopened", code="reopen_period_over")
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            "the case changed since the page was loaded; reload it", code="edit_conflict"
+        )
+    claimed = session.connection().execute(
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.version) == case.version)
+        .values(version=case.version + 1)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict("the case was changed just now; reload it", code="edit_conflict")
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     previous, now = case.status, utcnow()
     for question in questions.open_questions(session, case=case):
@@ -111,7 +127,7 @@ def reopen(session: Session, *, case: Case, actor: Actor) -> None:
     case.resolution_override = case.resolution_override_reason = None
     case.feedback_given_at = None
     case.feedback_due_at = now + timedelta(days=partner.feedback_days if partner else 90)
-    case.version += 1
+    case.version += 1  # as claimed above
     case.updated_at = now
     session.add(case)
     record(

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.cases import notices
 from app.cases.models import Case, Channel, Question, RemediationStep
+from app.danger import texts as danger_texts
+from app.disclosure import records as disclosures
 from app.errors import Conflict, NotFound
 from app.identity.vault import Vault
 from app.remediation import answers
@@ -69,6 +71,8 @@ def text_of(session: Session, vault: Vault, case: Case, question: Question) -> s
     say = Texts(case.language)
     if question.kind == "satisfaction":
         return say.fill(t.SATISFACTION, ref=case.reference)
+    if question.kind == "identify":
+        return danger_texts.texts(case.language).fill(danger_texts.ASK_IDENTIFY, ref=case.reference)
     step = session.get_one(RemediationStep, question.step_id)
     msgid = t.CONSENT if question.kind == "consent" else t.VERIFY
     return say.fill(msgid, n=step.position + 1, text=worker_text(session, vault, case, step))
@@ -221,7 +225,18 @@ def settle(
     if question.state not in OPEN_STATES:
         raise Conflict("this question was already answered", code="question_closed")
     data: dict[str, object] = {"question": str(question.id), "kind": question.kind}
-    if question.kind == "satisfaction":
+    if question.kind == "identify":
+        disclosures.settle(
+            session,
+            vault,
+            case=case,
+            question=question,
+            yes=answer.yes,
+            details=answer.reason,
+            actor=actor,
+        )
+        data["answer"] = {True: "yes", False: "no", None: None}[answer.yes]
+    elif question.kind == "satisfaction":
         case.satisfaction = answer.score
         session.add(case)
         data["score"] = answer.score
@@ -261,6 +276,8 @@ def add_reason(
     session: Session, vault: Vault, *, case: Case, question: Question, text: str, actor: Actor
 ) -> bool:
     """Keep the reason after a "no"; True when it had to be cut to MAX_REASON."""
+    if question.kind == "identify":
+        return _add_details(session, vault, case=case, question=question, text=text, actor=actor)
     text = text.strip()
     cut = len(text) > MAX_REASON
     text = text[:MAX_REASON]
@@ -284,6 +301,27 @@ def add_reason(
     return cut
 
 
+def _add_details(
+    session: Session, vault: Vault, *, case: Case, question: Question, text: str, actor: Actor
+) -> bool:
+    """After a yes to being identified, the next message is who they are."""
+    disclosure = disclosures.for_question(session, question)
+    cut = False
+    if disclosure is not None and disclosure.state == "granted":
+        cut = disclosures.seal_details(session, vault, case, disclosure, text)
+    question.state = "answered"
+    question.answered_at = utcnow()
+    session.add(question)
+    record(
+        session,
+        actor=actor,
+        action="disclosure.details_given",
+        case_id=case.id,
+        data={"question": str(question.id), "cut": cut},
+    )
+    return cut
+
+
 def by_message(session: Session, vault: Vault, *, question: Question, text: str) -> str | None:
     """Read an SMS/WhatsApp message as the answer to `question`; the reply to send, or None
     when the message is not an answer (after one re-ask it is an ordinary message)."""
@@ -294,7 +332,10 @@ def by_message(session: Session, vault: Vault, *, question: Question, text: str)
         cut = add_reason(session, vault, case=case, question=question, text=text, actor=reporter)
         then = next_text(session, vault, case.reporter_id) if case.reporter_id else None
         if cut:
-            return say.fill(t.CUT, n=MAX_REASON)
+            limit = disclosures.MAX_DETAILS if question.kind == "identify" else MAX_REASON
+            return say.fill(t.CUT, n=limit)
+        if question.kind == "identify":
+            return then or danger_texts.texts(case.language).gettext(danger_texts.KEPT)
         return then or say.gettext(t.THANKS)
     if question.kind == "satisfaction":
         score = answers.scale(text)
@@ -314,9 +355,11 @@ def by_message(session: Session, vault: Vault, *, question: Question, text: str)
             question=question,
             answer=Answer(yes=yes),
             actor=reporter,
-            final=yes,
+            final=yes != (question.kind == "identify"),  # what follows: a reason, or a name
         )
-        if not yes:
+        if question.kind == "identify" and yes:
+            return danger_texts.texts(case.language).gettext(danger_texts.ASK_DETAILS)
+        if not yes and question.kind != "identify":
             return say.gettext(t.ASK_REASON)
     then = next_text(session, vault, case.reporter_id) if case.reporter_id else None
     return then or say.gettext(t.THANKS)

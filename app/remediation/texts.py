@@ -81,11 +81,11 @@ def budget(language: str) -> int:
 
 
 class Texts:
-    """The remediation texts in one language."""
+    """The remediation texts (or another domain's) in one language."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, domain: str = DOMAIN) -> None:
         self.language = BY_CODE.get(code, DEFAULT)
-        self._catalog = translations(self.language.code, DOMAIN)
+        self._catalog = translations(self.language.code, domain)
 
     def gettext(self, message: str) -> str:
         return self._catalog.gettext(message)

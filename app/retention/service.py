@@ -25,7 +25,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from app.accounts.models import Organisation
 from app.audit.service import Actor, record
-from app.cases.models import Case, CaseMessage, Note, RemediationStep, Status
+from app.cases.models import Case, CaseMessage, Disclosure, Note, RemediationStep, Status
 from app.errors import AppError, Conflict
 from app.identity.models import DataKey, Reporter
 from app.identity.service import shred_reporter
@@ -150,6 +150,9 @@ def _drop_content(session: Session, case: Case) -> None:
     for step in session.exec(select(RemediationStep).where(RemediationStep.case_id == case.id)):
         _clear_encrypted(step)
         session.add(step)
+    for disclosure in session.exec(select(Disclosure).where(Disclosure.case_id == case.id)):
+        _clear_encrypted(disclosure)  # who the reporter said they are
+        session.add(disclosure)
     messages = select(CaseMessage.id).where(col(CaseMessage.case_id) == case.id)
     # Outbox copies of staff messages are under the reporter's key, which may live on.
     session.execute(delete(OutboxItem).where(col(OutboxItem.case_message_id).in_(messages)))

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from app.audit.service import Actor
 from app.cases.models import Case, Category
 from app.cases.service import open_case
+from app.danger.service import report_danger
 from app.errors import Conflict
 from app.i18n import BY_CODE
 from app.identity.service import create_reporter
@@ -61,6 +62,7 @@ class Submission:
     workplace: str | None = None
     receipt_code: str | None = None
     contact: str | None = None
+    danger: bool = False  # "I am in danger now": urgent, and the monitors alerted
 
 
 class Invalid(Exception):
@@ -100,6 +102,10 @@ def _choice(raw: dict[str, Any], name: str, allowed: frozenset[str] | dict[str, 
     return isinstance(value, str) and value in allowed
 
 
+TRUE = (True, "1", "on", "true", "yes")
+FALSE = (None, False, "", "0", "off", "false", "no")
+
+
 def validate(raw: dict[str, Any]) -> Submission:
     """Check every field, collecting all problems at once; raise Invalid when any."""
     problems: list[Problem] = []
@@ -129,6 +135,10 @@ def validate(raw: dict[str, Any]) -> Submission:
     receipt = normalise(code) if code else None
     if code and receipt is None:
         problems.append(Problem("receipt_code", _("This receipt code is not valid.")))
+    danger = raw.get("danger")
+    # By type as well as value: 1 == True, so `1 in TRUE` would take a number.
+    if not isinstance(danger, bool | str | None) or (danger not in TRUE and danger not in FALSE):
+        problems.append(Problem("danger", _("This form is damaged. Please load it again.")))
     if problems:
         raise Invalid(problems)
     assert submission_id is not None and narrative is not None
@@ -141,6 +151,7 @@ def validate(raw: dict[str, Any]) -> Submission:
         workplace=workplace,
         receipt_code=receipt,
         contact=contact,
+        danger=danger in TRUE,
     )
 
 
@@ -228,7 +239,7 @@ def _open(
             language=submission.language,
         )
         session.flush()
-    return open_case(
+    case = open_case(
         session,
         vault,
         channel=channel,
@@ -242,3 +253,6 @@ def _open(
         submission_id=submission.submission_id,
         receipt_hash=receipt_hash,
     )
+    if submission.danger:
+        report_danger(session, case=case, channel=channel)
+    return case

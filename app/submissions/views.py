@@ -23,6 +23,7 @@ from app.deps import RuntimeDep, SessionDep
 from app.errors import API_ERRORS, Conflict, Forbidden, Unauthorized
 from app.i18n import BY_CODE, DEFAULT, language, negotiate, translations
 from app.ratelimit import client_address, limiter
+from app.submissions.service import FALSE as DANGER_FALSE
 from app.submissions.service import (
     MAX_CONTACT,
     MAX_NARRATIVE,
@@ -34,6 +35,7 @@ from app.submissions.service import (
     first_answers,
     validate,
 )
+from app.submissions.service import TRUE as DANGER_TRUE
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=API_ERRORS)
 # Some character that is neither white space (as Python strips it) nor NUL (cleaned away).
@@ -80,6 +82,18 @@ class SubmissionIn(BaseModel):
         description="XXXX-XXXX-XXXX-XXXX, made by the client",
     )
     contact: str | None = Field(None, max_length=MAX_CONTACT, description="stored encrypted")
+    danger: bool | str | None = Field(
+        False,
+        description="the reporter is in danger now: the case is urgent, monitors alerted "
+        "(a form's checkbox values are taken too)",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "null"},
+                {"enum": [v for v in (*DANGER_TRUE, *DANGER_FALSE) if isinstance(v, str)]},
+            ]
+        },
+    )
 
 
 @dataclass(frozen=True)

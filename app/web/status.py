@@ -179,6 +179,8 @@ def status_post(
         errors[action] = page.gettext(problem) % {"max": page.number(MAX_MESSAGE)}
     elif action == "reopen":
         notice = status_remediation.reopened_notice(page)
+    elif action == "hide":
+        notice = status_remediation.hidden_notice(page)
     elif action in ("reply", *status_remediation.ACTIONS):
         notice = page.gettext("Thank you. We saved your answer.")
     draft = form.get("body", "") if problem else ""
@@ -193,4 +195,5 @@ def status_post(
         notice=notice,
         draft=draft,
         failed_step=form.get("step", ""),
+        status=409 if problem and action == "reopen" else 200,  # stale page or too late
     )

@@ -15,13 +15,16 @@ from app.audit.service import Actor
 from app.cases import remediation
 from app.cases.models import Case, Question, Status
 from app.cases.service import add_reporter_message
-from app.errors import AppError
+from app.danger import texts as danger_texts
+from app.disclosure import records as disclosures
+from app.disclosure import service as disclosure
+from app.errors import AppError, Conflict
 from app.identity.vault import Vault
 from app.remediation import answers, closure, questions
 from app.remediation.texts import SATISFACTION_REASK, WEB_MSGIDS, WEB_REOPENED, Texts
 from app.web.pages import Page, _
 
-ACTIONS = ("respond", "rate", "reopen")
+ACTIONS = ("respond", "rate", "reopen", "identify", "hide")
 MAX_COMMENT = questions.MAX_REASON
 REPORTER = Actor("reporter")
 
@@ -64,7 +67,12 @@ def context(session: Session, vault: Vault, page: Page, case: Case) -> dict[str,
         (q for q in questions.open_questions(session, case=case) if q.kind == "satisfaction"),
         None,
     )
+    open_now = questions.open_questions(session, case=case)
+    latest = disclosure.latest(session, case)
     return {
+        "identify": next((q for q in open_now if q.kind == "identify"), None),
+        "identified": latest is not None and latest.state == "granted",
+        "dz": danger_texts.web_words(page.lang.code),
         "steps": shown_steps(session, vault, case),
         "rm": words,
         "rating": rating,
@@ -100,9 +108,17 @@ def act(
     if action == "reopen":
         if not closure.may_reopen(session, case):
             return page.gettext(_("This form is damaged. Please load it again."))
-        closure.reopen(session, case=case, actor=REPORTER)
+        try:
+            closure.reopen(session, case=case, actor=REPORTER, expected_version=_version(form))
+        except Conflict:  # another tab or a monitor changed the case since this page
+            return page.gettext(_("This form is damaged. Please load it again."))
+        return None
+    if action == "hide":
+        disclosures.revoke(session, cases=[case], actor=REPORTER)
         return None
     question = _question(session, case, form)
+    if action == "identify":
+        return _identify(session, vault, page, case, question, form)
     if action == "rate":
         if question is None or question.kind != "satisfaction":
             open_now = questions.open_questions(session, case=case)
@@ -130,6 +146,35 @@ def act(
     return None
 
 
+def _version(form: dict[str, str]) -> int | None:
+    raw = form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _identify(
+    session: Session,
+    vault: Vault,
+    page: Page,
+    case: Case,
+    question: Question | None,
+    form: dict[str, str],
+) -> str | None:
+    """Yes (with who they are) or no to being identified."""
+    if question is None or question.kind != "identify":
+        return page.gettext(_("This form is damaged. Please load it again."))
+    choice = form.get("answer", "")
+    if choice not in ("yes", "no"):
+        return page.gettext(_("Please choose: I agree, or I do not agree."))
+    details = form.get("details", "").strip()
+    if len(details) > disclosures.MAX_DETAILS:
+        return page.gettext(_("Please write at most %(max)s characters.")) % {
+            "max": page.number(disclosures.MAX_DETAILS)
+        }
+    answer = questions.Answer(yes=choice == "yes", reason=details or None)
+    questions.settle(session, vault, case=case, question=question, answer=answer, actor=REPORTER)
+    return None
+
+
 def reply(session: Session, vault: Vault, case: Case, text: str) -> None:
     """A message to a resolved or closed case is kept and the monitor alerted: never
     refused."""
@@ -140,3 +185,7 @@ def reply(session: Session, vault: Vault, case: Case, text: str) -> None:
 
 def reopened_notice(page: Page) -> str:
     return Texts(page.lang.code).gettext(WEB_REOPENED)
+
+
+def hidden_notice(page: Page) -> str:
+    return danger_texts.web_words(page.lang.code)["hidden"]

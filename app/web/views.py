@@ -11,6 +11,7 @@ from app.accounts.models import Role
 from app.accounts.web import CsrfStaff, Staff, require_role
 from app.audit.service import Actor
 from app.cases.models import Channel
+from app.danger import texts as danger_texts
 from app.deps import FormDep, RuntimeDep, SessionDep
 from app.errors import Conflict, NotFound
 from app.ratelimit import client_address, limiter
@@ -23,7 +24,15 @@ from app.web.pages import NO_STORE, Page, _, compressed, page_for, render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(status.router)
-FORM_FIELDS = ("language", "country", "workplace", "category", "narrative", "contact")
+FORM_FIELDS = (
+    "language",
+    "country",
+    "workplace",
+    "category",
+    "narrative",
+    "contact",
+    "danger",
+)
 HONEYPOT = "website"
 SHOWN = frozenset({"narrative", "category", "workplace", "country", "contact", "language"})
 
@@ -54,6 +63,7 @@ def _form(request: Request, page: Page, values: dict[str, Any], **extra: Any) ->
         cache=NO_STORE,
         values=values,
         countries=country_choices(page.lang),
+        danger_label=danger_texts.texts(page.lang.code).gettext(danger_texts.WEB_DANGER),
         **extra,
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -174,3 +175,11 @@ def _reported_cases(runtime: Runtime, place_id: uuid.UUID, monitor: User) -> tup
             made.append(case)
         session.commit()
     return made[0], made[1]
+
+
+def unfold(page: Any, *summaries: str) -> None:
+    """Open the case page's folded sections by their summaries (no JavaScript needed)."""
+    for text in summaries:
+        summary = page.locator("summary", has_text=text).first
+        if summary.locator("xpath=..").get_attribute("open") is None:
+            summary.click()

@@ -28,7 +28,7 @@ from app.identity.models import Reporter
 from app.main import create_app
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
-from tests.console.helpers import PHONE, enrol
+from tests.console.helpers import PHONE, enrol, unfold
 from tests.factories import PASSWORD, make_case, make_org, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -209,7 +209,7 @@ def test_admin_works_a_new_sms_case_in_chromium(
             page.get_by_role("button", name="Acknowledge").click()
             expect(page.locator(".notice")).to_contain_text("acknowledged")
 
-            page.get_by_label("Message to the reporter").fill(TEXT)
+            page.get_by_label("Reply to the reporter").fill(TEXT)
             page.get_by_role("button", name="Send message").click()
             expect(page.locator(".notice")).to_contain_text("on its way")
             expect(page.locator(".msg.out").last).to_contain_text("visit the factory")
@@ -224,6 +224,7 @@ def test_admin_works_a_new_sms_case_in_chromium(
                 page.reload()
                 expect(page.locator("li.message").last).to_contain_text("sent")
 
+            unfold(page, "More actions", "Change status")  # folded till needed
             page.get_by_label("New status").select_option("closed")
             page.get_by_label("Reason (kept in the audit log; no names)").fill("fixed with HR")
             page.get_by_label("When closing: closure reason").select_option("resolved")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.accounts.totp import code_at
 from app.audit.models import AuditEvent
 from app.runtime import Runtime
-from tests.console.helpers import enrol
+from tests.console.helpers import enrol, unfold
 from tests.console.test_browser import CHROMIUM, live, twilio  # noqa: F401 (fixtures)
 from tests.factories import PASSWORD, make_case, make_org, make_user
 
@@ -62,16 +62,19 @@ def test_a_monitor_works_the_plan_of_a_field_case_in_chromium(
             expect(page.locator("td.verdict")).to_contain_text("disagreed")
             expect(page.locator(".reason")).to_contain_text(REASON)
 
+            unfold(page, "More actions", "Change status")  # folded till needed
             page.get_by_label("New status").select_option("acknowledged")
             page.get_by_label("Reason (kept in the audit log; no names)").fill("read")
             page.get_by_role("button", name="Change status").click()
             for target in ("investigating", "resolved"):
+                unfold(page, "More actions", "Change status")
                 page.get_by_label("New status").select_option(target)
                 page.get_by_label("Reason (kept in the audit log; no names)").fill("visit")
                 page.get_by_role("button", name="Change status").click()
             expect(page.locator(".error")).to_contain_text("cannot be resolved yet")
             expect(page.locator(".error")).to_contain_text("step 1 is disagreed")
 
+            # the refused form is shown again, unfolded
             page.get_by_label("New status").select_option("resolved")
             page.get_by_label("Reason (kept in the audit log; no names)").fill("worker moved away")
             page.get_by_label("Resolve although").select_option("unreachable")

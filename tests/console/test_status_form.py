@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.cases.models import Case
 from app.main import create_app
 from app.runtime import Runtime
-from tests.console.helpers import World, build_world, page_csrf, sign_in
+from tests.console.helpers import World, build_world, page_csrf, sign_in, unfold
 from tests.console.test_every_page import _sign_in
 from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
 
@@ -61,6 +61,8 @@ def test_closing_fields_only_while_closing(base_url: str, world: World) -> None:
             page.goto(f"/console/cases/{world.sms_case.id}")
             reason = page.locator("select[name=closure_reason]")
             assert not reason.is_visible()
+            unfold(page, "More actions", "Change status")
+            assert not reason.is_visible(), "closing fields wait until closing is chosen"
             page.select_option("select[name=to]", "closed")
             assert reason.is_visible()
         finally:

@@ -374,9 +374,11 @@ def test_usable_at_320_px(browser: Any, base_url: str) -> None:
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     page.goto("/report?lang=en")
+    # A radio button or checkbox is inside its label (.opt), which is the touch target.
     small = page.evaluate(
         """[...document.querySelectorAll(
-                'button, select, textarea, input:not([type=hidden]):not([type=radio]), .opt, a')]
+                'button, select, textarea, a, .opt, ' +
+                'input:not([type=hidden]):not([type=radio]):not(.opt > [type=checkbox])')]
             .filter(e => e.offsetParent && e.getBoundingClientRect().height < 48)
             .map(e => e.outerHTML.slice(0, 60))"""
     )

@@ -159,7 +159,8 @@
     var rec = {id: id, state: 'waiting', field: field, csrf: form.dataset.csrf, at: Date.now(), data: {
       submission_id: id, language: field ? value('language') : form.dataset.lang,
       country: value('country'), workplace: value('workplace'), category: value('category'),
-      narrative: value('narrative'), contact: value('contact'), receipt_code: code
+      narrative: value('narrative'), contact: value('contact'), receipt_code: code,
+      danger: !!(form.elements.danger && form.elements.danger.checked)
     }};
     form.querySelector('button[type=submit]').disabled = true;
     showCode(code);
