@@ -78,3 +78,16 @@ def test_values_the_database_refuses_are_a_4xx_that_changes_nothing(
     assert answer.status_code < 500, answer.text
     if answer.status_code >= 400:
         assert answer.json()["error"] and _audit_events(runtime) == before
+
+
+def test_identity_of_a_reporter_never_asked_is_404(client: TestClient, runtime: Runtime) -> None:
+    """Found by schemathesis: an assertion answered 500 where nobody had been asked."""
+    make_org(runtime, slug="awaj")
+    case = make_case(runtime)
+    for role, org in (("admin", None), ("monitor", "awaj")):
+        user = make_user(runtime, email=f"{role}@x.example", role=role, org=org)
+        answer = client.get(
+            f"/api/v1/cases/{case.id}/disclosure/identity",
+            headers=auth(make_token(runtime, user)),
+        )
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", role
