@@ -13,10 +13,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from app.accounts.models import StaffSession, User
+from app.accounts.models import Role, StaffSession, User
 from app.accounts.service import SESSION_ABSOLUTE, resolve_session
 from app.deps import RuntimeDep, SessionDep, keep_touches
 from app.errors import AppError, Forbidden, Unauthorized
+from app.notify.service import unread_count
 
 COOKIE = "gd_session"
 CSRF_FIELD = "csrf"
@@ -55,6 +56,7 @@ class StaffContext:
         self.session = staff_session
         self.token = token
         self.csrf = csrf
+        self.unread_alerts = 0  # for the console's navigation
 
 
 def optional_staff(
@@ -68,7 +70,10 @@ def optional_staff(
         return None
     staff_session, user = found
     keep_touches(runtime, session)  # slides the idle timer
-    return StaffContext(user, staff_session, token, csrf_token(runtime, token))
+    context = StaffContext(user, staff_session, token, csrf_token(runtime, token))
+    if user.role in (Role.monitor, Role.admin):
+        context.unread_alerts = unread_count(session, user=user)
+    return context
 
 
 def staff(context: Annotated[StaffContext | None, Depends(optional_staff)]) -> StaffContext:
