@@ -213,11 +213,20 @@ class LinkPublic(BaseModel):
 
 
 def _iso_only(value: object) -> object:
-    """Pydantic reads a number (or a string of digits) as Unix seconds, so `"due_at": 5`
+    """Pydantic reads a number (or a string of one) as Unix seconds, so `"due_at": 5`
     would quietly become 1970: a due date must be written as a date."""
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
         raise ValueError("write the date as ISO 8601 text, for example 2026-12-31")
     return value
+
+
+def _numeric(text: str) -> bool:
+    """A number in any spelling pydantic would read as seconds ("0", "0.0", "1e9")."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _utc(value: datetime) -> datetime:

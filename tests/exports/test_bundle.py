@@ -106,7 +106,7 @@ def test_who_may_export_and_bad_selections(runtime: Runtime, client: TestClient)
         )
         assert response.status_code == 400 and words in response.json()["detail"], name
     # Not a day, or a number that would be read as Unix seconds: refused by the schema.
-    for value in ("2026-13-01", "0", "1767225600"):
+    for value in ("2026-13-01", "0", "1767225600", "0.0", "1e9"):
         response = client.get(
             "/api/v1/exports", params={"from": value}, headers=auth(w.tokens["auditor"])
         )
