@@ -1,6 +1,7 @@
 """E-mail to staff through an SMTP server (`GRIEVANCE_SMTP_URL`), with the standard library.
 
-`smtp://user:pass@host:port` (STARTTLS when the server offers it) or `smtps://...` (TLS
+`smtp://user:pass@host:port` (STARTTLS when the server offers it; a password is never sent
+without it, except to this machine) or `smtps://...` (TLS
 from the start); `?from=alerts@example.org` sets the sender, by default `grievance-desk@`
 the host of GRIEVANCE_PUBLIC_URL. Blocking: the outbox calls it in a worker thread.
 
@@ -22,6 +23,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from channels.base import SendResult
 
 TIMEOUT_SECONDS = 20.0
+LOCAL = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class NoTls(smtplib.SMTPException):
+    """The server offers no STARTTLS, and the URL holds a password."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,9 @@ def _connect(target: SmtpTarget, timeout: float) -> smtplib.SMTP:
         client.starttls(context=context)
         client.ehlo()
     if target.user:
+        if not target.tls and not client.has_extn("starttls") and target.host not in LOCAL:
+            client.close()  # never a password in clear over the network
+            raise NoTls()
         client.login(target.user, target.password or "")
     return client
 
@@ -92,6 +101,8 @@ def send(
         client = _connect(target, timeout)
     except smtplib.SMTPResponseException as exc:
         return SendResult(None, accepted=False, retryable=True, error=f"smtp_{exc.smtp_code}")
+    except NoTls:
+        return SendResult(None, accepted=False, retryable=True, error="smtp_no_starttls")
     except (smtplib.SMTPException, OSError) as exc:  # never connected: surely not sent
         return SendResult(None, accepted=False, retryable=True, error=type(exc).__name__)
     try:

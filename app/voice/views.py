@@ -18,10 +18,10 @@ from app.accounts.web import Staff
 from app.console.web import ConsoleRoute
 from app.deps import ApiUser, RuntimeDep, VaultDep, WriteSessionDep
 from app.errors import NotFound
+from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.voice import flow, media, prompts
-from app.webhooks.metrics import counters
-from app.webhooks.views import TWIML, refuse, twilio_params
+from app.webhooks.views import TWIML, TWIML_RESPONSES, refuse, twilio_params
 from channels import voice
 from channels.base import ChannelError
 from channels.voice import CallEvent
@@ -55,7 +55,7 @@ async def _step(request: Request, runtime: RuntimeDep, step: str) -> Response:
         found = await run_in_threadpool(_answer, runtime, step, query, event)
     except ChannelError as exc:
         return refuse(request, "twilio", exc)
-    counters(request).add("twilio", "duplicate" if found.duplicate else "accepted")
+    metrics_of(request).webhook("twilio", "duplicate" if found.duplicate else "accepted")
     return Response(found.twiml, media_type=TWIML)
 
 
@@ -64,7 +64,12 @@ async def incoming_call(request: Request, runtime: RuntimeDep) -> Response:
     return await _step(request, runtime, "")
 
 
-@router.post(flow.BASE + "/{step}", summary="Twilio Voice: the next step of a call")
+@router.post(
+    flow.BASE + "/{step}",
+    summary="Twilio Voice: the next step of a call",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
+)
 async def call_step(request: Request, runtime: RuntimeDep, step: str) -> Response:
     if step not in flow.STEPS:
         return Response(status_code=404)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.deps import RuntimeDep
 from app.voice import views as voice
@@ -37,11 +38,27 @@ _HANDLERS: dict[tuple[str, WebhookKind], Callable[[Webhook], Endpoint]] = {
 }
 
 
+_RESPONSES = {
+    WebhookKind.inbound: views.TWIML_RESPONSES,
+    WebhookKind.status: views.TWIML_RESPONSES,
+    WebhookKind.call: views.TWIML_RESPONSES,
+    WebhookKind.handshake: views.HANDSHAKE_RESPONSES,
+    WebhookKind.events: views.EVENTS_RESPONSES,
+}
+
+
 def build_router() -> APIRouter:
     router = APIRouter(tags=["provider webhooks"])
     for provider, hook in registry.webhooks():
         endpoint = _HANDLERS[(provider, hook.kind)](hook)
+        twiml = hook.kind in (WebhookKind.inbound, WebhookKind.status, WebhookKind.call)
         router.add_api_route(
-            hook.path, endpoint, methods=[hook.method], summary=hook.summary, response_model=None
+            hook.path,
+            endpoint,
+            methods=[hook.method],
+            summary=hook.summary,
+            response_model=None,
+            response_class=Response if twiml else JSONResponse,
+            responses=_RESPONSES[hook.kind],
         )
     return router

@@ -1,4 +1,5 @@
-"""The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters.
+"""The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters
+(Prometheus counters, app/metrics.py).
 
 The routes are mounted by app.webhooks.routes from the adapters' own list of endpoints
 (channels.registry); this module holds what each kind of endpoint does.
@@ -26,12 +27,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import Role
 from app.deps import ApiUser, RuntimeDep, SessionDep
+from app.errors import API_ERRORS, WEBHOOK_ERRORS, error_responses
 from app.errors import Forbidden as ForbiddenError
 from app.messaging.delivery import apply_status
 from app.messaging.models import OutboxItem
+from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.timeutil import utcnow
-from app.webhooks.metrics import counters
 from app.webhooks.service import Outcome, receive
 from channels import meta, twilio
 from channels.base import (
@@ -49,6 +51,30 @@ router = APIRouter(tags=["provider webhooks"])
 
 TWILIO_STATUS = "/channels/twilio/status"
 TWIML = "text/xml"
+TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
+    **WEBHOOK_ERRORS,
+}
+HANDSHAKE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
+    **WEBHOOK_ERRORS,
+}
+EVENTS_RESPONSES: dict[int | str, dict[str, object]] = WEBHOOK_ERRORS | error_responses(500)
+
+# What a webhook request (or one entry of a Meta batch) came to: the `outcome` label.
+OUTCOMES = (
+    "accepted",
+    "duplicate",
+    "status",
+    "status_ignored",
+    "bad_signature",
+    "not_configured",
+    "too_large",
+    "bad_request",
+    "skipped",
+    "poison",
+    "failed",
+)
 
 _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
     BadRequest: (400, "bad_request"),
@@ -60,7 +86,7 @@ _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
 
 def refuse(request: Request, provider: str, exc: ChannelError) -> Response:
     status, code = _REFUSALS.get(type(exc), (400, "bad_request"))
-    counters(request).add(provider, code)
+    metrics_of(request).webhook(provider, code)
     return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
 
 
@@ -140,7 +166,7 @@ async def twilio_inbound(request: Request, runtime: Runtime, path: str, channel:
         outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
         return refuse(request, "twilio", exc)
-    counters(request).add("twilio", "duplicate" if outcome.duplicate else "accepted")
+    metrics_of(request).webhook("twilio", "duplicate" if outcome.duplicate else "accepted")
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
 
 
@@ -157,7 +183,7 @@ async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     except ChannelError as exc:
         return refuse(request, "twilio", exc)
     applied = await run_in_threadpool(_apply_statuses, runtime, [status])
-    counters(request).add("twilio", "status" if applied else "status_ignored")
+    metrics_of(request).webhook("twilio", "status" if applied else "status_ignored")
     return Response(twilio.twiml(None), media_type=TWIML)
 
 
@@ -219,12 +245,12 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
         return refuse(request, "meta", exc)
     outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
     applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
-    tally = counters(request)
+    tally = metrics_of(request)
     for outcome, n in outcomes.items():
-        tally.add("meta", outcome, n)
-    tally.add("meta", "skipped", skipped)
-    tally.add("meta", "status", applied)
-    tally.add("meta", "status_ignored", len(statuses) - applied)
+        tally.webhook("meta", outcome, n)
+    tally.webhook("meta", "skipped", skipped)
+    tally.webhook("meta", "status", applied)
+    tally.webhook("meta", "status_ignored", len(statuses) - applied)
     if outcomes["failed"]:
         return JSONResponse({"error": "retry", "detail": "some messages failed"}, 500)
     return JSONResponse({"status": "ok"})
@@ -233,13 +259,23 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
 # the admins' view ----------------------------------------------------------------------------
 
 
-@router.get("/api/v1/admin/metrics", tags=["admin"], summary="Webhook counters and outbox")
+@router.get(
+    "/api/v1/admin/metrics",
+    tags=["admin"],
+    summary="Webhook counters and outbox (JSON; Prometheus scrapes /metrics)",
+    responses=API_ERRORS,
+)
 def admin_metrics(request: Request, user: ApiUser, session: SessionDep) -> dict[str, object]:
     """Webhook outcomes counted by this process since it started (refusals included), and
-    how many outbox items are in each delivery state."""
+    how many outbox items are in each delivery state. /metrics has them for every process."""
     if user.role != Role.admin:
         raise ForbiddenError("only admins read the metrics")
     rows = session.exec(
         select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
     ).all()
-    return {"webhooks": counters(request).snapshot(), "outbox": dict(rows)}
+    metrics = metrics_of(request)
+    webhooks = {
+        provider: {outcome: metrics.webhook_count(provider, outcome) for outcome in OUTCOMES}
+        for provider in ("twilio", "meta")
+    }
+    return {"webhooks": webhooks, "outbox": dict(rows)}

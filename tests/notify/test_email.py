@@ -243,3 +243,21 @@ def test_without_smtp_alerts_stay_in_the_inbox(runtime: Runtime) -> None:
             select(StaffAlert).where(StaffAlert.user_id == world.users["monitor"].id)
         ).all()
         assert len(mine) == 3 and all(a.email_id is None for a in mine)
+
+
+def test_a_password_is_never_sent_without_tls() -> None:
+    """A remote server that offers no STARTTLS gets no login: the mail waits, unsent."""
+    import smtplib as _smtplib
+    from unittest import mock
+
+    from channels import smtp
+
+    target = smtp.SmtpTarget(
+        host="mail.example.org", port=25, tls=False, user="u", password="p", sender="a@b.c"
+    )
+    client = mock.MagicMock(spec=_smtplib.SMTP)
+    client.has_extn.return_value = False
+    with mock.patch.object(_smtplib, "SMTP", return_value=client):
+        result = smtp.send(target, smtp.build(target, to="x@y.z", subject="s", body="b"))
+    assert not result.accepted and result.retryable and result.error == "smtp_no_starttls"
+    client.login.assert_not_called()
