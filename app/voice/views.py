@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.web import Staff
 from app.console.web import ConsoleRoute
 from app.deps import ApiUser, RuntimeDep, VaultDep, WriteSessionDep
-from app.errors import NotFound
+from app.errors import API_ERRORS, NotFound, error_responses
 from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.voice import flow, media, prompts
@@ -68,11 +68,11 @@ async def incoming_call(request: Request, runtime: RuntimeDep) -> Response:
     flow.BASE + "/{step}",
     summary="Twilio Voice: the next step of a call",
     response_class=Response,
-    responses=TWIML_RESPONSES,
+    responses=TWIML_RESPONSES | error_responses(404, 422),
 )
 async def call_step(request: Request, runtime: RuntimeDep, step: str) -> Response:
     if step not in flow.STEPS:
-        return Response(status_code=404)
+        raise NotFound("no such step of a call")
     return await _step(request, runtime, step)
 
 
@@ -93,6 +93,11 @@ def _media_response(audio: bytes, content_type: str) -> Response:
     "/api/v1/cases/{case_id}/media/{media_id}",
     tags=["cases"],
     summary="A recording or photo from the reporter (monitors of the case, admins)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "the media"},
+        **API_ERRORS,
+    },
 )
 def api_media(
     case_id: uuid.UUID,
