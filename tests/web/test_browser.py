@@ -69,7 +69,9 @@ def wait_until_kept(page: Any) -> None:
             await navigator.serviceWorker.ready;
             const pages = await caches.open('gd-pages');
             const names = await caches.keys();
-            return !!(await pages.match(location.pathname + location.search))
+            // controller: activation (clients.claim) is over, not merely begun
+            return !!navigator.serviceWorker.controller
+                && !!(await pages.match(location.pathname + location.search))
                 && names.some(n => n.startsWith('gd-files-'));
         }"""
     )
