@@ -17,6 +17,7 @@ from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, Category, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, page
 from app.deps import VaultDep, WriteSessionDep
 from app.disclosure import service as disclosure
@@ -28,20 +29,20 @@ from app.timeutil import utcnow
 router = APIRouter(route_class=ConsoleRoute)
 
 NOTICES = {
-    "acknowledged": "The case is acknowledged; the reporter is told.",
-    "assigned": "The assignment is saved.",
-    "message": "Your message is on its way to the reporter.",
-    "status": "The status is changed.",
-    "note": "The note is saved.",
-    "linked": "The cases are linked.",
-    "step": "The remediation plan is saved.",
-    "proposed": "The plan is on its way to the reporter, one question per step.",
-    "answer": "The reporter's answer is recorded.",
-    "rerouted": "The case is re-routed; the new partner's deadlines apply.",
-    "workplace": "The case is linked to the workplace; its buyers can follow it.",
-    "urgency": "The urgency is changed.",
-    "category": "The category is corrected.",
-    "disclosure": "The question is on its way to the reporter.",
+    "acknowledged": _("The case is acknowledged; the reporter is told."),
+    "assigned": _("The assignment is saved."),
+    "message": _("Your message is on its way to the reporter."),
+    "status": _("The status is changed."),
+    "note": _("The note is saved."),
+    "linked": _("The cases are linked."),
+    "step": _("The remediation plan is saved."),
+    "proposed": _("The plan is on its way to the reporter, one question per step."),
+    "answer": _("The reporter's answer is recorded."),
+    "rerouted": _("The case is re-routed; the new partner's deadlines apply."),
+    "workplace": _("The case is linked to the workplace; its buyers can follow it."),
+    "urgency": _("The urgency is changed."),
+    "category": _("The category is corrected."),
+    "disclosure": _("The question is on its way to the reporter."),
 }
 
 
@@ -240,6 +241,6 @@ def identity_page(
     return page(
         request,
         "identity.html",
-        {"title": f"Case {case.reference}: identity", "case": case, "shown": shown},
+        {"title": _("Who the reporter is"), "case": case, "shown": shown},
         staff=staff,
     )
