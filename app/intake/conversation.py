@@ -46,6 +46,7 @@ from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
 from app.retention.service import retention_for_reporter
 from channels.base import InboundMessage
+from channels.segments import segments
 
 # An answer to "which workplace?" that is this long is the story (issue 13, item 6).
 STORY_WORDS, STORY_CHARS, STORY_CJK = 10, 100, 20
@@ -118,6 +119,18 @@ def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
 # keywords ------------------------------------------------------------------------------
 
 
+def _help(turn: Turn) -> str:
+    """What the service is, then the danger offer, then how long words are kept: each
+    added only while the whole stays within the conversation's SMS budget."""
+    code = turn.say.language.code
+    days = retention_for_reporter(turn.session, turn.reporter)
+    reply = turn.say.help()
+    for extra in (danger_texts.texts(code).gettext(danger_texts.OFFER), turn.say.retention(days)):
+        if segments(f"{reply} {extra}")[1] <= remediation_texts.budget(code):
+            reply = f"{reply} {extra}"
+    return reply
+
+
 def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if word is Keyword.stop:
         return _stop(turn)
@@ -129,9 +142,7 @@ def _on_keyword(turn: Turn, word: Keyword) -> str | None:
     if turn.reporter.opted_out:
         return None  # all outbound messages end until START
     if word is Keyword.help:
-        days = retention_for_reporter(turn.session, turn.reporter)
-        offer = danger_texts.texts(turn.say.language.code).gettext(danger_texts.OFFER)
-        return f"{turn.say.help()} {offer} {turn.say.retention(days)}"
+        return _help(turn)
     if word is Keyword.status:
         return _status(turn)
     if word is Keyword.new:

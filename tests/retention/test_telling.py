@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from app.routing.models import RoutingRule
 from app.runtime import Runtime
 from app.settings import get_settings
+from channels.segments import segments
 from tests.factories import make_org
-from tests.intake.helpers import send
+from tests.intake.helpers import MY, send
 from tests.web.helpers import form_submission_id
 
 EN = "What you wrote is deleted 1,095 days after your case is closed."
@@ -45,13 +46,21 @@ def test_the_receipt_tells_the_partners_period(client: TestClient, runtime: Runt
     assert "বন্ধ হওয়ার 30 দিন পর" in post_report(client, "bn")
 
 
-def test_help_tells_the_period(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    reply = send(runtime, "HELP")
-    assert reply is not None and reply.endswith(EN) and "STATUS" in reply
+def test_help_tells_the_period_where_it_fits(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HELP stays within the SMS budget; the period is added where it fits (here Malay,
+    where the whole help is one message of two segments), never at the cost of the budget."""
+    reply = send(runtime, "HELP", sender=MY)
+    assert reply is not None and "STATUS" in reply
+    assert reply.endswith("dipadam 1,095 hari selepas kes anda ditutup."), reply
+    assert segments(reply)[1] <= 2
+    english = send(runtime, "HELP")
+    assert english is not None and segments(english)[1] == 1  # the budget wins in English
     monkeypatch.setenv("GRIEVANCE_RETENTION_DAYS", "1")
     get_settings.cache_clear()
     try:
-        reply = send(runtime, "HELP")
-        assert reply is not None and reply.endswith("deleted 1 day after your case is closed.")
+        reply = send(runtime, "HELP", sender=MY)
+        assert reply is not None and " 1 hari " in reply
     finally:
         get_settings.cache_clear()
