@@ -17,7 +17,7 @@ from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, Category, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
-from app.console.i18n import _
+from app.console.i18n import _, choose
 from app.console.web import ConsoleRoute, page
 from app.deps import VaultDep, WriteSessionDep
 from app.disclosure import service as disclosure
@@ -133,7 +133,9 @@ def _may_see_identity(session: Session, user: User, case: Case) -> bool:
     return found is not None and found.state == "granted" and disclosure.may_see(user, case, found)
 
 
-def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str, Any]:
+def _context(
+    session: Session, vault: Vault, user: User, case: Case, _: timeline.Translate
+) -> dict[str, Any]:
     content = service.may_read_content(user, case)
     can_act = workflow.may_act(user, case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
@@ -142,12 +144,12 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
     steps = _step_rows(session, vault, user, case, content)
     entries: list[timeline.Entry] = []
     if user.role in (Role.admin, Role.monitor):
-        entries = timeline.build(session, vault, case=case, user=user)
+        entries = timeline.build(session, vault, case=case, user=user, _=_)
     elif user.role == Role.buyer:  # progress only: no reasons, no names
         entries = [
             timeline.Entry(at=e.at, kind="event", label=e.label)
-            for e in timeline.build(session, vault, case=case, user=user)
-            if e.label.startswith(("Case opened", "Status changed"))
+            for e in timeline.build(session, vault, case=case, user=user, _=_)
+            if e.action in ("case.opened", "case.status_changed")
         ]
     said = service.workplace_text(session, vault, case) if content else None
     choice = _workplace_choice(session, case, said) if can_act else {}
@@ -209,7 +211,8 @@ def render_case(
     notice: str = "",
     status: int = 200,
 ) -> Response:
-    context = _context(session, vault, staff.user, case)
+    loc = choose(request, staff.user, staff.zone)
+    context = _context(session, vault, staff.user, case, loc.gettext)
     session.commit()  # the audited read of the worker's reasons
     # A refused action shows its form again, unfolded, under the error.
     failed = request.url.path.rsplit("/", 1)[-1] if error and request.method == "POST" else ""

@@ -210,3 +210,26 @@ def test_users_with_no_partner_country_see_utc(
     shown = ConsoleLocale(BY_CODE["en"]).local(opened)
     assert f'title="{opened.strftime("%Y-%m-%d %H:%M UTC")}">{shown}</time>' in html
     assert "my organisation&#39;s country (now: UTC)" in client.get("/console/settings").text
+
+
+def test_the_case_history_speaks_the_readers_language(
+    client: TestClient, runtime: Runtime, world: World
+) -> None:
+    """Audit events, delivery states and message labels are worded in the reader's language;
+    the buyer still sees only the opening and the status changes."""
+    case = world.sms_case
+    opened = translations("fr", DOMAIN).gettext("Case opened by %(channel)s") % {"channel": "sms"}
+    sign_in(client, world.monitor)
+    _set(runtime, world.monitor, language="fr")
+    html = client.get(f"/console/cases/{case.id}").text
+    assert htmllib.escape(opened) in html
+    assert htmllib.escape(translations("fr", DOMAIN).gettext("From the reporter")) in html
+    assert "Case opened by" not in html and "From the reporter" not in html
+    client.cookies.clear()
+    sign_in(client, world.buyer)
+    _set(runtime, world.buyer, language="fr")
+    progress = client.get(f"/console/cases/{case.id}").text
+    assert htmllib.escape(opened) in progress
+    sent = htmllib.escape(translations("fr", DOMAIN).gettext("To the reporter"))
+    assert sent in html  # the monitor reads the conversation; the buyer does not
+    assert sent not in progress
