@@ -3,5 +3,6 @@
 import app.cases.timers
 import app.intake.jobs
 import app.messaging.outbox
+import app.notify.jobs
 import app.remediation.jobs
 import app.retention.jobs  # noqa: F401

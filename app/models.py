@@ -15,15 +15,19 @@ from app.cases.models import (
 from app.db import metadata
 from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
+from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.stats.models import CaseTally
 
 __all__ = [
+    "AlertCursor",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Case",
     "CaseLink",
     "CaseMessage",
+    "CaseTally",
     "CaseTimer",
     "ConflictExclusion",
     "Conversation",
@@ -38,6 +42,7 @@ __all__ = [
     "RemediationStep",
     "Reporter",
     "RoutingRule",
+    "StaffAlert",
     "StaffSession",
     "User",
     "Workplace",

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
             self.master_key_file = self.data_dir / "master.key"
         self.public_url = self.public_url.rstrip("/")
         proxy_networks(self.trusted_proxies)  # refuse a typo at start, not per request
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ValueError("GRIEVANCE_SMTP_URL must start with smtp:// or smtps://")
         if self.privacy_url and not self.privacy_url.startswith(("https://", "http://")):
             raise ValueError("GRIEVANCE_PRIVACY_URL must be an https:// (or http://) URL")
         return self

@@ -30,3 +30,9 @@ def reset_clock() -> None:
 def iso_utc(moment: datetime) -> str:
     """The canonical text form of a time: UTC, microseconds, `Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def month_of(moment: datetime) -> datetime:
+    """The first instant of the moment's month (UTC): what buyers see instead of an exact
+    time, which could single a worker out."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -5,9 +5,11 @@
 Fills the databases as bench/triage.py does (the same rows: 500 workplaces, two years of
 cases, one country), links one buyer to 10 workplaces, then times through the real code:
 
-- the public figures (`figures.public_rows`: GROUP BY, then suppression of every table),
-- a buyer's figures (`figures.workplace_rows` over their 10 workplaces),
-- the buyer's progress figures (`progress.progress`, which loads their cases and steps),
+- the public figures (`figures.public_rows`: the ALL_CASES rows of `case_tally`, kept by
+  triggers as the cases are written, then suppression of every table),
+- a buyer's figures (`figures.workplace_rows` over their 10 workplaces, from `case_tally`),
+- the buyer's progress figures (`progress.progress`, which loads the columns it needs of
+  their cases and steps),
 
 printing p50/p95 next to a bare baseline: the same GROUP BY (country, category, year,
 month) as raw SQL on the same connection, with no suppression.

@@ -51,6 +51,10 @@ class User(SQLModel, table=True):
     org_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
     is_lead: bool = False
     is_active: bool = True
+    # E-mail for console alerts: immediate, daily (one digest a day) or none.
+    alert_email: str = Field(
+        default="immediate", max_length=16, sa_column_kwargs={"server_default": "immediate"}
+    )
     password_hash: str = Field(max_length=255)
     totp_key_id: uuid.UUID | None = Field(default=None, foreign_key="data_key.id")
     totp_secret_enc: bytes | None = None

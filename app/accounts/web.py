@@ -13,11 +13,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from app.accounts.models import StaffSession, User
+from app.accounts.models import Role, StaffSession, User
 from app.accounts.preferences import effective_zone
 from app.accounts.service import SESSION_ABSOLUTE, resolve_session
 from app.deps import RuntimeDep, SessionDep, keep_touches
 from app.errors import AppError, Forbidden, Unauthorized
+from app.notify.service import unread_count
 
 COOKIE = "gd_session"
 CSRF_FIELD = "csrf"
@@ -59,6 +60,7 @@ class StaffContext:
         self.token = token
         self.csrf = csrf
         self.zone = zone  # the IANA time zone the console shows times in
+        self.unread_alerts = 0  # for the console's navigation
 
 
 def optional_staff(
@@ -73,7 +75,10 @@ def optional_staff(
     staff_session, user = found
     keep_touches(runtime, session)  # slides the idle timer
     zone = effective_zone(session, user)
-    return StaffContext(user, staff_session, token, csrf_token(runtime, token), zone)
+    context = StaffContext(user, staff_session, token, csrf_token(runtime, token), zone)
+    if user.role in (Role.monitor, Role.admin):
+        context.unread_alerts = unread_count(session, user=user)
+    return context
 
 
 def staff(context: Annotated[StaffContext | None, Depends(optional_staff)]) -> StaffContext:

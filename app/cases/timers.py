@@ -12,8 +12,8 @@ For each one the `deadlines` job, in this order and each exactly once per due ti
 "Exactly once" is the CaseTimer row's unique (case_id, kind, due_at): the job inserts it
 with ON CONFLICT DO NOTHING and acts only when its insert won, in the same transaction as
 the action and its audit event. Re-routing sets a new due time, so the cycle starts again.
-Alerts are audit events (`deadline.*`), shown to staff by `GET /api/v1/alerts`; there is no
-e-mail.
+Alerts are audit events (`deadline.*`), shown to staff by `GET /api/v1/alerts`; app/notify
+turns them into each person's console inbox and alert e-mails.
 """
 
 from __future__ import annotations

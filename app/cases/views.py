@@ -3,8 +3,10 @@ the workflow actions, notes, links, remediation steps, and the caller's deadline
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -49,17 +51,24 @@ from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.errors import AppError, Forbidden, NotFound
 from app.identity.vault import Vault
 from app.remediation import questions
-from app.timeutil import utcnow
+from app.timeutil import iso_utc, month_of, utcnow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 alerts_router = APIRouter(prefix="/api/v1/alerts", tags=["cases"])
 PAGE_SIZE = 50
 
 
+def shown_time(user: User, moment: datetime) -> datetime:
+    """Buyers get the month, not the exact time (the buyer console does the same): with
+    few cases at a workplace, a date could single a worker out."""
+    return month_of(moment) if user.role == Role.buyer else moment
+
+
 def to_public(
     session: Session, vault: Vault, user: User, case: Case, partners: dict[uuid.UUID, str]
 ) -> CasePublic:
     text = service.narrative(session, vault, case) if service.may_read_content(user, case) else None
+    at = functools.partial(shown_time, user)
     return CasePublic(
         id=case.id,
         reference=case.reference,
@@ -76,20 +85,20 @@ def to_public(
         ),
         workplace_id=case.workplace_id,
         urgent=case.urgent,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        ack_due_at=case.ack_due_at,
-        feedback_due_at=case.feedback_due_at,
+        created_at=at(case.created_at),
+        updated_at=at(case.updated_at),
+        ack_due_at=case.ack_due_at and at(case.ack_due_at),
+        feedback_due_at=case.feedback_due_at and at(case.feedback_due_at),
         unread_reporter_messages=case.unread_reporter_messages,
         version=case.version,
         overdue=triage.is_overdue(case, utcnow()),
         assignee_id=case.assignee_id,
-        acknowledged_at=case.acknowledged_at,
-        feedback_given_at=case.feedback_given_at,
-        closed_at=case.closed_at,
+        acknowledged_at=case.acknowledged_at and at(case.acknowledged_at),
+        feedback_given_at=case.feedback_given_at and at(case.feedback_given_at),
+        closed_at=case.closed_at and at(case.closed_at),
         closure_reason=case.closure_reason,
         narrative=text,
-        resolved_at=case.resolved_at,
+        resolved_at=case.resolved_at and at(case.resolved_at),
         resolution_override=case.resolution_override,
         resolution_override_reason=case.resolution_override_reason
         if service.may_read_content(user, case)
@@ -206,9 +215,10 @@ BUYER_HISTORY: dict[str, frozenset[str]] = {
 def _for_buyer(event: AuditEvent) -> AuditEventPublic:
     shown = BUYER_HISTORY[event.action]
     data = {k: v for k, v in json.loads(event.data).items() if k in shown}
+    occurred = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
     return AuditEventPublic(
         seq=event.seq,
-        occurred_at=event.occurred_at,
+        occurred_at=iso_utc(month_of(occurred)),
         actor_kind=event.actor_kind,
         actor_id=None,
         action=event.action,
@@ -577,16 +587,17 @@ def step_public(
 ) -> StepPublic:
     inside = service.may_read_content(user, case)
     awaiting = remediation.awaiting(session, case=case).get(step.id)
+    at = functools.partial(shown_time, user)
     return StepPublic(
         id=step.id,
         position=step.position,
         summary=step.summary,
         status=step.status,
-        due_at=step.due_at,
-        completed_at=step.completed_at,
-        created_at=step.created_at,
-        updated_at=step.updated_at,
-        proposed_at=step.proposed_at,
+        due_at=step.due_at and at(step.due_at),
+        completed_at=step.completed_at and at(step.completed_at),
+        created_at=at(step.created_at),
+        updated_at=at(step.updated_at),
+        proposed_at=step.proposed_at and at(step.proposed_at),
         worker_verdict=step.worker_verdict,
         verification=step.verification,
         awaiting=awaiting,
@@ -747,7 +758,8 @@ def record_answer(
     summary="Deadline reminders and escalations addressed to the caller, newest first",
     description=(
         "Monitors see reminders for their partner's cases, leads also escalations, admins "
-        "escalations and reassignments. Alerts are audit events; nothing is e-mailed."
+        "escalations and reassignments. Alerts are audit events; the console's inbox "
+        "(/console/alerts) and alert e-mails are made from them."
     ),
 )
 def alerts(

@@ -14,10 +14,11 @@ from app.accounts.web import Staff
 from app.cases.models import Category, Status
 from app.cases.queue import SORTS, QueueFilters, is_overdue
 from app.cases.queue import queue as fetch_queue
-from app.console import admin, auth, case_actions, case_page, exports, figures, settings
+from app.console import admin, alerts, auth, case_actions, case_page, exports, figures, settings
 from app.console.i18n import _
 from app.console.web import ConsoleRoute, install, page
 from app.deps import SessionDep
+from app.routing.models import Workplace
 from app.timeutil import utcnow
 
 __all__ = ["install", "router"]
@@ -30,6 +31,7 @@ router.include_router(admin.router)
 router.include_router(figures.router)
 router.include_router(exports.router)
 router.include_router(settings.router)
+router.include_router(alerts.router)
 
 
 def _age(opened: datetime, now: datetime) -> int:
@@ -76,6 +78,13 @@ def queue(
     if partner_ids:
         rows = session.exec(select(Organisation).where(col(Organisation.id).in_(partner_ids)))
         partners = {o.id: o.name for o in rows}
+    # The registered workplace a case is linked to; the reporter's own words about it are
+    # sealed content and shown only on the case page.
+    workplace_ids = {c.workplace_id for c in cases if c.workplace_id}
+    workplaces: dict[uuid.UUID, str] = {}
+    if workplace_ids:
+        places = session.exec(select(Workplace).where(col(Workplace.id).in_(workplace_ids)))
+        workplaces = {w.id: w.name for w in places}
     now = utcnow()
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     return page(
@@ -89,6 +98,7 @@ def queue(
             "filtered": any(v is not None for k, v in vars(filters).items() if k != "sort"),
             "show_partner": staff.user.role in (Role.admin, Role.auditor),
             "partners": partners,
+            "workplaces": workplaces,
             "filters": filters,
             "statuses": list(Status),
             "categories": list(Category),

@@ -30,16 +30,21 @@ class InboundEvent(SQLModel, table=True):
 
 class OutboxItem(SQLModel, table=True):
     """A message waiting to be sent to a reporter through their own channel. The body is
-    encrypted under the reporter's key; the address is decrypted only at send time."""
+    encrypted under the reporter's key; the address is decrypted only at send time.
+
+    An `email` item is an alert e-mail to a staff member (`user_id`): it has no reporter and
+    no stored body; its text (references and what happened) is written from its alerts when
+    it is sent."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    reporter_id: uuid.UUID = Field(foreign_key="reporter.id", index=True)
+    reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id", index=True)
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
     case_message_id: uuid.UUID | None = Field(default=None, foreign_key="case_message.id")
-    channel: str = Field(max_length=16)
-    body_enc: bytes
+    channel: str = Field(max_length=16)  # sms | whatsapp | email
+    body_enc: bytes | None = None
     # pending | sending | held_window | no_credentials | sent | delivered | read | failed |
     # undelivered | opted_out | unknown (the provider may have it; not sent again)
     state: str = Field(default="pending", max_length=24)

@@ -22,6 +22,10 @@ wrote. WhatsApp only allows free text within 24 hours of the reporter's last mes
 outside it the item waits as `held_window` until they write again (the inbound path
 releases it); with GRIEVANCE_WHATSAPP_TEMPLATE set and Meta sending, one approved template
 is sent to invite them to write back.
+
+Staff alert e-mails (`email` items, app/notify) go through the same claim, lease and
+recording; SMTP cannot be asked either, so an e-mail whose outcome is not known becomes
+`unknown` like a Meta message. The SMTP exchange is blocking and runs in a thread.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ from app.identity.service import address_for_sending
 from app.identity.vault import DecryptionError, Vault
 from app.messaging.delivery import set_state
 from app.messaging.models import InboundEvent, OutboxItem
+from app.notify.service import email_for
 from app.runtime import Runtime
 from app.settings import Settings
 from app.timeutil import utcnow
 from app.worker import job
-from channels import meta, twilio
+from channels import meta, smtp, twilio
 from channels.base import NotConfigured, OutboundMessage, SendResult
 
 BATCH = 20
@@ -73,6 +78,7 @@ class Send:
     # Reconciling an item left `sending`: ask the provider for it (sent since this time)
     # before sending it again.
     look_since: datetime | None = None
+    subject: str | None = None  # e-mail only
 
 
 def backoff(attempts: int) -> timedelta:
@@ -99,6 +105,8 @@ def ready_channels(settings: Settings) -> list[str]:
         channels.append("sms")
     if _meta_ready(settings) or _twilio_ready(settings, settings.twilio_whatsapp_from):
         channels.append("whatsapp")
+    if settings.smtp_url:
+        channels.append("email")
     return channels
 
 
@@ -106,6 +114,8 @@ def choose_provider(session: Session, settings: Settings, item: OutboxItem) -> s
     """The provider that sends this item, or None when its channel has no credentials."""
     if item.channel == "sms":
         return "twilio" if _twilio_ready(settings, settings.twilio_sms_from) else None
+    if item.channel == "email":
+        return "smtp" if settings.smtp_url else None
     if item.channel != "whatsapp":
         return None
     on_meta = _meta_ready(settings)
@@ -156,6 +166,8 @@ def _claimable(where: ColumnElement[bool]) -> SelectOfScalar[OutboxItem]:
 
 
 def _decrypt_body(session: Session, vault: Vault, reporter: Reporter, item: OutboxItem) -> str:
+    if item.body_enc is None:
+        raise DecryptionError("no body")
     return vault.decrypt(
         session,
         key_id=reporter.data_key_id,
@@ -188,9 +200,28 @@ def _hold(
     return [Send(item.id, item.attempts, "meta", invite, template=template)]
 
 
+def _prepare_email(
+    session: Session, settings: Settings, item: OutboxItem, now: datetime
+) -> list[Send]:
+    """A staff alert e-mail: written now from its alerts (references and what happened)."""
+    if not settings.smtp_url:
+        item.next_attempt_at = now + RECHECK
+        set_state(session, item, "no_credentials", actor=SENDER, error="no_credentials")
+        return []
+    mail = email_for(session, item, console_url=settings.public_url)
+    if mail is None:
+        set_state(session, item, "failed", actor=SENDER, error="no_addressee")
+        return []
+    _mark_sending(session, settings, item, "smtp", now)
+    message = OutboundMessage("email", mail.to, mail.body)
+    return [Send(item.id, item.attempts, "smtp", message, subject=mail.subject)]
+
+
 def _prepare(
     session: Session, vault: Vault, settings: Settings, item: OutboxItem, now: datetime
 ) -> list[Send]:
+    if item.channel == "email":
+        return _prepare_email(session, settings, item, now)
     reporter = session.get(Reporter, item.reporter_id)
     if (
         item.state == "opted_out"
@@ -237,7 +268,7 @@ def _reclaim(
 ) -> list[Send]:
     """An item left `sending`: Twilio can be asked whether it has it; otherwise it is
     marked `unknown` for staff rather than risk a second copy."""
-    reporter = session.get(Reporter, item.reporter_id)
+    reporter = session.get(Reporter, item.reporter_id) if item.reporter_id else None
     if item.provider != "twilio" or reporter is None:
         set_state(session, item, "unknown", actor=SENDER, error="outcome_unknown_not_resent")
         return []
@@ -286,7 +317,23 @@ def claim(runtime: Runtime, now: datetime) -> tuple[int, list[Send]]:
 # sending ------------------------------------------------------------------------------
 
 
+def _send_email(settings: Settings, send: Send) -> SendResult:
+    """Blocking SMTP exchange; run in a thread, never on the event loop."""
+    target = smtp.parse_url(settings.smtp_url or "", default_sender=_default_sender(settings))
+    mail = smtp.build(
+        target, to=send.message.to, subject=send.subject or "", body=send.message.body
+    )
+    return smtp.send(target, mail)
+
+
+def _default_sender(settings: Settings) -> str:
+    host = httpx.URL(settings.public_url).host or "localhost"
+    return f"grievance-desk@{host}"
+
+
 async def _send_one(client: httpx.AsyncClient, settings: Settings, send: Send) -> SendResult:
+    if send.provider == "smtp":
+        return await asyncio.to_thread(_send_email, settings, send)
     if send.provider == "twilio":
         sms = send.message.channel == "sms"
         return await twilio.send(

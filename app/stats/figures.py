@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.cases.models import Case, Category
 from app.routing.models import Workplace
+from app.stats.models import ALL_CASES, NO_WORKPLACE, CaseTally
 from app.stats.suppression import table
 
 UNKNOWN_COUNTRY = "ZZ"  # ISO 3166's code for "unknown or unspecified"
@@ -50,6 +51,22 @@ def _counts(session: Session, group: Any, where: Sequence[Any] = ()) -> list[tup
     return [tuple(row) for row in session.execute(query).all()]
 
 
+def _tallied(session: Session, group: Any, where: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The same rows as `_counts` over whole months, read from the triggers' case_tally."""
+    query = (
+        sql_select(
+            group,
+            col(CaseTally.category),
+            col(CaseTally.year),
+            col(CaseTally.month),
+            func.sum(CaseTally.cases),
+        )
+        .where(col(CaseTally.cases) > 0, *where)
+        .group_by(group, col(CaseTally.category), col(CaseTally.year), col(CaseTally.month))
+    )
+    return [tuple(row) for row in session.execute(query).all()]
+
+
 def _tables(
     rows: list[tuple[Any, ...]], *, min_cell: int
 ) -> list[tuple[Hashable, dict[tuple[str | None, str | None], int | None]]]:
@@ -76,9 +93,10 @@ def _ordered(shown: dict[tuple[str | None, str | None], int | None]) -> list[tup
 
 def public_rows(session: Session, *, min_cell: int) -> list[dict[str, Any]]:
     """The whole service's figures: one protected table per country."""
-    country = func.coalesce(col(Case.country), UNKNOWN_COUNTRY)
     out = []
-    for group, shown in _tables(_counts(session, country), min_cell=min_cell):
+    every = [col(CaseTally.workplace_id) == ALL_CASES]
+    rows = _tallied(session, col(CaseTally.country), every)
+    for group, shown in _tables(rows, min_cell=min_cell):
         for category, q, cases in _ordered(shown):
             out.append({"country": group, "category": category, "quarter": q, "cases": cases})
     return out
@@ -101,9 +119,17 @@ def workplace_rows(
         where.append(col(Case.created_at) < datetime.combine(until, time(), UTC) + timedelta(1))
     if workplace_ids is not None:
         where.append(col(Case.workplace_id).in_(list(workplace_ids)))
+    if since is None and until is None:  # whole months: the tally has them
+        if workplace_ids is not None:
+            where = [col(CaseTally.workplace_id).in_(list(workplace_ids))]
+        else:
+            where = [col(CaseTally.workplace_id).not_in([NO_WORKPLACE, ALL_CASES])]
+        rows = _tallied(session, col(CaseTally.workplace_id), where)
+    else:
+        rows = _counts(session, col(Case.workplace_id), where)
     places = {p.id: p for p in session.exec(select(Workplace)).all()}
     out = []
-    for group, shown in _tables(_counts(session, col(Case.workplace_id), where), min_cell=min_cell):
+    for group, shown in _tables(rows, min_cell=min_cell):
         place = places[group]  # type: ignore[index]
         for category, q, cases in _ordered(shown):
             out.append(

@@ -11,6 +11,7 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from app.cases.models import Case, Category, RemediationStep, Status
@@ -20,6 +21,26 @@ from app.stats.suppression import table, withhold_rate, withhold_small
 from app.timeutil import utcnow
 
 STEP_FIGURES = ("proposed", "agreed", "done", "verified")
+CASE_COLUMNS: tuple[Any, ...] = (
+    col(Case.id),
+    col(Case.workplace_id),
+    col(Case.status),
+    col(Case.category),
+    col(Case.created_at),
+    col(Case.acknowledged_at),
+    col(Case.ack_due_at),
+    col(Case.feedback_given_at),
+    col(Case.feedback_due_at),
+    col(Case.closed_at),
+    col(Case.resolution_override),
+)
+STEP_COLUMNS: tuple[Any, ...] = (
+    col(RemediationStep.id),
+    col(RemediationStep.case_id),
+    col(RemediationStep.status),
+    col(RemediationStep.worker_verdict),
+    col(RemediationStep.verification),
+)
 
 
 def step_flags(step: RemediationStep) -> tuple[bool, bool]:
@@ -58,7 +79,11 @@ def _hide(count: int, min_cell: int) -> int | None:
 def progress(
     session: Session, *, workplace_ids: Sequence[uuid.UUID] | None, min_cell: int
 ) -> list[Progress]:
-    query = select(Case).where(col(Case.workplace_id).is_not(None))
+    # Only the columns the figures use, not the encrypted content: tens of thousands of
+    # cases for a large buyer. (Another attribute would be loaded when read, one by one.)
+    query = (
+        select(Case).options(load_only(*CASE_COLUMNS)).where(col(Case.workplace_id).is_not(None))
+    )
     if workplace_ids is not None:
         query = query.where(col(Case.workplace_id).in_(list(workplace_ids)))
     by_place: dict[uuid.UUID, list[Case]] = defaultdict(list)
@@ -69,9 +94,9 @@ def progress(
     ids = [c.id for cs in by_place.values() for c in cs]
     for chunk in range(0, len(ids), 500):
         for step in session.exec(
-            select(RemediationStep).where(
-                col(RemediationStep.case_id).in_(ids[chunk : chunk + 500])
-            )
+            select(RemediationStep)
+            .options(load_only(*STEP_COLUMNS))
+            .where(col(RemediationStep.case_id).in_(ids[chunk : chunk + 500]))
         ).all():
             steps[step.case_id].append(step)
     now = utcnow()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app import worker
 from app.accounts.totp import code_at
 from app.main import create_app
 from app.runtime import Runtime
@@ -35,6 +37,7 @@ ADMIN_PAGES = [
     "/console/admin/exclusions",
     "/console/figures",
     "/console/exports",
+    "/console/alerts",
 ]
 
 # Text colour against the nearest painted background; a control whose text is the colour of
@@ -84,7 +87,12 @@ APART = """() => {
 
 @pytest.fixture
 def world(runtime: Runtime) -> World:
-    return build_world(runtime)
+    built = build_world(runtime)
+    # The alerts, so the inbox has rows and the navigation a count (in a thread of its own:
+    # Playwright's sync API may keep an event loop in this one).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(worker.run_once, runtime).result(timeout=60)
+    return built
 
 
 @pytest.fixture
@@ -156,7 +164,7 @@ def test_every_console_page_of_each_role(
     user = getattr(world, role)
     pages = {
         "admin": [*ADMIN_PAGES, f"/console/cases/{world.sms_case.id}"],
-        "monitor": ["/console", f"/console/cases/{world.sms_case.id}"],
+        "monitor": ["/console", f"/console/cases/{world.sms_case.id}", "/console/alerts"],
         "buyer": ["/console", "/console/figures", f"/console/cases/{world.sms_case.id}"],
         "auditor": [
             "/console",

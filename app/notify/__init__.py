@@ -1,0 +1,1 @@
+"""Staff notifications: the alerts inbox in the console and e-mail through the outbox."""
