@@ -78,6 +78,15 @@ LABELS = (
     _("partner"),
     _("duplicate"),
     _("related"),
+    # what an alert says (app/notify/service.py SAYS)
+    _("a new case was routed to your partner"),
+    _("the reporter replied"),
+    _("the worker disagreed with a remediation step"),
+    _("a deadline is near"),
+    _("a deadline was missed and the case escalated"),
+    _("a deadline was missed and the case handed to the fallback partner"),
+    _("the reporter reopened the case"),
+    _("the reporter wrote to a resolved or closed case"),
 )
 
 

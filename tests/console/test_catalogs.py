@@ -16,6 +16,7 @@ from app.cases.categories import Category
 from app.cases.models import Status
 from app.cases.remediation import STEP_STATUSES
 from app.i18n import LANGUAGES, LOCALES_DIR
+from app.notify.service import SAYS
 from app.remediation.closure import OVERRIDES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,7 @@ def test_every_label_shown_is_a_message() -> None:
     ]
     missing = sorted({str(v).replace("_", " ") for v in values} - set(messages))
     assert not missing
+    assert not sorted(set(SAYS.values()) - set(messages))  # what an alert says
 
 
 @pytest.mark.parametrize("code", [lang.code for lang in LANGUAGES])

@@ -67,6 +67,7 @@ def test_every_console_page_in_every_language(
         "/console/figures",
         "/console/exports",
         "/console/settings",
+        "/console/alerts",
         f"/console/cases/{world.sms_case.id}",
         f"/console/cases/{world.other_case.id}",
     ]
