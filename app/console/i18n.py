@@ -161,9 +161,8 @@ class ConsoleLocale:
         if value is None:
             return "—"
         moment = _moment(value)
-        if moment is None:
-            return str(value)[:7]
-        return str(format_skeleton("yMMM", moment, locale=self.lang.locale))
+        # `2026-11` in every language: no day, no hour, nothing to localise.
+        return str(value)[:7] if moment is None else moment.strftime("%Y-%m")
 
 
 def choose(request: Request, user: User | None, zone: str | None = None) -> ConsoleLocale:
