@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 # Only what the parser needs is imported here: `grievance --help` and a mistyped command
@@ -63,17 +64,56 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     return runtime
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _fresh_metrics_dir(data_dir: Path, name: str) -> None:
+    """A fresh, empty PROMETHEUS_MULTIPROC_DIR under the data dir for this server's (or
+    worker's) processes, set in the environment they inherit; files left by an earlier
+    run would add up. Called before anything imports prometheus_client, which reads the
+    variable on import."""
+    import shutil
+
+    folder = data_dir / "metrics" / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    # Folders of workers that died (kill -9 leaves them) go too.
+    for old in folder.parent.glob("worker-*"):
+        pid = old.name.removeprefix("worker-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for level in (folder.parent, folder):
+        level.mkdir(mode=0o700, exist_ok=True)  # like the data dir itself: owner only
+    os.environ[MULTIPROC_ENV] = str(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # commands ----------------------------------------------------------------------------
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.settings import get_settings
+
+    settings = get_settings()
+    if args.workers and args.workers > 1:
+        # Before anything imports prometheus_client: the processes uvicorn starts inherit
+        # the folder, and each scrape sums them all.
+        _fresh_metrics_dir(settings.data_dir, f"serve-{args.port}")
     import uvicorn
 
     from app.asgi import IN_PROCESS_WORKER
     from app.logs import configure_logging
-    from app.settings import get_settings
 
-    settings = get_settings()
     configure_logging(settings.log_level)
     _runtime(migrate_db=True).engine.dispose()
     os.environ[IN_PROCESS_WORKER] = "0" if args.no_worker else "1"
@@ -92,11 +132,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    from app.logs import configure_logging
     from app.settings import get_settings
-    from app.worker import Worker
 
     settings = get_settings()
+    _fresh_metrics_dir(settings.data_dir, f"worker-{os.getpid()}")
+    from app.logs import configure_logging
+    from app.worker import Worker
+
     configure_logging(settings.log_level)
     runtime = _runtime()
     worker = Worker(runtime)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 
 class AppError(Exception):
@@ -44,7 +50,122 @@ class TooManyRequests(AppError):
     code = "too_many_requests"
 
 
+class ErrorBody(BaseModel):
+    """Every error the API answers (other than a refused request's field list)."""
+
+    error: str = Field(description="a stable code, e.g. not_found, conflict, too_large")
+    detail: str = Field(description="what went wrong, in words")
+
+
+class Problem(BaseModel):
+    field: str = Field(description="the field at fault (dotted path; empty for the body)")
+    problem: str
+
+
+class InvalidBody(ErrorBody):
+    """422: the request does not have the shape or values the operation takes."""
+
+    problems: list[Problem] | None = Field(
+        None, description="the fields at fault, when the body or a parameter has the wrong shape"
+    )
+
+
+_MEANINGS: dict[int, str] = {
+    400: "Bad request: a value the schema cannot express a rule for (a range with one end, "
+    "a password too short...) or a body that is not JSON",
+    401: "No API token, or an unknown or revoked one",
+    403: "The caller's role may not do this to a case it can see (webhooks: the signature "
+    "is missing or wrong)",
+    404: "No such thing, or one the caller may not see (the same answer)",
+    409: "Conflicts with the current state (already linked, stale version, steps unanswered...)",
+    413: "The body is over this path's limit; it was not read",
+    422: "The request does not have the operation's shape (`problems` names the fields), or a "
+    "value breaks a rule of the case it is for (a worker text too long for one SMS...)",
+    429: "Too many requests from this client or for this account; wait and try again",
+    500: "Some entries of the batch could not be stored; the provider delivers it again",
+    503: "The provider's credentials are not configured on this service",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for these error codes, with the bodies really answered."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {
+            "model": InvalidBody if code == 422 else ErrorBody,
+            "description": _MEANINGS[code],
+        }
+        if code == 401:
+            entry["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        out[code] = entry
+    return out
+
+
+# What any /api/v1 operation can answer besides its own success: the token check (401),
+# the scoped lookups (404), the role checks (403), the body limit (413), validation (422),
+# and the rules of the services (400, 409, 429).
+API_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+# A provider webhook: a malformed request (400), a missing or wrong signature (403), a body
+# over the provider's limit (413), credentials not configured (503).
+WEBHOOK_ERRORS = error_responses(400, 403, 413, 503)
+
+
+# Starlette's own refusals (no route, a method the path does not take, a body that does not
+# parse) get the same body as ours, under a code named for the status.
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's own answer names only the
+    first route that matches the path, while several routes can share it. Each method is
+    tried against the routes as the router itself would (routers nest)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    )
+
+
 def install_error_handler(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def _render_http(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return JSONResponse(
+            {"error": code, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=headers or None,
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through: a NUL character (PostgreSQL
+        # text cannot hold one), a number out of the column's range. Bad input, so a 422,
+        # and the request's transaction is rolled back; the message could quote the value,
+        # so it is not repeated.
+        return JSONResponse(
+            {
+                "error": "invalid_value",
+                "detail": "a value cannot be stored or searched for (a NUL character, a "
+                "number out of range...)",
+            },
+            status_code=422,
+        )
+
     @app.exception_handler(AppError)
     async def _render(_request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None

@@ -20,6 +20,8 @@ from app.disclosure import views as disclosure_views
 from app.errors import install_error_handler
 from app.exports import views as export_views
 from app.headers import SecurityHeaders
+from app.metrics import Metrics
+from app.metrics import router as metrics_router
 from app.requestlog import RequestLog
 from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
@@ -64,6 +66,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.metrics = Metrics()
     install_error_handler(app)
 
     @app.exception_handler(RequestValidationError)
@@ -85,6 +88,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, production=runtime.settings.is_production)
     app.add_middleware(RequestLog)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     docs.install(app)
     app.include_router(case_views.router)
     # Each domain package adds its router here.

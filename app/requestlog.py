@@ -3,7 +3,8 @@
 Starlette's `@app.middleware("http")` wraps every request in a task group and streams the
 response through memory channels; this only watches the messages go by. It logs the
 method, route template, status and time: never the path's values, query string, client
-address or user agent, which could identify a reporter.
+address or user agent, which could identify a reporter, and gives the same labels to the
+request latency histogram (app/metrics.py).
 """
 
 from __future__ import annotations
@@ -36,13 +37,17 @@ class RequestLog:
         try:
             await self.app(scope, receive, watch)
         finally:
+            seconds = time.perf_counter() - started
+            # The router writes the matched route (its template) into this same scope.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics = getattr(scope["app"].state, "metrics", None) if "app" in scope else None
+            if metrics is not None:
+                metrics.request(route, scope["method"], status, seconds)
             if log.isEnabledFor(logging.INFO):
-                # The router writes the matched route into this same scope.
-                route = getattr(scope.get("route"), "path", "unmatched")
                 extra = {
                     "method": scope["method"],
                     "route": route,
                     "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "ms": round(seconds * 1000, 1),
                 }
                 log.info("request", extra=extra)

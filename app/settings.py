@@ -17,8 +17,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def proxy_networks(text: str) -> tuple[IPNetwork, ...]:
-    """GRIEVANCE_TRUSTED_PROXIES: comma-separated addresses or CIDR networks."""
+def ip_networks(text: str, variable: str = "GRIEVANCE_TRUSTED_PROXIES") -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDR networks (GRIEVANCE_TRUSTED_PROXIES and
+    GRIEVANCE_METRICS_ALLOW)."""
     networks: list[IPNetwork] = []
     for item in text.split(","):
         if item.strip():
@@ -26,9 +27,12 @@ def proxy_networks(text: str) -> tuple[IPNetwork, ...]:
                 networks.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError:
                 raise ValueError(
-                    f"GRIEVANCE_TRUSTED_PROXIES: {item.strip()!r} is not an IP address or network"
+                    f"{variable}: {item.strip()!r} is not an IP address or network"
                 ) from None
     return tuple(networks)
+
+
+proxy_networks = ip_networks
 
 
 class ConfigError(RuntimeError):
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
         300.0, ge=2.0, le=3600.0, validation_alias="GRIEVANCE_OUTBOX_LEASE_SECONDS"
     )
 
+    # Who may read /metrics without an admin's token (a Prometheus server): addresses or
+    # CIDR networks, matched against the client as GRIEVANCE_TRUSTED_PROXIES resolves it.
+    metrics_allow: str = Field("", validation_alias="GRIEVANCE_METRICS_ALLOW")
+
     # Smallest count shown in any aggregate (buyers, public); smaller ones are withheld.
     min_cell: int = Field(5, ge=1, le=1000, validation_alias="GRIEVANCE_MIN_CELL")
     # smtp://user:pass@host:port or smtps://...; unset: staff alerts stay in the console inbox.
@@ -103,6 +111,7 @@ class Settings(BaseSettings):
             self.master_key_file = self.data_dir / "master.key"
         self.public_url = self.public_url.rstrip("/")
         proxy_networks(self.trusted_proxies)  # refuse a typo at start, not per request
+        ip_networks(self.metrics_allow, "GRIEVANCE_METRICS_ALLOW")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ValueError("GRIEVANCE_SMTP_URL must start with smtp:// or smtps://")
         if self.privacy_url and not self.privacy_url.startswith(("https://", "http://")):
@@ -124,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def proxies(self) -> tuple[IPNetwork, ...]:
         return proxy_networks(self.trusted_proxies)
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return ip_networks(self.metrics_allow, "GRIEVANCE_METRICS_ALLOW")
 
     @property
     def db_url(self) -> str:

@@ -4,36 +4,40 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
+
+# Request bodies take JSON's own types: pydantic would otherwise read `false` as 0 (a
+# retention period of 0 shreds at once), "7" as 7 and 1.0 as 1 for an integer.
 
 
 class OrgIn(BaseModel):
-    kind: str = Field(description="partner or buyer")
+    kind: Literal["partner", "buyer"]
     slug: str
     name: str
-    ack_days: int = Field(default=7, ge=1, le=365)
-    feedback_days: int = Field(default=90, ge=1, le=730)
-    reassign_after_days: int = Field(default=7, ge=1, le=365)
-    reopen_days: int = Field(
+    ack_days: StrictInt = Field(default=7, ge=1, le=365)
+    feedback_days: StrictInt = Field(default=90, ge=1, le=730)
+    reassign_after_days: StrictInt = Field(default=7, ge=1, le=365)
+    reopen_days: StrictInt = Field(
         default=90, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
-    retention_days: int = Field(default=1095, ge=0, le=36500, description="after closure")
-    is_fallback: bool = False
+    retention_days: StrictInt = Field(default=1095, ge=0, le=36500, description="after closure")
+    is_fallback: StrictBool = False
 
 
 class OrgUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    ack_days: int | None = Field(default=None, ge=1, le=365)
-    feedback_days: int | None = Field(default=None, ge=1, le=730)
-    reassign_after_days: int | None = Field(default=None, ge=1, le=365)
-    reopen_days: int | None = Field(
+    ack_days: StrictInt | None = Field(default=None, ge=1, le=365)
+    feedback_days: StrictInt | None = Field(default=None, ge=1, le=730)
+    reassign_after_days: StrictInt | None = Field(default=None, ge=1, le=365)
+    reopen_days: StrictInt | None = Field(
         default=None, ge=0, le=3650, description="days a reporter may reopen a case after it ends"
     )
-    retention_days: int | None = Field(
+    retention_days: StrictInt | None = Field(
         default=None, ge=0, le=36500, description="days after closure until content is shredded"
     )
-    is_fallback: bool | None = None
+    is_fallback: StrictBool | None = None
 
 
 class OrgPublic(BaseModel):
@@ -52,15 +56,15 @@ class OrgPublic(BaseModel):
 
 class UserIn(BaseModel):
     email: str
-    role: str = Field(description="admin, monitor, buyer or auditor")
-    password: str = Field(min_length=1, description="never returned")
+    role: Literal["admin", "monitor", "buyer", "auditor"]
+    password: str = Field(min_length=12, description="at least 12 characters; never returned")
     org: str | None = Field(default=None, description="slug: the partner of a monitor, the buyer")
-    is_lead: bool = False
+    is_lead: StrictBool = False
 
 
 class UserUpdate(BaseModel):
-    is_lead: bool | None = None
-    is_active: bool | None = None
+    is_lead: StrictBool | None = None
+    is_active: StrictBool | None = None
 
 
 class UserPublic(BaseModel):
@@ -93,7 +97,7 @@ class BuyerLinkIn(BaseModel):
 
 class RuleIn(BaseModel):
     partner: str = Field(description="partner slug")
-    priority: int = Field(default=100, description="the lowest number wins")
+    priority: StrictInt = Field(default=100, description="the lowest number wins")
     countries: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     workplaces: list[uuid.UUID] = Field(default_factory=list)

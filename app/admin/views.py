@@ -29,11 +29,11 @@ from app.admin.schemas import (
 )
 from app.audit.service import Actor
 from app.deps import ApiUser, SessionDep
-from app.errors import Forbidden, NotFound
+from app.errors import API_ERRORS, Forbidden, NotFound
 from app.routing import service as routing
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=API_ERRORS)
 
 
 def admin_user(user: ApiUser) -> User:

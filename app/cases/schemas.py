@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
 
 class CasePublic(BaseModel):
@@ -125,7 +125,7 @@ class CaseExport(BaseModel):
 
 
 class Versioned(BaseModel):
-    expected_version: int | None = Field(
+    expected_version: StrictInt | None = Field(
         default=None,
         description="the case `version` you saw; a different current version answers 409",
     )
@@ -169,7 +169,7 @@ class AssignIn(Versioned):
 
 class WorkplaceLinkIn(Versioned):
     workplace_id: uuid.UUID
-    confirm: bool = Field(
+    confirm: StrictBool = Field(
         default=False, description="needed when the workplace is in another country than the case"
     )
 
@@ -213,11 +213,20 @@ class LinkPublic(BaseModel):
 
 
 def _iso_only(value: object) -> object:
-    """Pydantic reads a number (or a string of digits) as Unix seconds, so `"due_at": 5`
+    """Pydantic reads a number (or a string of one) as Unix seconds, so `"due_at": 5`
     would quietly become 1970: a due date must be written as a date."""
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
         raise ValueError("write the date as ISO 8601 text, for example 2026-12-31")
     return value
+
+
+def _numeric(text: str) -> bool:
+    """A number in any spelling pydantic would read as seconds ("0", "0.0", "1e9")."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _utc(value: datetime) -> datetime:
@@ -226,6 +235,8 @@ def _utc(value: datetime) -> datetime:
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
+# A day in a query (`from`, `to`): YYYY-MM-DD, never a number read as Unix seconds.
+IsoDay = Annotated[date, BeforeValidator(_iso_only)]
 
 
 class StepIn(BaseModel):

@@ -7,7 +7,7 @@ import functools
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from sqlmodel import Session, col, select
@@ -17,7 +17,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import Actor, record
 from app.cases import queue as triage
 from app.cases import remediation, service, workflow, workplaces
-from app.cases.models import Case, RemediationStep
+from app.cases.models import Case, Category, RemediationStep, Status
 from app.cases.schemas import (
     AcknowledgeIn,
     AlertPublic,
@@ -48,13 +48,13 @@ from app.cases.schemas import (
 )
 from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import API_ERRORS, AppError, Forbidden, NotFound
 from app.identity.vault import Vault
 from app.remediation import questions
 from app.timeutil import iso_utc, month_of, utcnow
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-alerts_router = APIRouter(prefix="/api/v1/alerts", tags=["cases"])
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=API_ERRORS)
+alerts_router = APIRouter(prefix="/api/v1/alerts", tags=["cases"], responses=API_ERRORS)
 PAGE_SIZE = 50
 
 
@@ -126,15 +126,15 @@ def list_cases(
     vault: VaultDep,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
-    status: Annotated[str | None, Query(description="one status")] = None,
-    category: Annotated[str | None, Query()] = None,
+    status: Annotated[Status | None, Query(description="one status")] = None,
+    category: Annotated[Category | None, Query()] = None,
     country: Annotated[str | None, Query(description="ISO 3166 alpha-2")] = None,
     workplace: Annotated[str | None, Query(description="workplace id or name")] = None,
     urgent: Annotated[bool | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="a deadline has passed")] = None,
     unread: Annotated[bool | None, Query(description="unanswered reporter messages")] = None,
     assignee_id: Annotated[uuid.UUID | None, Query()] = None,
-    sort: Annotated[str, Query(description="newest (default), oldest or due")] = "newest",
+    sort: Annotated[Literal["newest", "oldest", "due"], Query()] = "newest",
     urgent_first: Annotated[
         bool,
         Query(
@@ -186,6 +186,8 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
     events = _case_events(session, case)
     if user.role == Role.buyer:
         return [_for_buyer(e) for e in events if e.action in BUYER_HISTORY]
+    datas = [_history_data(user, e.data) for e in events]
+    workflow.hide_unseen_links(session, user, [e.action for e in events], datas)
     return [
         AuditEventPublic(
             seq=e.seq,
@@ -193,11 +195,11 @@ def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list
             actor_kind=e.actor_kind,
             actor_id=e.actor_id,
             action=e.action,
-            data=_history_data(user, e.data),
+            data=data,
             prev_hash=e.prev_hash,
             hash=e.hash,
         )
-        for e in events
+        for e, data in zip(events, datas, strict=True)
     ]
 
 
@@ -689,7 +691,7 @@ def propose(
 
 
 @router.patch(
-    "/{case_id}/remediation/{step_id}",
+    "/{case_id}/remediation/{step_id:uuid}",
     response_model=StepPublic,
     summary="Change a remediation step (summary, worker text, detail, due date, status)",
     description='`{"status": "done"}` asks the worker to confirm; 409 `step_not_agreed` '
@@ -721,7 +723,7 @@ def update_step(
 
 
 @router.post(
-    "/{case_id}/remediation/{step_id}/answer",
+    "/{case_id}/remediation/{step_id:uuid}/answer",
     response_model=StepPublic,
     summary="Record the answer a reporter gave their monitor in person (field cases)",
     description="409 `no_open_question` when the reporter was not asked that question.",

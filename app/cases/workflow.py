@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
@@ -438,6 +439,30 @@ def links_of(session: Session, *, case: Case, user: User) -> list[tuple[CaseLink
         if other is not None:
             out.append((link, other))
     return out
+
+
+HIDDEN_CASE = "(a case you cannot see)"
+
+
+def hide_unseen_links(
+    session: Session, user: User, actions: list[str], datas: list[dict[str, Any]]
+) -> None:
+    """Blank, in place, the other case's reference in the data of `case.linked` events
+    (`actions[i]` with `datas[i]`) when the user may not see that case now: an admin
+    linked it to a case routed to another partner, or it was re-routed since. A monitor
+    learns nothing of another partner's cases from a link."""
+    links = [d for a, d in zip(actions, datas, strict=True) if a == "case.linked" and "other" in d]
+    if not links:
+        return
+    refs = sorted({str(d["other"]) for d in links})
+    seen = {
+        case.reference
+        for case in session.exec(service.readable_by(user).where(col(Case.reference).in_(refs)))
+    }
+    for data in links:
+        if str(data["other"]) not in seen:
+            data["other"] = HIDDEN_CASE
+            data.pop("link", None)
 
 
 def related_suggestions(session: Session, *, case: Case, user: User, days: int = 30) -> list[Case]:

@@ -210,6 +210,7 @@ def build(
     events = audit_events(session, case)
     content = service.may_read_content(user, case)
     datas = [json.loads(e.data) for e in events]
+    workflow.hide_unseen_links(session, user, [e.action for e in events], datas)
     ids = {e.actor_id for e in events if e.actor_id}
     ids |= {str(d["assignee"]) for d in datas if d.get("assignee")}
     messages = service.conversation(session, case) if content else []

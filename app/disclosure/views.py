@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
@@ -13,13 +13,17 @@ from pydantic import BaseModel, Field
 from app.cases import service as cases
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.disclosure import service
-from app.errors import NotFound
+from app.errors import API_ERRORS, NotFound
 
-router = APIRouter(prefix="/api/v1/cases", tags=["disclosure"])
-ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "only a monitor of the case's partner may ask"},
-    404: {"description": "no such case, or nothing the caller may see"},
-    409: {"description": "already asked or granted, or the case is closed"},
+router = APIRouter(prefix="/api/v1/cases", tags=["disclosure"], responses=API_ERRORS)
+# The router's error responses (with the error body), described for these operations.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {**API_ERRORS[code], "description": description}
+    for code, description in (
+        (403, "only a monitor of the case's partner may ask"),
+        (404, "no such case, or nothing the caller may see"),
+        (409, "already asked or granted, or the case is closed"),
+    )
 }
 
 
@@ -125,7 +129,8 @@ def identity(
 ) -> IdentityPublic:
     case = cases.get_case_for(session, user, case_id)
     shown = service.show(session, vault, case=case, user=user, reveal=True)
-    assert shown is not None
+    if shown is None:  # never asked: nothing to show (was an assertion, so a 500)
+        raise NotFound("nothing the reporter agreed to show you")
     session.commit()  # the audit of this read
     return IdentityPublic(
         **_public(shown).model_dump(),

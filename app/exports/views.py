@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.audit.service import Actor
+from app.cases.schemas import IsoDay
 from app.deps import ApiUser, RuntimeDep, WriteSessionDep
-from app.errors import Forbidden
+from app.errors import API_ERRORS, Forbidden
 from app.exports import service
 from app.exports.signing import public_key_pem
 from app.runtime import Runtime
@@ -25,15 +26,18 @@ MEDIA_TYPE = "application/x-ndjson"
     "/api/v1/exports",
     summary="A signed export bundle (auditors and admins); audited",
     response_class=StreamingResponse,
-    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "docs/export-format.md"}},
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}, "description": "docs/export-format.md"},
+        **API_ERRORS,
+    },
 )
 def export_bundle(
     user: ApiUser,
     session: WriteSessionDep,  # a GET that records its audit event
     runtime: RuntimeDep,
     partner: Annotated[str | None, Query(description="a partner's slug")] = None,
-    date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+    date_from: Annotated[IsoDay | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDay | None, Query(alias="to")] = None,
     case: Annotated[list[str] | None, Query(description="case references")] = None,
     content: Annotated[bool, Query(description="narratives and messages (admins)")] = False,
 ) -> StreamingResponse:
@@ -42,8 +46,8 @@ def export_bundle(
         runtime,
         user,
         partner=partner,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=date_from.isoformat() if date_from else None,
+        date_to=date_to.isoformat() if date_to else None,
         references=tuple(case or ()),
         content=content,
     )

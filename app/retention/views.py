@@ -12,10 +12,10 @@ from app.accounts.models import Role
 from app.audit.service import Actor
 from app.cases.service import get_case_for
 from app.deps import ApiUser, SessionDep
-from app.errors import Forbidden
+from app.errors import API_ERRORS, Forbidden
 from app.retention import service
 
-router = APIRouter(prefix="/api/v1/cases", tags=["retention"])
+router = APIRouter(prefix="/api/v1/cases", tags=["retention"], responses=API_ERRORS)
 
 
 class HoldIn(BaseModel):

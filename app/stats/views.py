@@ -20,8 +20,9 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.cases.models import Category
+from app.cases.schemas import IsoDay
 from app.deps import ApiUser, RuntimeDep, SessionDep
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import API_ERRORS, AppError, Forbidden, NotFound
 from app.i18n import translations
 from app.routing.models import WorkplaceBuyer
 from app.stats import figures
@@ -169,14 +170,21 @@ def scope_of(session: Session, user: User, workplace: uuid.UUID | None) -> list[
     return [workplace]
 
 
-@router.get("/api/v1/stats", summary="Figures per workplace (buyers: their own workplaces)")
+@router.get(
+    "/api/v1/stats",
+    summary="Figures per workplace (buyers: their own workplaces)",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}, "description": "the rows"},
+        **API_ERRORS,
+    },
+)
 def stats(
     user: ApiUser,
     runtime: RuntimeDep,
     session: SessionDep,
     workplace: uuid.UUID | None = None,
-    since: date | None = Query(None, alias="from"),
-    until: date | None = Query(None, alias="to"),
+    since: IsoDay | None = Query(None, alias="from"),
+    until: IsoDay | None = Query(None, alias="to"),
     format: str = Query("json", pattern="^(json|csv)$"),
 ) -> Response:
     since, until = _dates(since, until)

@@ -112,11 +112,17 @@ def validate(raw: dict[str, Any]) -> Submission:
     submission_id = _submission_id(raw, problems)
     if not _choice(raw, "language", BY_CODE):
         problems.append(Problem("language", _("Please choose a language from the list.")))
-    category = raw.get("category") or Category.other.value
+    # Left out, null or empty (the offline form's unanswered field) is "not given"; any
+    # other value, of any type, must be one of the choices.
+    category = raw.get("category")
+    if category is None or category == "":
+        category = Category.other.value
     if not _choice({"category": category}, "category", frozenset(Category.__members__)):
         problems.append(Problem("category", _("Please choose one of the listed kinds of problem.")))
-    country = raw.get("country") or None
-    if country is not None:
+    country = raw.get("country")
+    if country is None or country == "":
+        country = None
+    else:
         country = country.strip().upper() if isinstance(country, str) else ""
         if country not in _COUNTRIES:
             problems.append(Problem("country", _("Please choose a country from the list.")))
@@ -130,7 +136,8 @@ def validate(raw: dict[str, Any]) -> Submission:
     if code and receipt is None:
         problems.append(Problem("receipt_code", _("This receipt code is not valid.")))
     danger = raw.get("danger")
-    if danger not in TRUE and danger not in FALSE:
+    # By type as well as value: 1 == True, so `1 in TRUE` would take a number.
+    if not isinstance(danger, bool | str | None) or (danger not in TRUE and danger not in FALSE):
         problems.append(Problem("danger", _("This form is damaged. Please load it again.")))
     if problems:
         raise Invalid(problems)

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import hmac
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from app.accounts.models import Role, User
 from app.accounts.service import mfa_required, resolve_api_token, resolve_session
 from app.accounts.web import COOKIE, CSRF_HEADER, csrf_token
 from app.audit.service import Actor
+from app.cases.categories import Category
 from app.cases.models import Case, Channel
 from app.deps import RuntimeDep, SessionDep
-from app.errors import Conflict, Forbidden, Unauthorized
+from app.errors import API_ERRORS, Conflict, Forbidden, Unauthorized
 from app.i18n import BY_CODE, DEFAULT, language, negotiate, translations
 from app.ratelimit import client_address, limiter
+from app.submissions.service import FALSE as DANGER_FALSE
 from app.submissions.service import (
+    MAX_CONTACT,
+    MAX_NARRATIVE,
+    MAX_WORKPLACE,
     Invalid,
     Problem,
     Submission,
@@ -29,26 +35,64 @@ from app.submissions.service import (
     first_answers,
     validate,
 )
+from app.submissions.service import TRUE as DANGER_TRUE
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], responses=API_ERRORS)
+# Some character that is neither white space (as Python strips it) nor NUL (cleaned away).
+VISIBLE = r"[^\s\x00\x1c-\x1f\x85]"
+# What receipts.normalise takes: 16 letters or digits, any case, hyphens and spaces anywhere
+# (or only spaces: no code, as if left out).
+RECEIPT_PATTERN = r"^\s*$|^[\s-]*([0-9A-Za-z][\s-]*){16}$"
 MAX_BODY = 64 * 1024
 WEB_LIMIT = (60, 3600.0)  # submissions per client per hour; a dormitory may share one address
 
 
+def _one_of(values: list[str] | list[str | None]) -> dict[str, JsonValue]:
+    """An enum in the schema without a $defs entry (the body is inlined, see below)."""
+    choices: list[JsonValue] = list(values)
+    return {"enum": choices}
+
+
 class SubmissionIn(BaseModel):
     """For the OpenAPI document; the handler checks the body itself so that every problem
-    is answered in the reporter's language."""
+    is answered in the reporter's language (422 with the fields at fault)."""
 
-    submission_id: str = Field(description="a UUID the client made; repeats are idempotent")
-    language: str = Field(description="en es fr ar bn ur ne hi vi km my id ms zh tr sr ha")
-    country: str | None = Field(None, description="ISO 3166 alpha-2")
-    workplace: str | None = Field(None, max_length=200)
-    category: str | None = Field(None, description="one of the shared categories; default other")
-    narrative: str = Field(max_length=8000)
-    receipt_code: str | None = Field(None, description="XXXX-XXXX-XXXX-XXXX, made by the client")
-    contact: str | None = Field(None, max_length=200, description="stored encrypted")
-    danger: bool = Field(
-        False, description="the reporter is in danger now: the case is urgent, monitors alerted"
+    submission_id: uuid.UUID = Field(description="a UUID the client made; repeats are idempotent")
+    language: str = Field(json_schema_extra=_one_of(sorted(BY_CODE)))
+    country: str | None = Field(
+        None,
+        pattern=r"^$|^\s*[A-Za-z]{2}\s*$",
+        description="ISO 3166 alpha-2 (a code that names no country answers 422); empty or "
+        "null: not given",
+    )
+    workplace: str | None = Field(None, max_length=MAX_WORKPLACE)
+    category: str | None = Field(
+        None,
+        description="empty or null: other",
+        json_schema_extra=_one_of([*Category, "", None]),
+    )
+    narrative: str = Field(
+        max_length=MAX_NARRATIVE,
+        pattern=VISIBLE,
+        description="what happened, in any script (some character that is not a space)",
+    )
+    receipt_code: str | None = Field(
+        None,
+        pattern=RECEIPT_PATTERN,
+        description="XXXX-XXXX-XXXX-XXXX, made by the client",
+    )
+    contact: str | None = Field(None, max_length=MAX_CONTACT, description="stored encrypted")
+    danger: bool | str | None = Field(
+        False,
+        description="the reporter is in danger now: the case is urgent, monitors alerted "
+        "(a form's checkbox values are taken too)",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "null"},
+                {"enum": [v for v in (*DANGER_TRUE, *DANGER_FALSE) if isinstance(v, str)]},
+            ]
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters.
+"""The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters
+(Prometheus counters, app/metrics.py).
 
 Every request goes: credentials configured (else 503), body within the provider's limit
 (413, checked on Content-Length and on the bytes read), signature over
@@ -23,12 +24,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import Role
 from app.deps import ApiUser, RuntimeDep, SessionDep
+from app.errors import API_ERRORS, WEBHOOK_ERRORS, error_responses
 from app.errors import Forbidden as ForbiddenError
 from app.messaging.delivery import apply_status
 from app.messaging.models import OutboxItem
+from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.timeutil import utcnow
-from app.webhooks.metrics import counters
 from app.webhooks.service import Outcome, receive
 from channels import meta, twilio
 from channels.base import (
@@ -49,6 +51,25 @@ TWILIO_WHATSAPP = "/channels/twilio/whatsapp"
 TWILIO_STATUS = "/channels/twilio/status"
 META_WHATSAPP = "/channels/meta/whatsapp"
 TWIML = "text/xml"
+TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
+    **WEBHOOK_ERRORS,
+}
+
+# What a webhook request (or one entry of a Meta batch) came to: the `outcome` label.
+OUTCOMES = (
+    "accepted",
+    "duplicate",
+    "status",
+    "status_ignored",
+    "bad_signature",
+    "not_configured",
+    "too_large",
+    "bad_request",
+    "skipped",
+    "poison",
+    "failed",
+)
 
 _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
     BadRequest: (400, "bad_request"),
@@ -60,7 +81,7 @@ _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
 
 def _refuse(request: Request, provider: str, exc: ChannelError) -> Response:
     status, code = _REFUSALS.get(type(exc), (400, "bad_request"))
-    counters(request).add(provider, code)
+    metrics_of(request).webhook(provider, code)
     return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
 
 
@@ -140,17 +161,25 @@ async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel
         outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
         return _refuse(request, "twilio", exc)
-    counters(request).add("twilio", "duplicate" if outcome.duplicate else "accepted")
+    metrics_of(request).webhook("twilio", "duplicate" if outcome.duplicate else "accepted")
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
 
 
-@router.post(TWILIO_SMS, summary="Twilio inbound SMS (answers TwiML)", response_class=Response)
+@router.post(
+    TWILIO_SMS,
+    summary="Twilio inbound SMS (answers TwiML)",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
+)
 async def twilio_sms(request: Request, runtime: RuntimeDep) -> Response:
     return await _twilio_inbound(request, runtime, TWILIO_SMS, "sms")
 
 
 @router.post(
-    TWILIO_WHATSAPP, summary="Twilio inbound WhatsApp (answers TwiML)", response_class=Response
+    TWILIO_WHATSAPP,
+    summary="Twilio inbound WhatsApp (answers TwiML)",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
 )
 async def twilio_whatsapp(request: Request, runtime: RuntimeDep) -> Response:
     return await _twilio_inbound(request, runtime, TWILIO_WHATSAPP, "whatsapp")
@@ -163,21 +192,33 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
         return applied
 
 
-@router.post(TWILIO_STATUS, summary="Twilio delivery status callbacks", response_class=Response)
+@router.post(
+    TWILIO_STATUS,
+    summary="Twilio delivery status callbacks",
+    response_class=Response,
+    responses=TWIML_RESPONSES,
+)
 async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     try:
         status = twilio.parse_status(await _twilio_params(request, runtime, TWILIO_STATUS))
     except ChannelError as exc:
         return _refuse(request, "twilio", exc)
     applied = await run_in_threadpool(_apply_statuses, runtime, [status])
-    counters(request).add("twilio", "status" if applied else "status_ignored")
+    metrics_of(request).webhook("twilio", "status" if applied else "status_ignored")
     return Response(twilio.twiml(None), media_type=TWIML)
 
 
 # Meta (WhatsApp Cloud API) -----------------------------------------------------------------
 
 
-@router.get(META_WHATSAPP, summary="WhatsApp Cloud API verification handshake")
+@router.get(
+    META_WHATSAPP,
+    summary="WhatsApp Cloud API verification handshake",
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
+        **WEBHOOK_ERRORS,
+    },
+)
 async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
     query = request.query_params
     try:
@@ -214,7 +255,11 @@ def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str
     return outcomes
 
 
-@router.post(META_WHATSAPP, summary="WhatsApp Cloud API messages and statuses")
+@router.post(
+    META_WHATSAPP,
+    summary="WhatsApp Cloud API messages and statuses",
+    responses=WEBHOOK_ERRORS | error_responses(500),
+)
 async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
     secret = runtime.settings.meta_app_secret
     skipped = 0
@@ -234,12 +279,12 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
         return _refuse(request, "meta", exc)
     outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
     applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
-    tally = counters(request)
+    tally = metrics_of(request)
     for outcome, n in outcomes.items():
-        tally.add("meta", outcome, n)
-    tally.add("meta", "skipped", skipped)
-    tally.add("meta", "status", applied)
-    tally.add("meta", "status_ignored", len(statuses) - applied)
+        tally.webhook("meta", outcome, n)
+    tally.webhook("meta", "skipped", skipped)
+    tally.webhook("meta", "status", applied)
+    tally.webhook("meta", "status_ignored", len(statuses) - applied)
     if outcomes["failed"]:
         return JSONResponse({"error": "retry", "detail": "some messages failed"}, 500)
     return JSONResponse({"status": "ok"})
@@ -248,13 +293,23 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
 # the admins' view ----------------------------------------------------------------------------
 
 
-@router.get("/api/v1/admin/metrics", tags=["admin"], summary="Webhook counters and outbox")
+@router.get(
+    "/api/v1/admin/metrics",
+    tags=["admin"],
+    summary="Webhook counters and outbox (JSON; Prometheus scrapes /metrics)",
+    responses=API_ERRORS,
+)
 def admin_metrics(request: Request, user: ApiUser, session: SessionDep) -> dict[str, object]:
     """Webhook outcomes counted by this process since it started (refusals included), and
-    how many outbox items are in each delivery state."""
+    how many outbox items are in each delivery state. /metrics has them for every process."""
     if user.role != Role.admin:
         raise ForbiddenError("only admins read the metrics")
     rows = session.exec(
         select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
     ).all()
-    return {"webhooks": counters(request).snapshot(), "outbox": dict(rows)}
+    metrics = metrics_of(request)
+    webhooks = {
+        provider: {outcome: metrics.webhook_count(provider, outcome) for outcome in OUTCOMES}
+        for provider in ("twilio", "meta")
+    }
+    return {"webhooks": webhooks, "outbox": dict(rows)}

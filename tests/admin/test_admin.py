@@ -123,3 +123,27 @@ def test_the_last_active_admin_cannot_be_deactivated(runtime: Runtime, client: T
     assert last.status_code == 409 and "last active admin" in last.json()["detail"]
     again = client.patch(f"/api/v1/admin/users/{first.id}", json={"is_lead": True}, headers=headers)
     assert again.status_code == 200 and again.json()["is_active"] is True
+
+
+def test_settings_take_json_types_only(runtime: Runtime, client: TestClient) -> None:
+    """Found by schemathesis: `"retention_days": false` was read as 0, a period that shreds
+    a closed case's content at once; `"is_fallback": 0` as false."""
+    admin = _admin(runtime)
+    make_org(runtime, slug="awaj")
+    before = client.get("/api/v1/admin/organisations", headers=admin).json()
+    for change in (
+        {"retention_days": False},
+        {"retention_days": "30"},
+        {"ack_days": 3.5},
+        {"reopen_days": True},
+        {"is_fallback": 0},
+        {"is_fallback": "yes"},
+    ):
+        answer = client.patch("/api/v1/admin/organisations/awaj", json=change, headers=admin)
+        assert answer.status_code == 422, change
+        assert [p["field"] for p in answer.json()["problems"]] == [next(iter(change))]
+    assert client.get("/api/v1/admin/organisations", headers=admin).json() == before
+    fine = client.patch(
+        "/api/v1/admin/organisations/awaj", json={"retention_days": 30}, headers=admin
+    )
+    assert fine.status_code == 200 and fine.json()["retention_days"] == 30

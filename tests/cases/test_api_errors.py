@@ -351,7 +351,7 @@ def test_a_reroute_refusal_says_nothing_about_which_organisations_exist(
         assert answers[0].status_code in (403, 404)
 
 
-@pytest.mark.parametrize("due", [5, 1767225600, "1767225600", 1.5])
+@pytest.mark.parametrize("due", [5, 1767225600, "1767225600", 1.5, "0.0", "1.7e9"])
 def test_a_numeric_due_date_is_refused_not_read_as_1970(
     runtime: Runtime, client: TestClient, due: object
 ) -> None:

@@ -217,3 +217,18 @@ def test_poison_characters_in_the_web_form_are_cleaned(
     assert answer.status_code == 200, answer.text
     [case] = cases(runtime)
     assert workplace_words(runtime, case) == "Star\ufffd\ufffd\ufffd"
+
+
+@pytest.mark.parametrize("value", [{}, [], 0, False])
+@pytest.mark.parametrize("field", ["category", "country"])
+def test_a_choice_of_the_wrong_type_is_refused_not_taken_as_left_out(
+    client: TestClient, runtime: Runtime, field: str, value: object
+) -> None:
+    """Found by schemathesis: `{"category": {}}` was filed as `other` (any falsy value read
+    as "not given"). Only a missing, null or empty value is."""
+    response = client.post(URL, json={**body(), field: value})
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["problems"]] == [field]
+    assert cases(runtime) == []
+    for empty in ("", None):
+        assert client.post(URL, json={**body(), field: empty}).status_code == 201
