@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 # answer at once, and each command imports its own work (the database layer, the web app).
 from app.accounts.roles import Role
 from app.cases.categories import Category
+from app.cases.models import Channel
 
 if TYPE_CHECKING:
     from app.audit.service import Actor
@@ -49,11 +50,11 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
     runtime = build_runtime(get_settings())
     check_database(runtime)
     if migrate_db:
-        migrate.upgrade(runtime.engine)
+        migrate.upgrade_if_behind(runtime.engine)
     elif not migrate.is_current(runtime.engine):
         raise ConfigError("the database is not migrated; run `grievance db upgrade`")
     check_key_matches_database(runtime)
-    if migrate_db:
+    if migrate_db and _workplaces_in_clear(runtime):
         # The reporter's workplace words were once kept in clear; sealing them needs the key
         # file, so it runs here rather than in the migration.
         from app.cases import service as cases
@@ -62,6 +63,16 @@ def _runtime(*, migrate_db: bool = False) -> Runtime:
             cases.seal_workplace_texts(session, runtime.vault)
             session.commit()
     return runtime
+
+
+def _workplaces_in_clear(runtime: Runtime) -> bool:
+    """One cheap probe instead of importing the cases domain on every start: after the
+    first sealing there is never anything left to seal."""
+    from sqlalchemy import text
+
+    with runtime.engine.connect() as conn:
+        probe = "SELECT 1 FROM grievance_case WHERE workplace IS NOT NULL LIMIT 1"
+        return conn.execute(text(probe)).first() is not None
 
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -414,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--country", action="append", help="ISO 3166 alpha-2; repeatable")
     rc.add_argument("--category", action="append", choices=[c.value for c in Category])
     rc.add_argument("--language", action="append")
-    rc.add_argument("--channel", action="append", choices=["sms", "whatsapp", "web", "field"])
+    rc.add_argument("--channel", action="append", choices=[c.value for c in Channel])
     rc.add_argument("--priority", type=int, default=100)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(

@@ -5,4 +5,5 @@ import app.intake.jobs
 import app.messaging.outbox
 import app.notify.jobs
 import app.remediation.jobs
-import app.retention.jobs  # noqa: F401
+import app.retention.jobs
+import app.voice.jobs  # noqa: F401

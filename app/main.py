@@ -28,7 +28,9 @@ from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.stats import views as stats_views
 from app.submissions import views as submission_views
+from app.voice import views as voice_views
 from app.web import views as web_views
+from app.webhooks import routes as webhook_routes
 from app.webhooks import views as webhook_views
 
 
@@ -92,7 +94,10 @@ def create_app(
     docs.install(app)
     app.include_router(case_views.router)
     # Each domain package adds its router here.
+    app.include_router(webhook_routes.build_router())
     app.include_router(webhook_views.router)
+    app.include_router(voice_views.router)
+    app.include_router(voice_views.console_router)
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)

@@ -18,6 +18,7 @@ from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 from app.stats.models import CaseTally
+from app.voice.models import CaseMedia, VoiceCall
 
 __all__ = [
     "AlertCursor",
@@ -26,6 +27,7 @@ __all__ = [
     "AuditHead",
     "Case",
     "CaseLink",
+    "CaseMedia",
     "CaseMessage",
     "CaseTally",
     "CaseTimer",
@@ -45,6 +47,7 @@ __all__ = [
     "StaffAlert",
     "StaffSession",
     "User",
+    "VoiceCall",
     "Workplace",
     "WorkplaceBuyer",
     "metadata",

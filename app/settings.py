@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(None, validation_alias="TWILIO_AUTH_TOKEN")
     twilio_sms_from: str | None = Field(None, validation_alias="TWILIO_SMS_FROM")
     twilio_whatsapp_from: str | None = Field(None, validation_alias="TWILIO_WHATSAPP_FROM")
+    # The voice line's number. With the missed-call callback on, a call to it is rejected
+    # (the caller pays nothing) and the caller is called back from it within a minute.
+    twilio_voice_from: str | None = Field(None, validation_alias="TWILIO_VOICE_FROM")
+    voice_callback: bool = Field(False, validation_alias="GRIEVANCE_VOICE_CALLBACK")
     twilio_api_base: str = Field(
         "https://api.twilio.com", validation_alias="GRIEVANCE_TWILIO_API_BASE"
     )

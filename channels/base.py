@@ -92,6 +92,10 @@ def transport_failure(exc: httpx.TransportError) -> SendResult:
     )
 
 
+class LookupFailed(Exception):
+    """The provider could not be asked (transport error or an error answer): try later."""
+
+
 class ChannelError(Exception):
     """Base of the errors a webhook handler maps to an HTTP status."""
 

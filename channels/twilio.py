@@ -7,16 +7,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 import httpx
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
     BadRequest,
     DeliveryStatus,
     Forbidden,
     InboundMessage,
+    LookupFailed,
     Media,
     NotConfigured,
     OutboundMessage,
@@ -215,11 +216,10 @@ def parse_status(params: Mapping[str, str]) -> DeliveryStatus:
 
 def twiml(reply: str | None) -> str:
     """TwiML answering with `reply` as one message, or with no message for None."""
-    head = '<?xml version="1.0" encoding="UTF-8"?>'
-    if reply is None:
-        return head + "<Response/>"
-    body = escape(_XML_INVALID.sub("", reply), {'"': "&quot;", "'": "&apos;"})
-    return f"{head}<Response><Message>{body}</Message></Response>"
+    response = MessagingResponse()
+    if reply is not None:
+        response.message(_XML_INVALID.sub("", reply))
+    return str(response.to_xml())
 
 
 def _whatsapp(address: str) -> str:
@@ -276,10 +276,6 @@ async def send(
         # Twilio created the message; retrying would send it twice, even without a sid.
         return SendResult(sid if isinstance(sid, str) else None, accepted=True, retryable=False)
     return _error_result(response)
-
-
-class LookupFailed(Exception):
-    """Twilio could not be asked (transport error or an error answer): try again later."""
 
 
 async def find_sent(

@@ -109,12 +109,13 @@ def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"serve exited with {process.returncode} during start-up")
         try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+            # /readyz, not /healthz: liveness answers while the web app is still loading.
+            if httpx.get(url + "/readyz", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("serve did not answer /healthz within 60 s")
+    raise RuntimeError("serve was not ready (/readyz) within 60 s")
 
 
 def signed_sms(sender: str, body: str, sid: str | None = None) -> tuple[bytes, dict[str, str]]:

@@ -9,7 +9,7 @@ from app.accounts.service import organisation_by_slug
 from app.audit.service import Actor, record
 from app.errors import AppError, Conflict, NotFound
 from app.routing.models import Workplace, WorkplaceBuyer
-from app.routing.service import COUNTRIES
+from app.routing.service import iso_countries
 
 ORG_SETTINGS = (
     "name",
@@ -88,7 +88,7 @@ def create_workplace(
     if not name or len(name) > 200:
         raise AppError("the workplace name must be 1 to 200 characters")
     code = country.strip().upper() if country else None
-    if code is not None and code not in COUNTRIES:
+    if code is not None and code not in iso_countries():
         raise AppError(f"{country!r} is not an ISO 3166 alpha-2 country code")
     if session.exec(
         select(Workplace).where(Workplace.name == name, Workplace.country == code)

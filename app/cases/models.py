@@ -29,6 +29,7 @@ class Channel(StrEnum):
     whatsapp = "whatsapp"
     web = "web"
     field = "field"
+    voice = "voice"
 
 
 URGENT_CATEGORIES = frozenset(

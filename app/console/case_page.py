@@ -25,6 +25,7 @@ from app.identity.vault import Vault
 from app.remediation import closure, questions
 from app.routing.models import Workplace
 from app.timeutil import utcnow
+from app.voice import media
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -165,6 +166,7 @@ def _context(
         "content": content,
         "can_act": can_act,
         "narrative": service.narrative(session, vault, case) if content else None,
+        "recordings": media.listing(session, case) if content else [],
         # The conversation (messages) sits with the reply box; notes stay in view; the
         # system's own events fold away.
         "messages": [e for e in entries if e.kind == "message"] if content else [],

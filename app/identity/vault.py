@@ -116,10 +116,30 @@ class Vault:
         column: str,
         plaintext: str,
     ) -> bytes:
+        return self.encrypt_bytes(
+            session,
+            key_id=key_id,
+            table=table,
+            row_id=row_id,
+            column=column,
+            data=plaintext.encode("utf-8"),
+        )
+
+    def encrypt_bytes(
+        self,
+        session: Session,
+        *,
+        key_id: uuid.UUID,
+        table: str,
+        row_id: object,
+        column: str,
+        data: bytes,
+    ) -> bytes:
+        """Binary content (a recording, a photo) sealed like every text field."""
         key = self._data_key(session, key_id)
         nonce = secrets.token_bytes(12)
         aad = self._aad(key_id, table, row_id, column)
-        return VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), aad)
+        return VERSION + nonce + AESGCM(key).encrypt(nonce, data, aad)
 
     def decrypt(
         self,
@@ -131,15 +151,29 @@ class Vault:
         column: str,
         blob: bytes,
     ) -> str:
+        data = self.decrypt_bytes(
+            session, key_id=key_id, table=table, row_id=row_id, column=column, blob=blob
+        )
+        return data.decode("utf-8")
+
+    def decrypt_bytes(
+        self,
+        session: Session,
+        *,
+        key_id: uuid.UUID,
+        table: str,
+        row_id: object,
+        column: str,
+        blob: bytes,
+    ) -> bytes:
         if len(blob) < 1 + 12 + 16 or blob[:1] != VERSION:
             raise DecryptionError(f"{table}.{column} of {row_id} is not a valid ciphertext")
         key = self._data_key(session, key_id)
         aad = self._aad(key_id, table, row_id, column)
         try:
-            plain = AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
+            return AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
         except InvalidTag as exc:
             raise DecryptionError(f"{table}.{column} of {row_id} failed authentication") from exc
-        return plain.decode("utf-8")
 
     # lookups without storing the secret ------------------------------------------------
 

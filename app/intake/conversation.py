@@ -45,6 +45,7 @@ from app.messaging.models import Conversation
 from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
 from app.retention.service import retention_for_reporter
+from channels import registry as channel_registry
 from channels.base import InboundMessage
 from channels.segments import segments
 
@@ -68,12 +69,14 @@ class Turn:
     def say(self) -> Replies:
         return Replies(self.reporter.language or guess(self.reporter.country))
 
-    def twilio_confirms(self, words: frozenset[str]) -> bool:
-        """Twilio answers its own English keywords on SMS; only when the whole body is
-        the bare word is it sure to have recognised it (else we confirm ourselves)."""
+    def provider_confirms(self, words: frozenset[str]) -> bool:
+        """A provider that acts on its own keywords (Twilio on SMS) also confirms them;
+        only when the whole body is the bare word is it sure to have recognised it (else
+        we confirm ourselves)."""
         message = self.message
-        twilio_sms = message.provider == "twilio" and message.channel == "sms"
-        return twilio_sms and message.text.strip().casefold() in words
+        handled = channel_registry.capabilities(message.channel, message.provider)
+        word = message.text.strip()
+        return word.casefold() in words and word.upper() in handled.provider_keywords
 
     def audit(self, action: str) -> None:
         record(
@@ -157,14 +160,14 @@ def _stop(turn: Turn) -> str | None:
         turn.reporter.opted_out = True
         turn.session.add(turn.reporter)
         turn.audit("reporter.opted_out")
-    return None if turn.twilio_confirms(TWILIO_OPT_OUT) else turn.say.stopped()
+    return None if turn.provider_confirms(TWILIO_OPT_OUT) else turn.say.stopped()
 
 
 def _start(turn: Turn) -> str | None:
     turn.reporter.opted_out = False
     turn.session.add(turn.reporter)
     turn.audit("reporter.opted_in")
-    return None if turn.twilio_confirms(TWILIO_OPT_IN) else turn.say.started()
+    return None if turn.provider_confirms(TWILIO_OPT_IN) else turn.say.started()
 
 
 def _latest_case(turn: Turn) -> Case | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
@@ -28,6 +29,22 @@ class InboundEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class OutboxState(StrEnum):
+    """Where an outbox item is; also a case message's delivery state once it is sent."""
+
+    pending = "pending"
+    sending = "sending"
+    held_window = "held_window"
+    no_credentials = "no_credentials"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+    undelivered = "undelivered"
+    opted_out = "opted_out"
+    unknown = "unknown"  # the provider may have it; not sent again
+
+
 class OutboxItem(SQLModel, table=True):
     """A message waiting to be sent to a reporter through their own channel. The body is
     encrypted under the reporter's key; the address is decrypted only at send time.
@@ -43,11 +60,9 @@ class OutboxItem(SQLModel, table=True):
     reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id", index=True)
     user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
     case_message_id: uuid.UUID | None = Field(default=None, foreign_key="case_message.id")
-    channel: str = Field(max_length=16)  # sms | whatsapp | email
+    channel: str = Field(max_length=16)  # a reporter's channel, or email (staff alerts)
     body_enc: bytes | None = None
-    # pending | sending | held_window | no_credentials | sent | delivered | read | failed |
-    # undelivered | opted_out | unknown (the provider may have it; not sent again)
-    state: str = Field(default="pending", max_length=24)
+    state: str = Field(default=OutboxState.pending.value, max_length=24)  # an OutboxState
     # The one message an opted-out reporter still gets: the confirmation of their STOP.
     opt_out_notice: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attempts: int = 0

@@ -47,14 +47,17 @@ from app.identity.models import Reporter
 from app.identity.service import address_for_sending
 from app.identity.vault import DecryptionError, Vault
 from app.messaging.delivery import set_state
-from app.messaging.models import InboundEvent, OutboxItem
+from app.messaging.models import InboundEvent, OutboxItem, OutboxState
 from app.notify.service import email_for
 from app.runtime import Runtime
 from app.settings import Settings
 from app.timeutil import utcnow
 from app.worker import job
-from channels import meta, smtp, twilio
-from channels.base import NotConfigured, OutboundMessage, SendResult
+from channels import registry as channel_registry
+from channels import smtp
+from channels.adapter import Capabilities, ChannelName
+from channels.base import LookupFailed, NotConfigured, OutboundMessage, SendResult
+from channels.registry import Registry
 
 BATCH = 20
 CONCURRENCY = 8
@@ -63,7 +66,6 @@ WINDOW = timedelta(hours=24)
 FIRST_RETRY_SECONDS = 20.0
 MAX_RETRY_SECONDS = 2 * 3600.0
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
-STATUS_PATH = "/channels/twilio/status"
 SENDER = Actor("system", "outbox")
 
 
@@ -71,7 +73,7 @@ SENDER = Actor("system", "outbox")
 class Send:
     item_id: uuid.UUID
     attempt: int
-    provider: str  # twilio | meta
+    provider: str  # an adapter of channels.registry
     message: OutboundMessage
     # An approved template inviting the reporter back; the item itself stays held.
     template: tuple[str, str] | None = None
@@ -91,44 +93,39 @@ def backoff(attempts: int) -> timedelta:
 # which provider -----------------------------------------------------------------------
 
 
-def _twilio_ready(settings: Settings, sender: str | None) -> bool:
-    return bool(settings.twilio_account_sid and settings.twilio_auth_token and sender)
-
-
-def _meta_ready(settings: Settings) -> bool:
-    return bool(settings.meta_access_token and settings.meta_phone_number_id)
+def providers(settings: Settings) -> Registry:
+    """The adapters, built from the settings as they are now (tests and operators change
+    credentials while the process runs)."""
+    return channel_registry.build(settings, settings.public_url)
 
 
 def ready_channels(settings: Settings) -> list[str]:
-    channels = []
-    if _twilio_ready(settings, settings.twilio_sms_from):
-        channels.append("sms")
-    if _meta_ready(settings) or _twilio_ready(settings, settings.twilio_whatsapp_from):
-        channels.append("whatsapp")
-    if settings.smtp_url:
-        channels.append("email")
-    return channels
+    channels = providers(settings).sendable_channels()
+    # Staff alert e-mails are not a reporter's channel: they go by SMTP, not an adapter.
+    return [*channels, "email"] if settings.smtp_url else channels
+
+
+def _capabilities(settings: Settings, item: OutboxItem) -> Capabilities:
+    if item.channel not in ChannelName.__members__:
+        return Capabilities()  # e-mail: nothing to look up, no window
+    return providers(settings).capabilities(item.channel, item.provider)
 
 
 def choose_provider(session: Session, settings: Settings, item: OutboxItem) -> str | None:
-    """The provider that sends this item, or None when its channel has no credentials."""
-    if item.channel == "sms":
-        return "twilio" if _twilio_ready(settings, settings.twilio_sms_from) else None
+    """The provider that sends this item, or None when its channel has no credentials:
+    the one the reporter last wrote through when several can send."""
     if item.channel == "email":
         return "smtp" if settings.smtp_url else None
-    if item.channel != "whatsapp":
-        return None
-    on_meta = _meta_ready(settings)
-    on_twilio = _twilio_ready(settings, settings.twilio_whatsapp_from)
-    if on_meta and on_twilio:
-        last = session.exec(
-            select(InboundEvent.provider)
-            .where(InboundEvent.reporter_id == item.reporter_id)
-            .order_by(col(InboundEvent.created_at).desc())
-            .limit(1)
-        ).first()
-        return "twilio" if last == "twilio" else "meta"
-    return "meta" if on_meta else "twilio" if on_twilio else None
+    registry = providers(settings)
+    if len(registry.senders(item.channel)) < 2:
+        return registry.choose(item.channel, None)
+    last = session.exec(
+        select(InboundEvent.provider)
+        .where(InboundEvent.reporter_id == item.reporter_id)
+        .order_by(col(InboundEvent.created_at).desc())
+        .limit(1)
+    ).first()
+    return registry.choose(item.channel, last)
 
 
 def _template(settings: Settings) -> tuple[str, str] | None:
@@ -142,17 +139,21 @@ def _template(settings: Settings) -> tuple[str, str] | None:
 def _waiting(settings: Settings, now: datetime) -> ColumnElement[bool]:
     # enqueue() files an item for an opted-out reporter as opted_out, with its message:
     # the sender never picks it up.
-    waiting: ColumnElement[bool] = col(OutboxItem.state) == "pending"
+    waiting: ColumnElement[bool] = col(OutboxItem.state) == OutboxState.pending
     ready = ready_channels(settings)
     if ready:
-        retry = and_(col(OutboxItem.state) == "no_credentials", col(OutboxItem.channel).in_(ready))
+        retry = and_(
+            col(OutboxItem.state) == OutboxState.no_credentials, col(OutboxItem.channel).in_(ready)
+        )
         waiting = or_(waiting, retry)
     return and_(waiting, col(OutboxItem.next_attempt_at) <= now)
 
 
 def _stale(now: datetime) -> ColumnElement[bool]:
     """Items whose sender's claim ran out before their outcome was recorded."""
-    return and_(col(OutboxItem.state) == "sending", col(OutboxItem.next_attempt_at) <= now)
+    return and_(
+        col(OutboxItem.state) == OutboxState.sending, col(OutboxItem.next_attempt_at) <= now
+    )
 
 
 def _claimable(where: ColumnElement[bool]) -> SelectOfScalar[OutboxItem]:
@@ -185,19 +186,22 @@ def _hold(
     already_waiting = session.exec(
         select(OutboxItem.id).where(
             OutboxItem.reporter_id == reporter.id,
-            OutboxItem.state == "held_window",
+            OutboxItem.state == OutboxState.held_window,
             OutboxItem.id != item.id,
         )
     ).first()
-    set_state(session, item, "held_window", actor=SENDER, error="outside_24h_window")
+    set_state(session, item, OutboxState.held_window, actor=SENDER, error="outside_24h_window")
     template = _template(settings)
-    if already_waiting or template is None or choose_provider(session, settings, item) != "meta":
+    provider = choose_provider(session, settings, item)
+    if already_waiting or template is None or provider is None:
+        return []
+    if not providers(settings).capabilities(item.channel, provider).templates:
         return []
     address = address_for_sending(session, vault, reporter)
     if address is None:
         return []
-    invite = OutboundMessage(channel="whatsapp", to=address, body="")
-    return [Send(item.id, item.attempts, "meta", invite, template=template)]
+    invite = OutboundMessage(channel=item.channel, to=address, body="")
+    return [Send(item.id, item.attempts, provider, invite, template=template)]
 
 
 def _prepare_email(
@@ -224,19 +228,20 @@ def _prepare(
         return _prepare_email(session, settings, item, now)
     reporter = session.get(Reporter, item.reporter_id)
     if (
-        item.state == "opted_out"
+        item.state == OutboxState.opted_out
         or reporter is None
         or (reporter.opted_out and not item.opt_out_notice)
     ):
-        set_state(session, item, "opted_out", actor=SENDER, error="opted_out")
+        set_state(session, item, OutboxState.opted_out, actor=SENDER, error="opted_out")
         return []
     provider = choose_provider(session, settings, item)
     if provider is None:
         item.next_attempt_at = now + RECHECK
-        set_state(session, item, "no_credentials", actor=SENDER, error="no_credentials")
+        set_state(session, item, OutboxState.no_credentials, actor=SENDER, error="no_credentials")
         return []
     last_inbound = reporter.last_inbound_at
-    if item.channel == "whatsapp" and (last_inbound is None or now - last_inbound > WINDOW):
+    window = providers(settings).capabilities(item.channel, provider).reply_window
+    if window is not None and (last_inbound is None or now - last_inbound > window):
         return _hold(session, vault, settings, item, reporter)
     try:
         address = address_for_sending(session, vault, reporter)
@@ -244,12 +249,20 @@ def _prepare(
     except DecryptionError:
         address = None
     if not address:  # the reporter's identity was erased (crypto-shredded)
-        set_state(session, item, "failed", actor=SENDER, error="reporter_erased")
+        set_state(session, item, OutboxState.failed, actor=SENDER, error="reporter_erased")
         return []
     _mark_sending(session, settings, item, provider, now)
-    callback = settings.public_url + STATUS_PATH if provider == "twilio" else None
-    message = OutboundMessage(item.channel, address, body, status_callback=callback)
+    message = _outbound(settings, item, provider, address, body)
     return [Send(item.id, item.attempts, provider, message)]
+
+
+def _outbound(
+    settings: Settings, item: OutboxItem, provider: str, address: str, body: str
+) -> OutboundMessage:
+    registry = providers(settings)
+    channel = registry.outbound_channel(item.channel) or item.channel
+    callback = registry.adapter(provider).status_callback(settings.public_url)
+    return OutboundMessage(channel, address, body, status_callback=callback)
 
 
 def _mark_sending(
@@ -260,7 +273,7 @@ def _mark_sending(
     item.provider = provider
     item.claimed_at = now
     item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
-    set_state(session, item, "sending", actor=SENDER)
+    set_state(session, item, OutboxState.sending, actor=SENDER)
 
 
 def _reclaim(
@@ -269,11 +282,15 @@ def _reclaim(
     """An item left `sending`: Twilio can be asked whether it has it; otherwise it is
     marked `unknown` for staff rather than risk a second copy."""
     reporter = session.get(Reporter, item.reporter_id) if item.reporter_id else None
-    if item.provider != "twilio" or reporter is None:
-        set_state(session, item, "unknown", actor=SENDER, error="outcome_unknown_not_resent")
+    if item.provider is None or not _capabilities(settings, item).can_look_up or reporter is None:
+        set_state(
+            session, item, OutboxState.unknown, actor=SENDER, error="outcome_unknown_not_resent"
+        )
         return []
     if item.attempts >= settings.outbox_max_attempts:
-        set_state(session, item, "unknown", actor=SENDER, error="lookup_failed_not_resent")
+        set_state(
+            session, item, OutboxState.unknown, actor=SENDER, error="lookup_failed_not_resent"
+        )
         return []
     try:
         address = address_for_sending(session, vault, reporter)
@@ -281,12 +298,12 @@ def _reclaim(
     except DecryptionError:
         address = None
     if not address:
-        set_state(session, item, "unknown", actor=SENDER, error="reporter_erased")
+        set_state(session, item, OutboxState.unknown, actor=SENDER, error="reporter_erased")
         return []
-    _mark_sending(session, settings, item, "twilio", now)
-    callback = settings.public_url + STATUS_PATH
-    message = OutboundMessage(item.channel, address, body, status_callback=callback)
-    return [Send(item.id, item.attempts, "twilio", message, look_since=item.created_at)]
+    provider = item.provider
+    _mark_sending(session, settings, item, provider, now)
+    message = _outbound(settings, item, provider, address, body)
+    return [Send(item.id, item.attempts, provider, message, look_since=item.created_at)]
 
 
 def _anything_due(runtime: Runtime, now: datetime) -> bool:
@@ -334,39 +351,15 @@ def _default_sender(settings: Settings) -> str:
 async def _send_one(client: httpx.AsyncClient, settings: Settings, send: Send) -> SendResult:
     if send.provider == "smtp":
         return await asyncio.to_thread(_send_email, settings, send)
-    if send.provider == "twilio":
-        sms = send.message.channel == "sms"
-        return await twilio.send(
-            client,
-            api_base=settings.twilio_api_base,
-            account_sid=settings.twilio_account_sid or "",
-            auth_token=settings.twilio_auth_token or "",
-            sender=(settings.twilio_sms_from if sms else settings.twilio_whatsapp_from) or "",
-            message=send.message,
-        )
-    return await meta.send(
-        client,
-        api_base=settings.meta_api_base,
-        access_token=settings.meta_access_token or "",
-        phone_number_id=settings.meta_phone_number_id or "",
-        message=send.message,
-        template=send.template,
-    )
+    adapter = providers(settings).adapter(send.provider)
+    return await adapter.send(client, send.message, template=send.template)
 
 
 async def _look_up(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> str | None:
-    settings = runtime.settings
     assert send.look_since is not None
     known = await asyncio.to_thread(_known_sids, runtime, send.item_id)
-    return await twilio.find_sent(
-        client,
-        api_base=settings.twilio_api_base,
-        account_sid=settings.twilio_account_sid or "",
-        auth_token=settings.twilio_auth_token or "",
-        message=send.message,
-        since=send.look_since,
-        exclude=known,
-    )
+    adapter = providers(runtime.settings).adapter(send.provider)
+    return await adapter.find_sent(client, send.message, since=send.look_since, exclude=known)
 
 
 async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> SendResult:
@@ -375,7 +368,7 @@ async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> S
         if send.look_since is not None:
             try:
                 sid = await _look_up(client, runtime, send)
-            except twilio.LookupFailed as exc:
+            except LookupFailed as exc:
                 return SendResult(None, accepted=False, retryable=False, error=str(exc),
                                   uncertain=True)  # fmt: skip
             if sid is not None:
@@ -437,34 +430,35 @@ def _record(
         item.provider_message_id = result.provider_message_id
         item.sent_at = now
         item.last_error = None
-        set_state(session, item, "sent", actor=SENDER)
+        set_state(session, item, OutboxState.sent, actor=SENDER)
         return
     error = result.error or "send_failed"
     if result.uncertain:
-        if item.provider == "twilio":  # ask Twilio after a lease, before any resend
+        if item.provider and _capabilities(settings, item).can_look_up:
+            # ask the provider after a lease, before any resend
             item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
             item.last_error = error[:300]
             session.add(item)
         else:
-            set_state(session, item, "unknown", actor=SENDER, error=f"{error}_not_resent")
+            set_state(session, item, OutboxState.unknown, actor=SENDER, error=f"{error}_not_resent")
     elif error == "no_credentials":
         item.attempts -= 1
         item.next_attempt_at = now + RECHECK
-        set_state(session, item, "no_credentials", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.no_credentials, actor=SENDER, error=error)
     elif error == "opted_out":
-        set_state(session, item, "opted_out", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.opted_out, actor=SENDER, error=error)
     elif error == "outside_window":  # the provider's clock decides, not ours
-        set_state(session, item, "held_window", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.held_window, actor=SENDER, error=error)
     elif result.retryable and item.attempts < settings.outbox_max_attempts:
         item.next_attempt_at = now + backoff(item.attempts)
-        set_state(session, item, "pending", actor=SENDER, error=error)
+        set_state(session, item, OutboxState.pending, actor=SENDER, error=error)
     else:
         reason = f"gave_up_after_{item.attempts}_attempts_{error}" if result.retryable else error
-        set_state(session, item, "failed", actor=SENDER, error=reason)
+        set_state(session, item, OutboxState.failed, actor=SENDER, error=reason)
 
 
 def _record_invite(session: Session, item: OutboxItem, result: SendResult) -> None:
-    if item.state != "held_window":
+    if item.state != OutboxState.held_window:
         return
     outcome = "template_sent" if result.accepted else f"template_failed_{result.error}"
     item.last_error = f"outside_24h_window_{outcome}"[:300]
@@ -481,7 +475,7 @@ def record_result(runtime: Runtime, send: Send, result: SendResult) -> None:
             return
         if send.template is not None:
             _record_invite(session, item, result)
-        elif item.state == "sending" and item.attempts == send.attempt:
+        elif item.state == OutboxState.sending and item.attempts == send.attempt:
             _record(session, runtime.settings, item, result, utcnow())
         # else: our lease expired and another sender took the item over.
         session.commit()

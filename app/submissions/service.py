@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -35,9 +36,14 @@ from channels.base import clean_text
 MAX_NARRATIVE = 8_000
 MAX_WORKPLACE = 200
 MAX_CONTACT = 200
-_COUNTRIES = frozenset(
-    code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
-)
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """Read from Babel's locale data on first use, not at import."""
+    return frozenset(
+        str(code) for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+    )
 
 
 def _(message: str) -> str:
@@ -124,7 +130,7 @@ def validate(raw: dict[str, Any]) -> Submission:
         country = None
     else:
         country = country.strip().upper() if isinstance(country, str) else ""
-        if country not in _COUNTRIES:
+        if country not in _countries():
             problems.append(Problem("country", _("Please choose a country from the list.")))
     narrative = _text(raw, "narrative", problems, MAX_NARRATIVE)
     if narrative is None and not any(p.field == "narrative" for p in problems):

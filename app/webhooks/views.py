@@ -1,6 +1,9 @@
 """The provider webhooks (CONTRACT.md "Provider webhooks") and the admins' counters
 (Prometheus counters, app/metrics.py).
 
+The routes are mounted by app.webhooks.routes from the adapters' own list of endpoints
+(channels.registry); this module holds what each kind of endpoint does.
+
 Every request goes: credentials configured (else 503), body within the provider's limit
 (413, checked on Content-Length and on the bytes read), signature over
 GRIEVANCE_PUBLIC_URL + path (+ query) (403), required fields (400), then the work,
@@ -46,15 +49,17 @@ from channels.base import (
 log = logging.getLogger("grievance.webhooks")
 router = APIRouter(tags=["provider webhooks"])
 
-TWILIO_SMS = "/channels/twilio/sms"
-TWILIO_WHATSAPP = "/channels/twilio/whatsapp"
 TWILIO_STATUS = "/channels/twilio/status"
-META_WHATSAPP = "/channels/meta/whatsapp"
 TWIML = "text/xml"
 TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
     **WEBHOOK_ERRORS,
 }
+HANDSHAKE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
+    **WEBHOOK_ERRORS,
+}
+EVENTS_RESPONSES: dict[int | str, dict[str, object]] = WEBHOOK_ERRORS | error_responses(500)
 
 # What a webhook request (or one entry of a Meta batch) came to: the `outcome` label.
 OUTCOMES = (
@@ -79,7 +84,7 @@ _REFUSALS: dict[type[ChannelError], tuple[int, str]] = {
 }
 
 
-def _refuse(request: Request, provider: str, exc: ChannelError) -> Response:
+def refuse(request: Request, provider: str, exc: ChannelError) -> Response:
     status, code = _REFUSALS.get(type(exc), (400, "bad_request"))
     metrics_of(request).webhook(provider, code)
     return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
@@ -106,7 +111,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 # Twilio ---------------------------------------------------------------------------------
 
 
-async def _twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
+async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
     token = runtime.settings.twilio_auth_token
     if not token:
         raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
@@ -154,35 +159,15 @@ def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: boo
         return outcome
 
 
-async def _twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
+async def twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
     try:
-        params = await _twilio_params(request, runtime, path)
+        params = await twilio_params(request, runtime, path)
         message = twilio.parse_inbound(params, channel=channel, now=utcnow())
         outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
-        return _refuse(request, "twilio", exc)
+        return refuse(request, "twilio", exc)
     metrics_of(request).webhook("twilio", "duplicate" if outcome.duplicate else "accepted")
     return Response(twilio.twiml(outcome.reply), media_type=TWIML)
-
-
-@router.post(
-    TWILIO_SMS,
-    summary="Twilio inbound SMS (answers TwiML)",
-    response_class=Response,
-    responses=TWIML_RESPONSES,
-)
-async def twilio_sms(request: Request, runtime: RuntimeDep) -> Response:
-    return await _twilio_inbound(request, runtime, TWILIO_SMS, "sms")
-
-
-@router.post(
-    TWILIO_WHATSAPP,
-    summary="Twilio inbound WhatsApp (answers TwiML)",
-    response_class=Response,
-    responses=TWIML_RESPONSES,
-)
-async def twilio_whatsapp(request: Request, runtime: RuntimeDep) -> Response:
-    return await _twilio_inbound(request, runtime, TWILIO_WHATSAPP, "whatsapp")
 
 
 def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
@@ -192,17 +177,11 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
         return applied
 
 
-@router.post(
-    TWILIO_STATUS,
-    summary="Twilio delivery status callbacks",
-    response_class=Response,
-    responses=TWIML_RESPONSES,
-)
 async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
     try:
-        status = twilio.parse_status(await _twilio_params(request, runtime, TWILIO_STATUS))
+        status = twilio.parse_status(await twilio_params(request, runtime, TWILIO_STATUS))
     except ChannelError as exc:
-        return _refuse(request, "twilio", exc)
+        return refuse(request, "twilio", exc)
     applied = await run_in_threadpool(_apply_statuses, runtime, [status])
     metrics_of(request).webhook("twilio", "status" if applied else "status_ignored")
     return Response(twilio.twiml(None), media_type=TWIML)
@@ -211,14 +190,6 @@ async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
 # Meta (WhatsApp Cloud API) -----------------------------------------------------------------
 
 
-@router.get(
-    META_WHATSAPP,
-    summary="WhatsApp Cloud API verification handshake",
-    responses={
-        200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
-        **WEBHOOK_ERRORS,
-    },
-)
 async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
     query = request.query_params
     try:
@@ -229,7 +200,7 @@ async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
             challenge=query.get("hub.challenge"),
         )
     except ChannelError as exc:
-        return _refuse(request, "meta", exc)
+        return refuse(request, "meta", exc)
     return PlainTextResponse(challenge)
 
 
@@ -255,11 +226,6 @@ def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str
     return outcomes
 
 
-@router.post(
-    META_WHATSAPP,
-    summary="WhatsApp Cloud API messages and statuses",
-    responses=WEBHOOK_ERRORS | error_responses(500),
-)
 async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
     secret = runtime.settings.meta_app_secret
     skipped = 0
@@ -276,7 +242,7 @@ async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
         meta.verify_signature(app_secret=secret, body=body, header=header)
         messages, statuses = meta.parse_events(body, on_skip=on_skip)
     except ChannelError as exc:
-        return _refuse(request, "meta", exc)
+        return refuse(request, "meta", exc)
     outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
     applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
     tally = metrics_of(request)

@@ -16,7 +16,7 @@ grievance_case (batch mode) drops the triggers with the old table: it must creat
 (`create_tally_triggers`); tests/stats/test_tally.py checks they exist at head.
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0015
 Create Date: 2026-11-30 11:00:00
 """
 
@@ -29,7 +29,7 @@ from alembic import op
 import app.db
 
 revision: str = "0014"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

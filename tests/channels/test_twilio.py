@@ -346,7 +346,7 @@ def test_twiml_drops_characters_xml_cannot_carry() -> None:
 
 
 def test_twiml_empty() -> None:
-    assert twiml(None) == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    assert twiml(None) == '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 def run_send(api_base: str, message: OutboundMessage, sender: str = "+15005550006") -> SendResult:

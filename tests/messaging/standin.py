@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.timeutil import utcnow
@@ -73,6 +73,11 @@ class StandIn:
     created: list[dict[str, str]] = field(default_factory=list)
     # Seconds to wait before answering a send (after it is recorded), e.g. a slow provider.
     delay: Callable[[], float] = lambda: 0.0
+    # Twilio Voice recordings by SID, the (method, SID, Basic auth) of each request for
+    # one, and the SIDs deleted.
+    recordings: dict[str, bytes] = field(default_factory=dict)
+    recording_requests: list[tuple[str, str, str]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
 
     def _failure(self) -> tuple[int, dict[str, Any]] | None:
         with self.lock:
@@ -118,6 +123,36 @@ class StandIn:
             return JSONResponse(failure[1], status_code=failure[0])
         return JSONResponse({"messages": [{"id": "wamid." + uuid.uuid4().hex}]})
 
+    async def calls(self, request: Request) -> JSONResponse:
+        """Twilio's Calls API: the call is recorded as `Sent` (its form) and answered."""
+        raw = (await request.body()).decode()
+        form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        with self.lock:
+            self.sent.append(Sent("twilio-call", request.url.path, dict(request.headers), form, {}))
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        return JSONResponse({"sid": "CA" + uuid.uuid4().hex, "status": "queued"}, 201)
+
+    async def recording(self, request: Request) -> Response:
+        sid = request.path_params["rec"]
+        with self.lock:
+            self.recording_requests.append(
+                (request.method, sid, request.headers.get("authorization", ""))
+            )
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        with self.lock:
+            audio = self.recordings.get(sid)
+            if request.method == "DELETE" and audio is not None:
+                del self.recordings[sid]
+                self.deleted.append(sid)
+                return Response(status_code=204)
+        if audio is None:
+            return JSONResponse({"code": 20404, "status": 404}, status_code=404)
+        return Response(audio, media_type="audio/x-wav")
+
     def of(self, provider: str) -> list[Sent]:
         with self.lock:
             return [s for s in self.sent if s.provider == provider]
@@ -133,6 +168,17 @@ def provider_standin() -> Iterator[StandIn]:
                 "/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio_list, methods=["GET"]
             ),
             Route("/v21.0/{phone_number_id}/messages", stand_in.graph, methods=["POST"]),
+            Route("/2010-04-01/Accounts/{sid}/Calls.json", stand_in.calls, methods=["POST"]),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Recordings/{rec}.wav",
+                stand_in.recording,
+                methods=["GET"],
+            ),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Recordings/{rec}.json",
+                stand_in.recording,
+                methods=["DELETE"],
+            ),
         ]
     )
     with serve_asgi(app) as url:

@@ -1,0 +1,154 @@
+"""The contract every provider adapter keeps, so that adding a provider is one module here.
+
+An adapter knows one provider: which of our channels it serves, whether it has the
+credentials to receive and to send, how its webhooks are verified and parsed into the
+channel-neutral values of `channels.base`, how a synchronous reply is answered, how one
+message is sent, and what the channel can do (its capabilities). It knows nothing of the
+database or the web framework; `channels.registry` holds the configured adapters and the
+app asks it instead of naming providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+import httpx
+
+from channels.base import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
+
+
+class ChannelName(StrEnum):
+    """The channels providers serve (a subset of app.cases.models.Channel, whose `web` and
+    `field` have no provider)."""
+
+    sms = "sms"
+    whatsapp = "whatsapp"
+    voice = "voice"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    # Free text is only allowed this long after the reporter's last message (WhatsApp).
+    reply_window: timedelta | None = None
+    # Single-word messages the provider acts on itself (Twilio's STOP/START/HELP).
+    provider_keywords: frozenset[str] = frozenset()
+    # The address is a phone number (its country is the case's default country).
+    address_is_phone: bool = True
+    # Inbound messages may carry media (photos, voice notes, recordings).
+    media: bool = False
+    # Messages to the reporter go out on this channel (a caller is answered by SMS).
+    outbound_channel: ChannelName | None = None
+    # The provider can be asked whether it already has a message whose send was uncertain.
+    can_look_up: bool = False
+    # An approved template may invite the reporter back outside the reply window.
+    templates: bool = False
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What arrived, as the adapter needs it to verify and parse."""
+
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class WebhookKind(StrEnum):
+    inbound = "inbound"  # messages from reporters (Twilio: answered synchronously)
+    status = "status"  # delivery status callbacks
+    handshake = "handshake"  # a subscription check (Meta's hub.challenge)
+    events = "events"  # a batch of messages and statuses (Meta)
+    call = "call"  # a phone call, and the steps under its path
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One endpoint a provider calls; its path is fixed by CONTRACT.md."""
+
+    method: str
+    path: str
+    kind: WebhookKind
+    channel: ChannelName | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[DeliveryStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: str
+    media_type: str
+
+
+@runtime_checkable
+class ChannelAdapter(Protocol):
+    @property
+    def provider(self) -> str:
+        """Short; stored with inbound events and outbox items."""
+        ...
+
+    @property
+    def channels(self) -> frozenset[ChannelName]: ...
+
+    @property
+    def max_body(self) -> int:
+        """The largest webhook body the provider ever sends."""
+        ...
+
+    def capabilities(self, channel: ChannelName) -> Capabilities: ...
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        """The endpoints the provider calls (the app mounts one route for each)."""
+        ...
+
+    def receives(self) -> bool:
+        """Its webhooks can be verified (else they answer 503)."""
+        ...
+
+    def sends(self, channel: ChannelName) -> bool:
+        """It has what it needs to send on `channel`."""
+        ...
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise Forbidden (or NotConfigured) unless the request is the provider's."""
+        ...
+
+    def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
+        """Inbound messages (for `channel`) and delivery statuses (channel None)."""
+        ...
+
+    def reply(self, text: str | None) -> Reply:
+        """The answer to a webhook: a message to the sender, or none."""
+        ...
+
+    def status_callback(self, public_url: str) -> str | None:
+        """Where the provider reports delivery of what we send, if it is told per send."""
+        ...
+
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        template: tuple[str, str] | None = None,
+    ) -> SendResult: ...
+
+    async def find_sent(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        since: datetime,
+        exclude: frozenset[str],
+    ) -> str | None:
+        """The provider's id of `message` if it has it (only when `can_look_up`)."""
+        ...
