@@ -15,7 +15,7 @@ RUN pip install -e . && pip uninstall -y grievance-desk
 COPY . .
 # The package is installed in place: the catalogs and migrations beside it are used as they are.
 RUN pip install --no-deps -e . \
- && pybabel compile -d locales -D "sms web notify remediation danger voice" \
+ && pybabel compile -d locales -D "sms web notify remediation danger voice console" \
  && find . -name '__pycache__' -prune -exec rm -rf {} + \
  && python -m compileall -q app channels migrations
 

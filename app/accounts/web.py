@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from app.accounts.models import Role, StaffSession, User
+from app.accounts.preferences import effective_zone
 from app.accounts.service import SESSION_ABSOLUTE, resolve_session
 from app.deps import RuntimeDep, SessionDep, keep_touches
 from app.errors import AppError, Forbidden, Unauthorized
@@ -51,11 +52,14 @@ def csrf_token(runtime: RuntimeDep, session_token: str) -> str:
 class StaffContext:
     """The signed-in staff member, their session, and the CSRF token for their forms."""
 
-    def __init__(self, user: User, staff_session: StaffSession, token: str, csrf: str) -> None:
+    def __init__(
+        self, user: User, staff_session: StaffSession, token: str, csrf: str, zone: str = "UTC"
+    ) -> None:
         self.user = user
         self.session = staff_session
         self.token = token
         self.csrf = csrf
+        self.zone = zone  # the IANA time zone the console shows times in
         self.unread_alerts = 0  # for the console's navigation
 
 
@@ -70,7 +74,8 @@ def optional_staff(
         return None
     staff_session, user = found
     keep_touches(runtime, session)  # slides the idle timer
-    context = StaffContext(user, staff_session, token, csrf_token(runtime, token))
+    zone = effective_zone(session, user)
+    context = StaffContext(user, staff_session, token, csrf_token(runtime, token), zone)
     if user.role in (Role.monitor, Role.admin):
         context.unread_alerts = unread_count(session, user=user)
     return context

@@ -16,6 +16,7 @@ from app.accounts.web import CsrfStaff, Staff, StaffContext, require_role
 from app.admin import service as admin_service
 from app.audit.service import Actor
 from app.cases.models import Category, Channel
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, page, redirect, sentence
 from app.deps import SessionDep, VaultDep
 from app.errors import AppError, NotFound
@@ -25,6 +26,13 @@ from app.routing.models import ConflictExclusion, RoutingRule, Workplace, Workpl
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute)
 Text = Annotated[str, Form()]
 SECTIONS = ("organisations", "users", "workplaces", "routing", "exclusions")
+TITLES = {
+    "organisations": _("Organisations"),
+    "users": _("Users"),
+    "workplaces": _("Workplaces"),
+    "routing": _("Routing rules"),
+    "exclusions": _("Conflict exclusions"),
+}
 
 
 def _admin(staff: StaffContext) -> Actor:
@@ -78,7 +86,7 @@ def _context(session: Session, section: str) -> dict[str, Any]:
     places = list(session.exec(select(Workplace).order_by(col(Workplace.name))).all())
     values: dict[str, Any] = {
         "section": section,
-        "title": section.capitalize(),
+        "title": TITLES[section],
         "orgs": orgs,
         "names": names,
         "partners": [o for o in orgs if o.kind == OrgKind.partner],
@@ -142,14 +150,15 @@ def _do(
         return _render(request, session, staff, section, status=exc.status_code, error=message)
     session.commit()
     if secret is not None:
-        return _render(request, session, staff, section, secret=secret, notice="Saved.")
+        return _render(request, session, staff, section, secret=secret, notice=_("Saved."))
     return redirect(f"/console/admin/{section}?saved=1")
 
 
 @router.get("", summary="Admin index")
 def index(request: Request, staff: Staff) -> Response:
     _admin(staff)
-    return page(request, "admin/index.html", {"title": "Admin", "sections": SECTIONS}, staff=staff)
+    values = {"title": _("Admin"), "sections": SECTIONS}
+    return page(request, "admin/index.html", values, staff=staff)
 
 
 @router.get("/{section}", summary="An admin section")
@@ -159,7 +168,7 @@ def section_page(
     _admin(staff)
     if section not in SECTIONS:
         raise AppError("no such admin page", status=404, code="not_found")
-    return _render(request, session, staff, section, notice="Saved." if saved else "")
+    return _render(request, session, staff, section, notice=_("Saved.") if saved else "")
 
 
 @router.post("/organisations", summary="Create an organisation")

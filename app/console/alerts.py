@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from app.accounts.models import Role
 from app.accounts.web import CsrfStaff, Staff, require_role
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, page, redirect
 from app.deps import RuntimeDep, SessionDep
 from app.notify import service as notify
@@ -34,7 +35,7 @@ def alerts_page(
         request,
         "alerts.html",
         {
-            "title": "Alerts",
+            "title": _("Alerts"),
             "alerts": rows,
             "only_unread": only_unread,
             "choices": list(EmailChoice),

@@ -24,6 +24,7 @@ from app.accounts.web import (
     clear_session_cookie,
     set_session_cookie,
 )
+from app.console.i18n import _
 from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, sentence
 from app.deps import RuntimeDep, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, TooManyRequests, Unauthorized
@@ -33,9 +34,9 @@ from app.timeutil import utcnow
 router = APIRouter(route_class=ConsoleRoute)
 LOGIN_COOKIE = "gd_login"  # double-submit token against login CSRF, before any session
 TOTP_PATH = "/console/login/totp"
-FORM_EXPIRED = "The sign-in form had expired. Please try again."
+FORM_EXPIRED = _("The sign-in form had expired. Please try again.")
 LOGINS = (30, 900.0)  # sign-in attempts per client per 15 minutes, whatever the e-mail
-TOO_MANY_LOGINS = "Too many sign-in attempts from this address. Wait 15 minutes and try again."
+TOO_MANY_LOGINS = _("Too many sign-in attempts from this address. Wait 15 minutes and try again.")
 
 
 def _revoke(session: Session, token: str | None) -> None:

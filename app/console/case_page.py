@@ -17,6 +17,7 @@ from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, Category, Status
 from app.cases.queue import is_overdue
 from app.console import timeline
+from app.console.i18n import _, choose
 from app.console.web import ConsoleRoute, page
 from app.deps import VaultDep, WriteSessionDep
 from app.disclosure import service as disclosure
@@ -29,20 +30,20 @@ from app.voice import media
 router = APIRouter(route_class=ConsoleRoute)
 
 NOTICES = {
-    "acknowledged": "The case is acknowledged; the reporter is told.",
-    "assigned": "The assignment is saved.",
-    "message": "Your message is on its way to the reporter.",
-    "status": "The status is changed.",
-    "note": "The note is saved.",
-    "linked": "The cases are linked.",
-    "step": "The remediation plan is saved.",
-    "proposed": "The plan is on its way to the reporter, one question per step.",
-    "answer": "The reporter's answer is recorded.",
-    "rerouted": "The case is re-routed; the new partner's deadlines apply.",
-    "workplace": "The case is linked to the workplace; its buyers can follow it.",
-    "urgency": "The urgency is changed.",
-    "category": "The category is corrected.",
-    "disclosure": "The question is on its way to the reporter.",
+    "acknowledged": _("The case is acknowledged; the reporter is told."),
+    "assigned": _("The assignment is saved."),
+    "message": _("Your message is on its way to the reporter."),
+    "status": _("The status is changed."),
+    "note": _("The note is saved."),
+    "linked": _("The cases are linked."),
+    "step": _("The remediation plan is saved."),
+    "proposed": _("The plan is on its way to the reporter, one question per step."),
+    "answer": _("The reporter's answer is recorded."),
+    "rerouted": _("The case is re-routed; the new partner's deadlines apply."),
+    "workplace": _("The case is linked to the workplace; its buyers can follow it."),
+    "urgency": _("The urgency is changed."),
+    "category": _("The category is corrected."),
+    "disclosure": _("The question is on its way to the reporter."),
 }
 
 
@@ -133,7 +134,9 @@ def _may_see_identity(session: Session, user: User, case: Case) -> bool:
     return found is not None and found.state == "granted" and disclosure.may_see(user, case, found)
 
 
-def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str, Any]:
+def _context(
+    session: Session, vault: Vault, user: User, case: Case, _: timeline.Translate
+) -> dict[str, Any]:
     content = service.may_read_content(user, case)
     can_act = workflow.may_act(user, case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
@@ -142,12 +145,12 @@ def _context(session: Session, vault: Vault, user: User, case: Case) -> dict[str
     steps = _step_rows(session, vault, user, case, content)
     entries: list[timeline.Entry] = []
     if user.role in (Role.admin, Role.monitor):
-        entries = timeline.build(session, vault, case=case, user=user)
+        entries = timeline.build(session, vault, case=case, user=user, _=_)
     elif user.role == Role.buyer:  # progress only: no reasons, no names
         entries = [
             timeline.Entry(at=e.at, kind="event", label=e.label)
-            for e in timeline.build(session, vault, case=case, user=user)
-            if e.label.startswith(("Case opened", "Status changed"))
+            for e in timeline.build(session, vault, case=case, user=user, _=_)
+            if e.action in ("case.opened", "case.status_changed")
         ]
     said = service.workplace_text(session, vault, case) if content else None
     choice = _workplace_choice(session, case, said) if can_act else {}
@@ -210,7 +213,8 @@ def render_case(
     notice: str = "",
     status: int = 200,
 ) -> Response:
-    context = _context(session, vault, staff.user, case)
+    loc = choose(request, staff.user, staff.zone)
+    context = _context(session, vault, staff.user, case, loc.gettext)
     session.commit()  # the audited read of the worker's reasons
     # A refused action shows its form again, unfolded, under the error.
     failed = request.url.path.rsplit("/", 1)[-1] if error and request.method == "POST" else ""
@@ -242,6 +246,6 @@ def identity_page(
     return page(
         request,
         "identity.html",
-        {"title": f"Case {case.reference}: identity", "case": case, "shown": shown},
+        {"title": _("Who the reporter is"), "case": case, "shown": shown},
         staff=staff,
     )

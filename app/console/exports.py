@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from app.accounts.models import Organisation, Role
 from app.accounts.web import CsrfStaff, Staff, require_role
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, page
 from app.deps import RuntimeDep, SessionDep
 from app.exports.views import start_export
@@ -23,7 +24,7 @@ def exports_page(request: Request, staff: Staff, session: SessionDep) -> Respons
     partners = session.exec(
         select(Organisation).where(Organisation.kind == "partner").order_by(col(Organisation.slug))
     ).all()
-    return page(request, "exports.html", {"title": "Exports", "partners": partners}, staff=staff)
+    return page(request, "exports.html", {"title": _("Exports"), "partners": partners}, staff=staff)
 
 
 @router.post("/exports", summary="Stream the bundle as a download (audited)")

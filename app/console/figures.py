@@ -9,6 +9,7 @@ from collections import defaultdict
 from fastapi import APIRouter, Request, Response
 
 from app.accounts.web import Staff
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, page
 from app.deps import RuntimeDep, SessionDep
 from app.stats import charts, figures, progress
@@ -37,7 +38,7 @@ def figures_page(
         request,
         "figures.html",
         {
-            "title": "Figures",
+            "title": _("Figures"),
             "places": places,
             "charts": {k: charts.bars(v) for k, v in series.items()},
             "chart": charts,

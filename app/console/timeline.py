@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.accounts.models import User
 from app.audit.models import AuditEvent
 from app.cases import service, workflow
 from app.cases.models import Case
+from app.console.i18n import _
 from app.identity.vault import Vault
 from app.timeutil import iso_utc
 
@@ -22,19 +24,30 @@ CONTENT_ACTIONS = frozenset(
     {"message.to_reporter", "message.from_reporter", "message.status_notice", "note.added"}
 )
 DELIVERY = {
-    "pending": "waiting to be sent",
-    "unknown": "may have been sent; not sent again (check with the provider)",
-    "awaiting_reporter": "waiting for the reporter to check the status page",
-    "received": "received",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "read",
-    "failed": "could not be sent",
-    "undelivered": "not delivered",
-    "held_window": "held: the WhatsApp reply window has closed",
-    "no_credentials": "not sent: the channel is not configured",
-    "opted_out": "not sent: the reporter opted out",
+    "pending": _("waiting to be sent"),
+    "unknown": _("may have been sent; not sent again (check with the provider)"),
+    "awaiting_reporter": _("waiting for the reporter to check the status page"),
+    "received": _("received"),
+    "sent": _("sent"),
+    "delivered": _("delivered"),
+    "read": _("read"),
+    "failed": _("could not be sent"),
+    "undelivered": _("not delivered"),
+    "held_window": _("held: the WhatsApp reply window has closed"),
+    "no_credentials": _("not sent: the channel is not configured"),
+    "opted_out": _("not sent: the reporter opted out"),
 }
+ACTORS = {
+    "system": _("the system"),
+    "reporter": _("the reporter"),
+    "cli": _("an operator"),
+    "provider": _("the provider"),
+}
+Translate = Callable[[str], str]
+
+
+def _same(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class Entry:
     direction: str | None = None
     state: str | None = None
     author: str | None = None
+    action: str | None = None  # the audit action an event entry shows
 
 
 def _s(data: dict[str, Any], key: str, default: str = "—") -> str:
@@ -53,79 +67,112 @@ def _s(data: dict[str, Any], key: str, default: str = "—") -> str:
     return str(value).replace("_", " ") if value not in (None, "") else default
 
 
-def _status_change(data: dict[str, Any]) -> str:
-    label = f"Status changed from {_s(data, 'previous')} to {_s(data, 'status')}"
+def _status_change(data: dict[str, Any], _: Translate) -> str:
+    label = _("Status changed from %(previous)s to %(status)s") % {
+        "previous": _(_s(data, "previous")),
+        "status": _(_s(data, "status")),
+    }
     if data.get("closure_reason"):
-        label += f" ({_s(data, 'closure_reason')})"
+        label += f" ({_(_s(data, 'closure_reason'))})"
     return label
 
 
-def _assigned(data: dict[str, Any], users: dict[str, str]) -> str:
+def _assigned(data: dict[str, Any], users: dict[str, str], _: Translate) -> str:
     who = data.get("assignee")
-    return f"Assigned to {users.get(str(who), 'a monitor')}" if who else "Unassigned"
+    if not who:
+        return _("Unassigned")
+    return _("Assigned to %(who)s") % {"who": users.get(str(who)) or _("a monitor")}
 
 
-def _routed(data: dict[str, Any]) -> str:
+def _routed(data: dict[str, Any], _: Translate) -> str:
     partner = data.get("partner")
-    return f"Routed to {partner}" if partner else "Not routed: no partner matched"
+    if not partner:
+        return _("Not routed: no partner matched")
+    return _("Routed to %(partner)s") % {"partner": partner}
 
 
-def describe(action: str, data: dict[str, Any], users: dict[str, str]) -> tuple[str, str | None]:
-    """Plain words for an audit event, and an optional detail line."""
+def describe(
+    action: str, data: dict[str, Any], users: dict[str, str], _: Translate = _same
+) -> tuple[str, str | None]:
+    """Plain words for an audit event (in the reader's language), and an optional detail."""
+
+    def v(key: str, default: str = "—") -> str:  # a value, as the `label` filter shows it
+        return _(_s(data, key, default))
+
     labels: dict[str, tuple[str, str | None]] = {
         "case.opened": (
-            f"Case opened by {_s(data, 'channel')}",
-            f"category {_s(data, 'category')}",
+            _("Case opened by %(channel)s") % {"channel": v("channel")},
+            _("category %(category)s") % {"category": v("category")},
         ),
-        "case.routed": (_routed(data), None),
+        "case.routed": (_routed(data, _), None),
         "case.rerouted": (
-            f"Re-routed from {_s(data, 'previous')} to {_s(data, 'partner')}",
+            _("Re-routed from %(previous)s to %(partner)s")
+            % {"previous": _s(data, "previous"), "partner": _s(data, "partner")},
             _s(data, "reason"),
         ),
-        "case.status_changed": (_status_change(data), _s(data, "reason")),
-        "case.assigned": (_assigned(data, users), None),
-        "case.linked": (f"Linked to case {_s(data, 'other')} as {_s(data, 'kind')}", None),
-        "message.to_reporter": ("Message sent to the reporter", None),
-        "message.from_reporter": ("Message from the reporter", None),
-        "message.status_notice": (f"Reporter told: case {_s(data, 'status')}", None),
-        "message.delivery": (f"Message delivery: {_s(data, 'state')}", None),
-        "note.added": ("Internal note added", None),
-        "remediation.step_added": ("Remediation step added", None),
-        "remediation.step_updated": ("Remediation step updated", None),
-        "remediation.proposed": ("The plan was put to the reporter", None),
-        "remediation.question_asked": (f"Reporter asked: {_s(data, 'kind')}", None),
-        "remediation.answered": (
-            f"Reporter answered ({_s(data, 'kind')}): {_s(data, 'answer', _s(data, 'score'))}",
+        "case.status_changed": (_status_change(data, _), _s(data, "reason")),
+        "case.assigned": (_assigned(data, users, _), None),
+        "case.linked": (
+            _("Linked to case %(other)s as %(kind)s") % {"other": v("other"), "kind": v("kind")},
             None,
         ),
-        "remediation.reason_given": ("The reporter gave their reason", None),
-        "remediation.reminded": (f"Reminder {_s(data, 'reminder')} sent to the reporter", None),
-        "remediation.reasons_read": ("The reporter's reasons were read (audited)", None),
+        "message.to_reporter": (_("Message sent to the reporter"), None),
+        "message.from_reporter": (_("Message from the reporter"), None),
+        "message.status_notice": (
+            _("Reporter told: case %(status)s") % {"status": v("status")},
+            None,
+        ),
+        "message.delivery": (_("Message delivery: %(state)s") % {"state": v("state")}, None),
+        "note.added": (_("Internal note added"), None),
+        "remediation.step_added": (_("Remediation step added"), None),
+        "remediation.step_updated": (_("Remediation step updated"), None),
+        "remediation.proposed": (_("The plan was put to the reporter"), None),
+        "remediation.question_asked": (_("Reporter asked: %(kind)s") % {"kind": v("kind")}, None),
+        "remediation.answered": (
+            _("Reporter answered (%(kind)s): %(answer)s")
+            % {"kind": v("kind"), "answer": v("answer", _s(data, "score"))},
+            None,
+        ),
+        "remediation.reason_given": (_("The reporter gave their reason"), None),
+        "remediation.reminded": (
+            _("Reminder %(number)s sent to the reporter") % {"number": v("reminder")},
+            None,
+        ),
+        "remediation.reasons_read": (_("The reporter's reasons were read (audited)"), None),
         "case.resolution_override": (
-            f"Resolved with an override: {_s(data, 'override')}",
+            _("Resolved with an override: %(why)s") % {"why": v("override")},
             _s(data, "reason"),
         ),
-        "case.reopened": ("The reporter reopened the case", None),
-        "case.danger_reported": ("The reporter says they are in danger now", None),
+        "case.reopened": (_("The reporter reopened the case"), None),
+        "case.danger_reported": (_("The reporter says they are in danger now"), None),
         "case.urgency_changed": (
-            "Marked urgent" if data.get("urgent") else "Marked not urgent",
+            _("Marked urgent") if data.get("urgent") else _("Marked not urgent"),
             _s(data, "reason"),
         ),
         "disclosure.requested": (
-            "The reporter was asked whether they agree to be identified",
+            _("The reporter was asked whether they agree to be identified"),
             None,
         ),
-        "disclosure.granted": ("The reporter agreed to be identified", None),
-        "disclosure.refused": ("The reporter refused to be identified", None),
-        "disclosure.unanswered": ("The reporter did not answer about being identified", None),
-        "disclosure.revoked": ("The reporter took back their consent to be identified", None),
-        "disclosure.viewed": ("The reporter's identity was viewed", None),
-        "case.message_after_closure": ("The reporter wrote after the case ended", None),
-        "identity.revealed": ("The reporter's identity was revealed (audited)", None),
-        "identity.shredded": ("The reporter's identity was destroyed", None),
-        "deadline.reminder": (f"Reminder: {_s(data, 'deadline')} deadline near", None),
-        "deadline.escalated": (f"Escalated: {_s(data, 'deadline')} deadline missed", None),
-        "deadline.reassigned": (f"Re-assigned: {_s(data, 'deadline')} deadline missed", None),
+        "disclosure.granted": (_("The reporter agreed to be identified"), None),
+        "disclosure.refused": (_("The reporter refused to be identified"), None),
+        "disclosure.unanswered": (_("The reporter did not answer about being identified"), None),
+        "disclosure.revoked": (_("The reporter took back their consent to be identified"), None),
+        "disclosure.viewed": (_("The reporter's identity was viewed"), None),
+        "case.message_after_closure": (_("The reporter wrote after the case ended"), None),
+        "identity.revealed": (_("The reporter's identity was revealed (audited)"), None),
+        "identity.shredded": (_("The reporter's identity was destroyed"), None),
+        "deadline.reminder": (
+            _("Reminder: %(deadline)s deadline near") % {"deadline": v("deadline")},
+            None,
+        ),
+        "deadline.escalated": (
+            _("Escalated: %(deadline)s deadline missed") % {"deadline": v("deadline")},
+            None,
+        ),
+        "deadline.reassigned": (
+            _("Re-assigned: %(deadline)s deadline missed") % {"deadline": v("deadline")},
+            None,
+        ),
     }
     if action in labels:
         return labels[action]
@@ -156,7 +203,10 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def build(session: Session, vault: Vault, *, case: Case, user: User) -> list[Entry]:
+def build(
+    session: Session, vault: Vault, *, case: Case, user: User, _: Translate = _same
+) -> list[Entry]:
+    """The case's entries, worded in the reader's language (`_` translates a msgid)."""
     events = audit_events(session, case)
     content = service.may_read_content(user, case)
     datas = [json.loads(e.data) for e in events]
@@ -172,22 +222,30 @@ def build(session: Session, vault: Vault, *, case: Case, user: User) -> list[Ent
     for event, data in zip(events, datas, strict=True):
         if content and event.action in CONTENT_ACTIONS:
             continue
-        label, detail = describe(event.action, data, users)
-        author = users.get(event.actor_id or "") or _actor_kind(event.actor_kind)
+        label, detail = describe(event.action, data, users, _)
+        kind = ACTORS.get(event.actor_kind)
+        author = users.get(event.actor_id or "") or (_(kind) if kind else event.actor_kind)
         entries.append(
-            Entry(at=event.occurred_at, kind="event", label=label, detail=detail, author=author)
+            Entry(
+                at=event.occurred_at,
+                kind="event",
+                label=label,
+                detail=detail,
+                author=author,
+                action=event.action,
+            )
         )
     for m in messages:
         entries.append(
             Entry(
                 at=iso_utc(m.created_at),
                 kind="message",
-                label="From the reporter" if m.direction == "in" else "To the reporter",
+                label=_("From the reporter") if m.direction == "in" else _("To the reporter"),
                 detail=service.message_body(session, vault, case, m)
-                + (" [with media]" if m.has_media else ""),
+                + (" " + _("[with media]") if m.has_media else ""),
                 direction=m.direction,
-                state=DELIVERY.get(m.delivery_state, m.delivery_state.replace("_", " ")),
-                author=users.get(str(m.author_user_id)) if m.author_user_id else "reporter",
+                state=_(DELIVERY.get(m.delivery_state, m.delivery_state.replace("_", " "))),
+                author=users.get(str(m.author_user_id)) if m.author_user_id else _("reporter"),
             )
         )
     for note, body in notes:
@@ -195,19 +253,10 @@ def build(session: Session, vault: Vault, *, case: Case, user: User) -> list[Ent
             Entry(
                 at=iso_utc(note.created_at),
                 kind="note",
-                label="Internal note",
+                label=_("Internal note"),
                 detail=body,
                 author=users.get(str(note.author_user_id)),
             )
         )
     entries.sort(key=lambda e: e.at)
     return entries
-
-
-def _actor_kind(kind: str) -> str:
-    return {
-        "system": "the system",
-        "reporter": "the reporter",
-        "cli": "an operator",
-        "provider": "the provider",
-    }.get(kind, kind)

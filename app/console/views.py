@@ -14,7 +14,8 @@ from app.accounts.web import Staff
 from app.cases.models import Category, Status
 from app.cases.queue import SORTS, QueueFilters, is_overdue
 from app.cases.queue import queue as fetch_queue
-from app.console import admin, alerts, auth, case_actions, case_page, exports, figures
+from app.console import admin, alerts, auth, case_actions, case_page, exports, figures, settings
+from app.console.i18n import _
 from app.console.web import ConsoleRoute, install, page
 from app.deps import SessionDep
 from app.routing.models import Workplace
@@ -29,12 +30,13 @@ router.include_router(case_actions.router)
 router.include_router(admin.router)
 router.include_router(figures.router)
 router.include_router(exports.router)
+router.include_router(settings.router)
 router.include_router(alerts.router)
 
 
-def _age(opened: datetime, now: datetime) -> str:
-    days = (now - opened).days
-    return "today" if days < 1 else ("1 day" if days == 1 else f"{days} days")
+def _age(opened: datetime, now: datetime) -> int:
+    """Whole days since the case opened (the template words it in the user's language)."""
+    return (now - opened).days
 
 
 def _flag(value: str | None) -> bool:
@@ -89,7 +91,7 @@ def queue(
         request,
         "queue.html",
         {
-            "title": "Cases",
+            "title": _("Cases"),
             "cases": cases,
             "overdue": {c.id for c in cases if is_overdue(c, now)},
             "ages": {c.id: _age(c.created_at, now) for c in cases},

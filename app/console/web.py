@@ -8,7 +8,6 @@ of the API's JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
 from app.accounts.web import LoginRequired, StaffContext
+from app.console.i18n import ConsoleLocale, _, choose
 from app.errors import AppError
+from app.i18n import DEFAULT
 from app.timeutil import utcnow
 
 HERE = Path(__file__).parent
@@ -46,41 +48,42 @@ templates = Environment(
 )
 
 
-def _when(value: Any) -> str:
-    """Times as `2026-05-01 14:03 UTC`: short, unambiguous, no locale guessing."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value[:16].replace("T", " ") + " UTC"
-    text: str = value.strftime("%Y-%m-%d %H:%M UTC")
-    return text
+def _loc(context: Any) -> ConsoleLocale:
+    found = context.get("loc")
+    return found if isinstance(found, ConsoleLocale) else ConsoleLocale(DEFAULT)
 
 
-def _short(value: Any) -> str:
-    """`30 Nov 14:03`, the full time on hover (`when`): for the conversation on a phone."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return _when(value)
-    if value is None:
-        return "—"
-    text: str = value.strftime("%d %b %H:%M")
-    return text
+@pass_context
+def _when(context: Any, value: Any) -> Markup:
+    """The time in the user's zone and language; the UTC time on hover."""
+    return _loc(context).when(value)
 
 
-def _month(value: Any) -> str:
+@pass_context
+def _utc(context: Any, value: Any) -> str:
+    """`2026-05-01 14:03 UTC`, for a title attribute."""
+    return _loc(context).utc(value)
+
+
+@pass_context
+def _short(context: Any, value: Any) -> str:
+    """`30 Nov 14:03` in the user's zone, the full time on hover (`utc`): for a phone."""
+    return _loc(context).short(value)
+
+
+@pass_context
+def _month(context: Any, value: Any) -> str:
     """The month only, for buyers: an exact date could single a worker out."""
-    if value is None:
-        return "—"
-    return value[:7] if isinstance(value, str) else str(value.strftime("%Y-%m"))
+    return _loc(context).month(value)
 
 
-def _label(value: Any) -> str:
-    return str(value or "—").replace("_", " ")
+@pass_context
+def _label(context: Any, value: Any) -> str:
+    return _loc(context).label(value)
 
 
 templates.filters["when"] = _when
+templates.filters["utc"] = _utc
 templates.filters["label"] = _label
 templates.filters["month"] = _month
 templates.filters["short"] = _short
@@ -100,8 +103,13 @@ def page(
     staff: StaffContext | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    loc = choose(request, staff.user if staff else None, staff.zone if staff else None)
     values: dict[str, Any] = {
         "request": request,
+        "loc": loc,
+        "lang": loc.lang,
+        "_": loc.markup,
+        "ngettext": loc.nmarkup,
         "staff": staff,
         "user": staff.user if staff else None,
         "csrf": staff.csrf if staff else "",
@@ -124,16 +132,19 @@ def sentence(message: str) -> str:
 
 def error_page(request: Request, exc: AppError) -> HTMLResponse:
     titles = {
-        403: "Not allowed",
-        404: "Not found",
-        409: "Changed meanwhile",
-        422: "Not valid",
-        429: "Slow down",
+        403: _("Not allowed"),
+        404: _("Not found"),
+        409: _("Changed meanwhile"),
+        422: _("Not valid"),
+        429: _("Slow down"),
     }
     return page(
         request,
         "error.html",
-        {"title": titles.get(exc.status_code, "Cannot do that"), "message": sentence(exc.message)},
+        {
+            "title": titles.get(exc.status_code, _("Cannot do that")),
+            "message": sentence(exc.message),
+        },
         status=exc.status_code,
     )
 
