@@ -32,6 +32,7 @@ from app.identity.service import shred_reporter
 from app.identity.vault import Vault
 from app.messaging.models import OutboxItem
 from app.timeutil import iso_utc, utcnow
+from app.voice.models import CaseMedia
 
 DEFAULT_DAYS = 1095
 BATCH = 200
@@ -153,6 +154,9 @@ def _drop_content(session: Session, case: Case) -> None:
     for disclosure in session.exec(select(Disclosure).where(Disclosure.case_id == case.id)):
         _clear_encrypted(disclosure)  # who the reporter said they are
         session.add(disclosure)
+    for media in session.exec(select(CaseMedia).where(CaseMedia.case_id == case.id)):
+        _clear_encrypted(media)  # recordings; one still at the provider is deleted there, unread
+        session.add(media)
     messages = select(CaseMessage.id).where(col(CaseMessage.case_id) == case.id)
     # Outbox copies of staff messages are under the reporter's key, which may live on.
     session.execute(delete(OutboxItem).where(col(OutboxItem.case_message_id).in_(messages)))

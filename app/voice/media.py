@@ -88,6 +88,8 @@ def store(runtime: Runtime, work: Work, audio: bytes, content_type: str) -> None
         case = session.get(Case, item.case_id) if item else None
         if item is None or case is None or item.state != MediaState.pending:
             return
+        if case.content_shredded_at is not None:
+            return  # its key is gone: nothing is kept, and the provider's copy is deleted next
         item.data_enc = runtime.vault.encrypt_bytes(
             session,
             key_id=case.data_key_id,
