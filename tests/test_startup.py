@@ -159,3 +159,31 @@ def test_a_failed_build_stops_the_server_and_is_not_reported_alive() -> None:
         assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
     asyncio.run(scenario())
+
+
+def test_serve_exits_non_zero_when_the_app_cannot_be_built(tmp_path: Path) -> None:
+    """The orderly shutdown after a failed build still tells the operator it failed."""
+    code = (
+        "import sys, app.main\n"
+        "def broken(*a, **k):\n"
+        "    raise RuntimeError('cannot build')\n"
+        "app.main.create_app = broken\n"
+        "from app.cli import main\n"
+        "sys.exit(main(['serve', '--port', sys.argv[1], '--no-worker']))\n"
+    )
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(port)],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # uvicorn ends on the SIGTERM it caught: 143 in a shell, never 0.
+    assert done.returncode != 0, (done.returncode, done.stderr[-2000:])
+    assert "the web app failed to start" in done.stderr
