@@ -18,7 +18,14 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
-from channels.base import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
+from channels.base import (
+    DeliveryStatus,
+    Fetched,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    SendResult,
+)
 
 
 class ChannelName(StrEnum):
@@ -40,6 +47,8 @@ class Capabilities:
     address_is_phone: bool = True
     # Inbound messages may carry media (photos, voice notes, recordings).
     media: bool = False
+    # Media fetched from the provider can be deleted there afterwards.
+    deletes_media: bool = False
     # Messages to the reporter go out on this channel (a caller is answered by SMS).
     outbound_channel: ChannelName | None = None
     # The provider can be asked whether it already has a message whose send was uncertain.
@@ -151,4 +160,17 @@ class ChannelAdapter(Protocol):
         exclude: frozenset[str],
     ) -> str | None:
         """The provider's id of `message` if it has it (only when `can_look_up`)."""
+        ...
+
+    def media_ref(self, media: Media) -> str | None:
+        """What the media is fetched and deleted by later (kept in the database; never a
+        URL a request chose), or None when it holds nothing to fetch (a location)."""
+        ...
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        """The bytes; FetchFailed to try later, TooBig over `limit`."""
+        ...
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        """Gone at the provider (already gone counts); FetchFailed to try later."""
         ...

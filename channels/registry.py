@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from channels import meta, twilio
+from channels import meta, twilio, voice
 from channels.adapter import (
     Capabilities,
     ChannelAdapter,
@@ -25,7 +25,15 @@ from channels.adapter import (
     WebhookKind,
     WebhookRequest,
 )
-from channels.base import BadRequest, NotConfigured, OutboundMessage, SendResult
+from channels.base import (
+    BadRequest,
+    Fetched,
+    FetchFailed,
+    Media,
+    NotConfigured,
+    OutboundMessage,
+    SendResult,
+)
 
 # Twilio acts on these single-word messages itself (PROVIDERS.md); they still arrive.
 TWILIO_KEYWORDS = frozenset(
@@ -65,12 +73,13 @@ class TwilioAdapter:
     def capabilities(self, channel: ChannelName) -> Capabilities:
         if channel == ChannelName.voice:
             # A caller is answered by SMS to the number they called from.
-            return Capabilities(media=True, outbound_channel=ChannelName.sms)
+            return Capabilities(media=True, deletes_media=True, outbound_channel=ChannelName.sms)
         window = WHATSAPP_WINDOW if channel == ChannelName.whatsapp else None
         return Capabilities(
             reply_window=window,
             provider_keywords=TWILIO_KEYWORDS if channel == ChannelName.sms else frozenset(),
             media=True,
+            deletes_media=True,
             outbound_channel=channel,
             can_look_up=True,
         )
@@ -153,6 +162,31 @@ class TwilioAdapter:
             exclude=exclude,
         )
 
+    # media: recordings ("RE...") and the media of messages ("MM.../ME...")
+
+    def media_ref(self, media: Media) -> str | None:
+        return twilio.media_ref(media.url)
+
+    def _account(self) -> dict[str, str]:
+        if not (self.account_sid and self.auth_token):
+            raise FetchFailed("no_credentials")
+        return {
+            "api_base": self.api_base,
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+        }
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        if "/" not in ref:
+            return await voice.fetch_recording(client, recording_sid=ref, **self._account())
+        return await twilio.fetch_media(client, ref=ref, **self._account())
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        if "/" not in ref:
+            await voice.delete_recording(client, recording_sid=ref, **self._account())
+        else:
+            await twilio.delete_media(client, ref=ref, **self._account())
+
 
 @dataclass(frozen=True)
 class MetaAdapter:
@@ -170,6 +204,7 @@ class MetaAdapter:
         return Capabilities(
             reply_window=WHATSAPP_WINDOW,
             media=True,
+            deletes_media=True,
             outbound_channel=ChannelName.whatsapp,
             templates=True,
         )
@@ -231,6 +266,19 @@ class MetaAdapter:
         exclude: frozenset[str],
     ) -> str | None:
         raise NotConfigured("the Graph API cannot be asked what it has sent")
+
+    def media_ref(self, media: Media) -> str | None:
+        return meta.media_ref(media.content_type, media.url)
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        return await meta.fetch_media(
+            client, api_base=self.api_base, access_token=self.access_token, ref=ref, limit=limit
+        )
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        await meta.delete_media(
+            client, api_base=self.api_base, access_token=self.access_token, ref=ref
+        )
 
 
 @dataclass(frozen=True)
@@ -324,3 +372,8 @@ def webhooks() -> list[tuple[str, Webhook]]:
 def capabilities(channel: str, provider: str | None = None) -> Capabilities:
     """What `channel` can do through `provider` (its first provider when None)."""
     return _KNOWN.capabilities(channel, provider)
+
+
+def media_ref(provider: str, media: Media) -> str | None:
+    """What `provider`'s media is fetched by later (None: nothing to fetch)."""
+    return _KNOWN.adapter(provider).media_ref(media)

@@ -17,10 +17,11 @@ from sqlmodel import col
 from app.audit.models import AuditEvent
 from app.cases.models import Case
 from app.identity import service as identity
+from app.media.models import CaseMedia
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
 from app.voice.jobs import file_dropped_calls
-from app.voice.models import CaseMedia, VoiceCall
+from app.voice.models import VoiceCall
 from app.worker import run_once
 from tests.console.helpers import sign_in
 from tests.factories import auth, make_org, make_token, make_user
