@@ -68,11 +68,15 @@ class WebhookRequest:
 
 
 class WebhookKind(StrEnum):
-    inbound = "inbound"  # messages from reporters (Twilio: answered synchronously)
+    """What an endpoint does; app.webhooks.routes has one handler per kind, for every
+    provider, so a provider whose endpoints are of these kinds needs nothing outside its
+    module in channels/."""
+
+    inbound = "inbound"  # one message from a reporter, answered in the response (TwiML)
     status = "status"  # delivery status callbacks
     handshake = "handshake"  # a subscription check (Meta's hub.challenge)
-    events = "events"  # a batch of messages and statuses (Meta)
-    call = "call"  # a phone call, and the steps under its path
+    events = "events"  # a batch of messages and statuses, answered at once (Meta)
+    call = "call"  # a phone call, and the steps under its path (app.voice)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Webhook:
 class Parsed:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[DeliveryStatus] = field(default_factory=list)
+    skipped: int = 0  # malformed items left out of a batch (counted, never stored)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,11 @@ class ChannelAdapter(Protocol):
 
     def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
         """Inbound messages (for `channel`) and delivery statuses (channel None)."""
+        ...
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        """The answer to a subscription check (a `handshake` webhook): the challenge, or
+        Forbidden / NotConfigured."""
         ...
 
     def reply(self, text: str | None) -> Reply:

@@ -8,6 +8,7 @@ on outside this package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -51,6 +52,7 @@ class Credentials(Protocol):
     twilio_whatsapp_from: str | None
     twilio_api_base: str
     meta_app_secret: str | None
+    meta_verify_token: str | None
     meta_access_token: str | None
     meta_phone_number_id: str | None
     meta_api_base: str
@@ -120,6 +122,9 @@ class TwilioAdapter:
         if channel == ChannelName.voice:
             raise BadRequest("a call is not a message: app.voice handles it")
         return Parsed(messages=[twilio.parse_inbound(params, channel=channel.value)])
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        raise BadRequest("Twilio makes no subscription handshake")
 
     def reply(self, text: str | None) -> Reply:
         return Reply(twilio.twiml(text), "text/xml")
@@ -196,6 +201,7 @@ class MetaAdapter:
     access_token: str
     phone_number_id: str
     api_base: str
+    verify_token: str = ""
     provider: str = "meta"
     channels: frozenset[ChannelName] = frozenset({ChannelName.whatsapp})
     max_body: int = meta.META_MAX_BODY
@@ -232,8 +238,17 @@ class MetaAdapter:
         )
 
     def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
-        messages, statuses = meta.parse_events(request.body)
-        return Parsed(messages=messages, statuses=statuses)
+        skipped: list[str] = []
+        messages, statuses = meta.parse_events(request.body, on_skip=skipped.append)
+        return Parsed(messages=messages, statuses=statuses, skipped=len(skipped))
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        return meta.verify_handshake(
+            verify_token=self.verify_token,
+            mode=query.get("hub.mode"),
+            token=query.get("hub.verify_token"),
+            challenge=query.get("hub.challenge"),
+        )
 
     def reply(self, text: str | None) -> Reply:
         return Reply('{"status": "ok"}', "application/json")
@@ -332,6 +347,7 @@ def build(credentials: Credentials, public_url: str = "") -> Registry:
         (
             MetaAdapter(
                 app_secret=c.meta_app_secret or "",
+                verify_token=c.meta_verify_token or "",
                 access_token=c.meta_access_token or "",
                 phone_number_id=c.meta_phone_number_id or "",
                 api_base=c.meta_api_base,
@@ -356,6 +372,7 @@ class _Blank:
     twilio_whatsapp_from: str | None = None
     twilio_api_base: str = ""
     meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
     meta_access_token: str | None = None
     meta_phone_number_id: str | None = None
     meta_api_base: str = ""
@@ -377,3 +394,8 @@ def capabilities(channel: str, provider: str | None = None) -> Capabilities:
 def media_ref(provider: str, media: Media) -> str | None:
     """What `provider`'s media is fetched by later (None: nothing to fetch)."""
     return _KNOWN.adapter(provider).media_ref(media)
+
+
+def providers() -> list[str]:
+    """Every provider there is an adapter for (metrics list them all, configured or not)."""
+    return [a.provider for a in _KNOWN.adapters]

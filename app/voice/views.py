@@ -18,13 +18,29 @@ from app.errors import NotFound, error_responses
 from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.voice import flow, prompts
-from app.webhooks.views import TWIML, TWIML_RESPONSES, refuse, twilio_params
-from channels import voice
-from channels.base import ChannelError
+from app.webhooks.views import TWIML, TWIML_RESPONSES, read_body, refuse
+from channels import twilio, voice
+from channels.base import ChannelError, NotConfigured
 from channels.voice import CallEvent
 
 router = APIRouter(tags=["provider webhooks"])
 _NAME = re.compile(r"[a-z_]{1,32}")
+
+
+async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
+    token = runtime.settings.twilio_auth_token
+    if not token:
+        raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
+    params = twilio.parse_form(await read_body(request, twilio.TWILIO_MAX_BODY))
+    twilio.verify_signature(
+        auth_token=token,
+        public_url=runtime.settings.public_url,
+        path=path,
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        params=params,
+        signature=request.headers.get("x-twilio-signature"),
+    )
+    return params
 
 
 def _answer(runtime: Runtime, step: str, query: str, event: CallEvent) -> flow.Answer:
