@@ -247,6 +247,9 @@ def test_when_the_provider_is_down_the_photo_waits_and_is_fetched_later(
     (item,) = the(runtime, CaseMedia)
     assert isinstance(item, CaseMedia)
     assert (item.state, item.attempts, item.last_error) == ("pending", 1, "http_503")
+    admin = make_token(runtime, make_user(runtime, email="ada@ops.example", role="admin"))
+    scraped = client.get("/metrics", headers=auth(admin)).text
+    assert 'grievance_media_items{state="pending"} 1.0' in scraped
     standin.always_fail = None
     with runtime.session() as session:  # the back-off has passed
         row = session.get(CaseMedia, item.id)
