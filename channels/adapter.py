@@ -29,12 +29,13 @@ from channels.base import (
 
 
 class ChannelName(StrEnum):
-    """The channels providers serve (a subset of app.cases.models.Channel, whose `web` and
-    `field` have no provider)."""
+    """The channels providers serve: a reporter's (a subset of app.cases.models.Channel,
+    whose `web` and `field` have no provider), and staff alert e-mail."""
 
     sms = "sms"
     whatsapp = "whatsapp"
     voice = "voice"
+    email = "email"  # staff alerts (app.notify), never a reporter's channel
 
 
 @dataclass(frozen=True)

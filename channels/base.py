@@ -60,10 +60,11 @@ class DeliveryStatus:
 
 @dataclass(frozen=True)
 class OutboundMessage:
-    channel: str  # "sms" | "whatsapp"
-    to: str  # "+E164"
+    channel: str  # "sms" | "whatsapp" | "email"
+    to: str  # "+E164", or an e-mail address
     body: str
     status_callback: str | None = None
+    subject: str | None = None  # e-mail only
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from channels.base import (
     OutboundMessage,
     SendResult,
 )
+from channels.smtp import SmtpAdapter
 
 # Twilio acts on these single-word messages itself (PROVIDERS.md); they still arrive.
 TWILIO_KEYWORDS = frozenset(
@@ -56,6 +57,7 @@ class Credentials(Protocol):
     meta_access_token: str | None
     meta_phone_number_id: str | None
     meta_api_base: str
+    smtp_url: str | None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class TwilioAdapter:
     api_base: str
     public_url: str = ""
     provider: str = "twilio"
-    channels: frozenset[ChannelName] = frozenset(ChannelName)
+    channels: frozenset[ChannelName] = frozenset(
+        {ChannelName.sms, ChannelName.whatsapp, ChannelName.voice}
+    )
     max_body: int = twilio.TWILIO_MAX_BODY
 
     def capabilities(self, channel: ChannelName) -> Capabilities:
@@ -360,8 +364,14 @@ def build(credentials: Credentials, public_url: str = "") -> Registry:
                 api_base=c.twilio_api_base,
                 public_url=public_url,
             ),
+            SmtpAdapter(url=c.smtp_url or "", default_sender=_default_sender(public_url)),
         )
     )
+
+
+def _default_sender(public_url: str) -> str:
+    host = httpx.URL(public_url).host if public_url else ""
+    return f"grievance-desk@{host or 'localhost'}"
 
 
 @dataclass
@@ -376,6 +386,7 @@ class _Blank:
     meta_access_token: str | None = None
     meta_phone_number_id: str | None = None
     meta_api_base: str = ""
+    smtp_url: str | None = None
 
 
 # What a channel can do does not depend on credentials: asked without any.
