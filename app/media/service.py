@@ -43,7 +43,8 @@ def queue(
         message_id=message_id,
         provider=provider,
         provider_ref=ref,
-        content_type=media.content_type[:64] or None,
+        # A MIME type as declared (Twilio); Meta names only the kind ("image") until fetched.
+        content_type=media.content_type[:64] if "/" in media.content_type else None,
         seconds=seconds,
     )
     session.add(item)
