@@ -17,7 +17,7 @@ from app.identity.models import DataKey, Reporter
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
-from app.stats.models import CaseTally
+from app.stats.models import CaseDuration, CaseTally, WorkplaceProgress, WorkplaceSteps
 from app.voice.models import CaseMedia, VoiceCall
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Case",
+    "CaseDuration",
     "CaseLink",
     "CaseMedia",
     "CaseMessage",
@@ -50,5 +51,7 @@ __all__ = [
     "VoiceCall",
     "Workplace",
     "WorkplaceBuyer",
+    "WorkplaceProgress",
+    "WorkplaceSteps",
     "metadata",
 ]
