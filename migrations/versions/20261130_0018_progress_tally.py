@@ -80,7 +80,7 @@ def _progress_add(r: str) -> str:
     columns = ", ".join(("workplace_id", "status", "category", *_CASE_COUNTS))
     values = ", ".join((f"{r}.workplace_id", f"{r}.status", f"{r}.category", *_case_flags(r)))
     return (
-        f"INSERT INTO workplace_progress ({columns}) SELECT {values} "  # noqa: S608
+        f"INSERT INTO workplace_progress ({columns}) SELECT {values} "
         f"WHERE {r}.workplace_id IS NOT NULL "
         + _upsert("workplace_progress", ("workplace_id", "status", "category"), _CASE_COUNTS)
     )
@@ -109,7 +109,7 @@ def _durations_add(r: str, sqlite: bool) -> str:
     for kind, column in (("ack", "acknowledged_at"), ("close", "closed_at")):
         took = f"{_micros(f'{r}.{column}', sqlite)} - {_micros(f'{r}.created_at', sqlite)}"
         out.append(
-            "INSERT INTO case_duration (case_id, kind, workplace_id, micros) "  # noqa: S608
+            "INSERT INTO case_duration (case_id, kind, workplace_id, micros) "
             f"SELECT {r}.id, '{kind}', {r}.workplace_id, {took} "
             f"WHERE {r}.workplace_id IS NOT NULL AND {r}.{column} IS NOT NULL;"
         )
