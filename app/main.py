@@ -22,6 +22,7 @@ from app.exports import views as export_views
 from app.headers import SecurityHeaders
 from app.metrics import Metrics
 from app.metrics import router as metrics_router
+from app.notify import views as notify_views
 from app.requestlog import RequestLog
 from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)
+    app.include_router(notify_views.router)
     app.include_router(disclosure_views.router)
     app.include_router(admin_router)
     app.include_router(export_views.router)

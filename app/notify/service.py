@@ -22,6 +22,7 @@ from datetime import datetime, time
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from app import paging
 from app.accounts.models import Organisation, Role, User
 from app.audit.models import AuditEvent
 from app.audit.service import Actor, record
@@ -271,6 +272,7 @@ class AlertRow:
     says: str
     created_at: datetime
     read: bool
+    event_seq: int
 
 
 def unread_count(session: Session, *, user: User) -> int:
@@ -281,19 +283,44 @@ def unread_count(session: Session, *, user: User) -> int:
     ).one()
 
 
+INBOX_PAGE = 50
+MAX_INBOX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[AlertRow]
+    next: str | None  # the cursor of the next (older) page, None on the last
+
+
 def inbox(
-    session: Session, *, user: User, unread_only: bool = False, limit: int = 100
-) -> list[AlertRow]:
+    session: Session,
+    *,
+    user: User,
+    unread_only: bool = False,
+    cursor: str | None = None,
+    limit: int = INBOX_PAGE,
+) -> InboxPage:
+    """The caller's alerts, newest first (in the order of the events they come from), one
+    page after a keyset cursor: the unique (user, event) index serves every page alike."""
+    limit = max(1, min(limit, MAX_INBOX_PAGE))
+    kind = "alerts-unread" if unread_only else "alerts"
     query = (
         select(StaffAlert, Case.reference)
         .join(Case, col(Case.id) == col(StaffAlert.case_id))
         .where(StaffAlert.user_id == user.id)
-        .order_by(col(StaffAlert.created_at).desc(), col(StaffAlert.event_seq).desc())
-        .limit(limit)
+        .order_by(col(StaffAlert.event_seq).desc())
+        .limit(limit + 1)
     )
     if unread_only:
         query = query.where(col(StaffAlert.read_at).is_(None))
-    return [
+    if cursor is not None:
+        (raw,) = paging.decode(cursor, kind, 1)
+        if not raw.isdigit():
+            raise AppError("the cursor is not one this API gave out", code="bad_cursor")
+        query = query.where(col(StaffAlert.event_seq) < int(raw))
+    found = session.exec(query).all()
+    rows = [
         AlertRow(
             id=a.id,
             case_id=a.case_id,
@@ -302,9 +329,14 @@ def inbox(
             says=SAYS[AlertKind(a.kind)],
             created_at=a.created_at,
             read=a.read_at is not None,
+            event_seq=a.event_seq,
         )
-        for a, reference in session.exec(query).all()
+        for a, reference in found[:limit]
     ]
+    more = len(found) > limit
+    return InboxPage(
+        items=rows, next=paging.encode(kind, str(rows[-1].event_seq)) if more else None
+    )
 
 
 def mark_read(session: Session, *, user: User, ids: Iterable[uuid.UUID] | None) -> int:
