@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, not_, or_, union_all
 from sqlmodel import Session, col, select
 
 from app import paging
@@ -86,7 +86,15 @@ def progress(
     more = len(places) > limit
     places = places[:limit]
     counts = _counts(session, [p.id for p in places], utcnow())
-    items = [_one(session, p, counts[p.id], min_cell) for p in places]
+    # Only the medians that will be shown: those over at least `min_cell` cases.
+    wanted = [
+        (p.id, kind, n)
+        for p in places
+        for kind, n in (("ack", counts[p.id].acknowledged), ("close", counts[p.id].closed))
+        if n >= max(min_cell, 1)
+    ]
+    medians = _medians(session, wanted)
+    items = [_one(p, counts[p.id], medians, min_cell) for p in places]
     last = places[-1] if more else None
     return ProgressPage(
         items=items, next=paging.encode("progress", last.name, str(last.id)) if last else None
@@ -127,21 +135,41 @@ def _counts(session: Session, ids: list[uuid.UUID], now: datetime) -> dict[uuid.
     out: dict[uuid.UUID, _Counts] = defaultdict(_Counts)
     if not ids:
         return out
-    for row in session.exec(
-        select(WorkplaceProgress).where(
-            col(WorkplaceProgress.workplace_id).in_(ids), col(WorkplaceProgress.cases) > 0
+    t = WorkplaceProgress
+    for (
+        place,
+        status,
+        category,
+        cases,
+        acknowledged,
+        in_time,
+        closed,
+        overridden,
+    ) in session.execute(
+        select(  # type: ignore[call-overload]
+            t.workplace_id,
+            t.status,
+            t.category,
+            t.cases,
+            t.acknowledged,
+            t.ack_in_time,
+            t.closed,
+            t.overridden,
+        ).where(col(t.workplace_id).in_(ids), col(t.cases) > 0)
+    ).all():
+        c = out[place]
+        c.by_status[(status, category)] = cases
+        c.acknowledged += acknowledged
+        c.ack_in_time += in_time
+        c.closed += closed
+        c.overridden += overridden
+    s = WorkplaceSteps
+    for place, *steps in session.execute(
+        select(s.workplace_id, s.proposed, s.agreed, s.done, s.verified).where(  # type: ignore[call-overload]
+            col(s.workplace_id).in_(ids)
         )
     ).all():
-        c = out[row.workplace_id]
-        c.by_status[(row.status, row.category)] = row.cases
-        c.acknowledged += row.acknowledged
-        c.ack_in_time += row.ack_in_time
-        c.closed += row.closed
-        c.overridden += row.overridden
-    for steps in session.exec(
-        select(WorkplaceSteps).where(col(WorkplaceSteps.workplace_id).in_(ids))
-    ).all():
-        out[steps.workplace_id].steps = {k: getattr(steps, k) for k in STEP_FIGURES}
+        out[place].steps = dict(zip(STEP_FIGURES, steps, strict=True))
     _late(session, ids, now, out)
     return out
 
@@ -178,25 +206,35 @@ def _late(
         out[workplace_id].overdue += int(late)
 
 
-def _median_days(
-    session: Session, workplace_id: uuid.UUID, kind: str, count: int, min_cell: int
-) -> float | None:
-    """The median by position in the index: the middle one or two of `count` values."""
-    if count < min_cell or count <= 0:
-        return None
-    middle = session.exec(
-        select(CaseDuration.micros)
-        .where(CaseDuration.workplace_id == workplace_id, CaseDuration.kind == kind)
-        .order_by(col(CaseDuration.micros))
-        .offset((count - 1) // 2)
-        .limit(1 if count % 2 else 2)
-    ).all()
-    if not middle:
-        return None
-    return withhold_small(sum(middle) / len(middle) / MICROS_PER_DAY, over=count, min_cell=min_cell)
+def _medians(
+    session: Session, wanted: list[tuple[uuid.UUID, str, int]]
+) -> dict[tuple[uuid.UUID, str], float]:
+    """Medians in days of (workplace, kind, how many values), each read by position in the
+    index (the middle one or two values), all in one statement."""
+    parts = []
+    for place, kind, count in wanted:
+        middle = (
+            select(CaseDuration.workplace_id, CaseDuration.kind, CaseDuration.micros)
+            .where(CaseDuration.workplace_id == place, CaseDuration.kind == kind)
+            .order_by(col(CaseDuration.micros))
+            .offset((count - 1) // 2)
+            .limit(1 if count % 2 else 2)
+            .subquery()
+        )
+        parts.append(select(middle.c.workplace_id, middle.c.kind, middle.c.micros))
+    values: dict[tuple[uuid.UUID, str], list[int]] = defaultdict(list)
+    if parts:
+        for place, kind, micros in session.execute(union_all(*parts)).all():
+            values[(place, kind)].append(micros)
+    return {key: sum(v) / len(v) / MICROS_PER_DAY for key, v in values.items()}
 
 
-def _one(session: Session, place: Workplace, counts: _Counts, min_cell: int) -> Progress:
+def _one(
+    place: Workplace,
+    counts: _Counts,
+    medians: dict[tuple[uuid.UUID, str], float],
+    min_cell: int,
+) -> Progress:
     status_table = table(
         counts.by_status,
         [s.value for s in Status],
@@ -209,10 +247,12 @@ def _one(session: Session, place: Workplace, counts: _Counts, min_cell: int) -> 
         cases=status_table.shown[(None, None)],  # the same figure as the table's total
         by_status=dict(status_table.shown),
         acknowledged_in_time=withhold_rate(counts.ack_in_time, due, min_cell=min_cell),
-        median_days_to_acknowledge=_median_days(
-            session, place.id, "ack", counts.acknowledged, min_cell
+        median_days_to_acknowledge=withhold_small(
+            medians.get((place.id, "ack")), over=counts.acknowledged, min_cell=min_cell
         ),
-        median_days_to_close=_median_days(session, place.id, "close", counts.closed, min_cell),
+        median_days_to_close=withhold_small(
+            medians.get((place.id, "close")), over=counts.closed, min_cell=min_cell
+        ),
         steps={k: _hide(v, min_cell) for k, v in counts.steps.items()},
         overrides=_hide(counts.overridden, min_cell),
         overdue=_hide(counts.overdue, min_cell),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 R = TypeVar("R", bound=Hashable)
@@ -206,6 +207,28 @@ def bordered(
     return out
 
 
+def _keys(rows: Sequence[R], cols: Sequence[C]) -> list[tuple[R | None, C | None]]:
+    """The cells of a bordered table, in the order `bordered` makes them."""
+    return [
+        *((r, c) for r in rows for c in cols),
+        *((r, None) for r in rows),
+        *((None, c) for c in cols),
+        (None, None),
+    ]
+
+
+@lru_cache(maxsize=2048)
+def _withheld(
+    rows: tuple[Hashable, ...], cols: tuple[Hashable, ...], counts: tuple[int, ...], min_cell: int
+) -> frozenset[int]:
+    """Which cells (by position in `_keys`) to withhold. The answer depends on the counts
+    alone, and the same tables are asked for again and again (every page view) while their
+    cases do not change, so it is remembered: a new count is a new key."""
+    values = dict(zip(_keys(rows, cols), counts, strict=True))
+    hidden = protect(values, rows, cols, min_cell=min_cell)
+    return frozenset(i for i, key in enumerate(values) if key in hidden)
+
+
 def table(
     counts: Mapping[tuple[R, C], int],
     rows: Iterable[R],
@@ -216,6 +239,8 @@ def table(
     """Build and protect one bordered table."""
     row_list, col_list = tuple(rows), tuple(cols)
     values = bordered(counts, row_list, col_list)
-    hidden = protect(values, row_list, col_list, min_cell=min_cell)
+    keys = _keys(row_list, col_list)
+    positions = _withheld(row_list, col_list, tuple(values[k] for k in keys), min_cell)
+    hidden = {keys[i] for i in positions}
     shown = {k: (None if k in hidden else v) for k, v in values.items()}
     return Table(rows=row_list, cols=col_list, values=values, shown=shown)
