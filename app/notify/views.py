@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from app.accounts.models import Role, User
 from app.deps import ApiUser, SessionDep
@@ -40,7 +40,7 @@ class MarkReadIn(BaseModel):
     ids: list[uuid.UUID] | None = Field(
         default=None, max_length=500, description="these alerts (the caller's own)"
     )
-    all: bool = Field(default=False, description="every alert of the caller")
+    all: StrictBool = Field(default=False, description="every alert of the caller")
 
     @model_validator(mode="after")
     def one_of(self) -> MarkReadIn:

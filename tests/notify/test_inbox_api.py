@@ -90,7 +90,7 @@ def test_inbox_api_pages_and_marks_read(runtime: Runtime, client: TestClient) ->
     assert client.get(INBOX, params={"cursor": "%%%"}, headers=mine).status_code == 400
     assert client.get(INBOX, params={"limit": 0}, headers=mine).status_code == 422
 
-    for bad in ({}, {"all": False}, {"ids": three, "all": True}, {"ids": ["nope"]}):
+    for bad in ({}, {"all": False}, {"all": 1}, {"ids": three, "all": True}, {"ids": ["nope"]}):
         r = client.post(f"{INBOX}/read", json=bad, headers=mine)
         assert r.status_code == 422, bad
     r = client.post(f"{INBOX}/read", json={"all": True}, headers=mine)
