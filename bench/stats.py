@@ -139,7 +139,7 @@ def run(name: str, url: str, count: int, key_dir: Path) -> None:
                     lambda: progress.progress(session, workplace_ids=mine, min_cell=5),
                 ),
                 (
-                    "buyer progress, cold (no remembered suppression)",
+                    "buyer progress, cold suppression",
                     lambda: cold(
                         lambda: progress.progress(session, workplace_ids=mine, min_cell=5)
                     ),
