@@ -351,12 +351,19 @@ def _fill() -> None:
 INDEXES = (
     (
         "ix_grievance_case_workplace_ack_due",
-        ["workplace_id", "ack_due_at", "status"],
+        ["workplace_id", "ack_due_at", "status", "acknowledged_at"],
         "acknowledged_at IS NULL",
     ),
     (
         "ix_grievance_case_workplace_feedback_due",
-        ["workplace_id", "feedback_due_at", "status", "acknowledged_at", "ack_due_at"],
+        [
+            "workplace_id",
+            "feedback_due_at",
+            "status",
+            "acknowledged_at",
+            "ack_due_at",
+            "feedback_given_at",
+        ],
         "feedback_given_at IS NULL",
     ),
 )
