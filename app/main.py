@@ -23,6 +23,7 @@ from app.headers import SecurityHeaders
 from app.media import views as media_views
 from app.metrics import Metrics
 from app.metrics import router as metrics_router
+from app.notify import views as notify_views
 from app.requestlog import RequestLog
 from app.retention import views as retention_views
 from app.runtime import Runtime, build_runtime
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)
+    app.include_router(notify_views.router)
     app.include_router(disclosure_views.router)
     app.include_router(admin_router)
     app.include_router(export_views.router)

@@ -18,7 +18,7 @@ from app.media.models import CaseMedia
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
-from app.stats.models import CaseTally
+from app.stats.models import CaseDuration, CaseTally, WorkplaceProgress, WorkplaceSteps
 from app.voice.models import VoiceCall
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Case",
+    "CaseDuration",
     "CaseLink",
     "CaseMedia",
     "CaseMessage",
@@ -51,5 +52,7 @@ __all__ = [
     "VoiceCall",
     "Workplace",
     "WorkplaceBuyer",
+    "WorkplaceProgress",
+    "WorkplaceSteps",
     "metadata",
 ]

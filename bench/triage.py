@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bulk import bulk_load
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session, select
 
@@ -173,7 +175,19 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def fill_sqlite(world: World, count: int, rng: random.Random) -> None:
+def fill_sqlite(
+    world: World, count: int, rng: random.Random, then: Callable[[], None] | None = None
+) -> None:
+    """`then` runs before the tallies are counted (more rows for the figures)."""
+    with bulk_load(world.engine):
+        _fill_sqlite(world, count, rng)
+        if then is not None:
+            then()
+    with world.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def _fill_sqlite(world: World, count: int, rng: random.Random) -> None:
     sql = (
         f"INSERT INTO grievance_case ({', '.join(COLUMNS)}) "
         f"VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -191,20 +205,32 @@ def fill_sqlite(world: World, count: int, rng: random.Random) -> None:
         if batch:
             cursor.executemany(sql, batch)
         cursor.execute("COMMIT")
-        cursor.execute("ANALYZE")
     finally:
         raw.close()
 
 
-def fill_postgresql(world: World, count: int, rng: random.Random) -> None:
+def fill_postgresql(
+    world: World, count: int, rng: random.Random, then: Callable[[], None] | None = None
+) -> None:
+    with bulk_load(world.engine):
+        _fill_postgresql(world, count, rng)
+        if then is not None:
+            then()
+    raw = world.engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        raw.cursor().execute("VACUUM ANALYZE")  # also sets the visibility map: index-only scans
+    finally:
+        raw.close()
+
+
+def _fill_postgresql(world: World, count: int, rng: random.Random) -> None:
     raw = world.engine.raw_connection()
     try:
         cursor = raw.cursor()
         with cursor.copy(f"COPY grievance_case ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows(world, count, rng):
                 copy.write_row([row[c] for c in COLUMNS])
-        raw.commit()
-        cursor.execute("ANALYZE grievance_case")
         raw.commit()
     finally:
         raw.close()

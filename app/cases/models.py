@@ -72,6 +72,30 @@ class Case(SQLModel, table=True):
                 ),
             )
         ),
+        # A buyer's late and overdue counts per workplace (app/stats/progress.py, migration
+        # 0018): partial, so they hold only cases still waiting, and covering (every column
+        # the counts name, the always-null one too, or SQLite reads the case), so the counts
+        # never read the cases themselves.
+        Index(
+            "ix_grievance_case_workplace_ack_due",
+            "workplace_id",
+            "ack_due_at",
+            "status",
+            "acknowledged_at",
+            sqlite_where=text("acknowledged_at IS NULL"),
+            postgresql_where=text("acknowledged_at IS NULL"),
+        ),
+        Index(
+            "ix_grievance_case_workplace_feedback_due",
+            "workplace_id",
+            "feedback_due_at",
+            "status",
+            "acknowledged_at",
+            "ack_due_at",
+            "feedback_given_at",
+            sqlite_where=text("feedback_given_at IS NULL"),
+            postgresql_where=text("feedback_given_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

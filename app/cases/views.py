@@ -768,7 +768,8 @@ def record_answer(
     description=(
         "Monitors see reminders for their partner's cases, leads also escalations, admins "
         "escalations and reassignments. Alerts are audit events; the console's inbox "
-        "(/console/alerts) and alert e-mails are made from them."
+        "(/console/alerts, and `GET /api/v1/alerts/inbox` with paging and read marks) and "
+        "alert e-mails are made from them."
     ),
 )
 def alerts(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
@@ -27,17 +28,21 @@ def alerts_page(
     session: SessionDep,
     runtime: RuntimeDep,
     unread: Annotated[str | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> Response:
     require_role(staff, *ROLES)
     only_unread = unread == "1"
-    rows = notify.inbox(session, user=staff.user, unread_only=only_unread)
+    found = notify.inbox(session, user=staff.user, unread_only=only_unread, cursor=cursor)
+    more = {"cursor": found.next, **({"unread": "1"} if only_unread else {})}
     return page(
         request,
         "alerts.html",
         {
             "title": _("Alerts"),
-            "alerts": rows,
+            "alerts": found.items,
             "only_unread": only_unread,
+            "first_page": cursor is None,
+            "next_query": urlencode(more) if found.next else None,
             "choices": list(EmailChoice),
             "smtp": bool(runtime.settings.smtp_url),
         },

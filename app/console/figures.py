@@ -25,11 +25,13 @@ def figures_page(
     runtime: RuntimeDep,
     session: SessionDep,
     workplace: uuid.UUID | None = None,
+    cursor: str | None = None,
 ) -> Response:
     ids = scope_of(session, staff.user, workplace)
     min_cell = runtime.settings.min_cell
-    places = progress.progress(session, workplace_ids=ids, min_cell=min_cell)
-    rows = figures.workplace_rows(session, workplace_ids=ids, min_cell=min_cell)
+    found = progress.progress(session, workplace_ids=ids, min_cell=min_cell, cursor=cursor)
+    shown = [p.workplace.id for p in found.items]
+    rows = figures.workplace_rows(session, workplace_ids=shown, min_cell=min_cell)
     series: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     for row in rows:
         if row["category"] is None and row["quarter"] is not None:
@@ -39,7 +41,9 @@ def figures_page(
         "figures.html",
         {
             "title": _("Figures"),
-            "places": places,
+            "places": found.items,
+            "next": found.next,
+            "first_page": cursor is None,
             "charts": {k: charts.bars(v) for k, v in series.items()},
             "chart": charts,
             "threshold": min_cell,
@@ -53,7 +57,7 @@ def figures_csv(staff: Staff, runtime: RuntimeDep, session: SessionDep) -> Respo
     ids = scope_of(session, staff.user, None)
     rows = [
         progress.as_row(p)
-        for p in progress.progress(session, workplace_ids=ids, min_cell=runtime.settings.min_cell)
+        for p in progress.every_page(session, workplace_ids=ids, min_cell=runtime.settings.min_cell)
     ]
     fields = tuple(rows[0]) if rows else ("workplace",)
     return Response(

@@ -18,15 +18,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from app import paging
 from app.accounts.models import Organisation, Role, User
+from app.accounts.preferences import effective_zone
 from app.audit.models import AuditEvent
 from app.audit.service import Actor, record
 from app.cases.models import Case
 from app.errors import AppError
+from app.i18n import DEFAULT, language, translations
 from app.messaging.models import OutboxItem
 from app.notify.models import AlertCursor, AlertKind, EmailChoice, StaffAlert
 from app.timeutil import utcnow
@@ -223,9 +227,23 @@ class Email:
     body: str
 
 
+def _(message: str) -> str:
+    """Marks a msgid of the `console` domain (babel-console.cfg extracts this package):
+    staff read alert e-mails in the language they chose for the console."""
+    return message
+
+
+EMAIL_CHOICES: dict[EmailChoice, str] = {
+    EmailChoice.immediate: _("at once, one e-mail per alert"),
+    EmailChoice.daily: _("once a day, one digest"),
+    EmailChoice.none: _("never"),
+}
+
+
 def email_for(session: Session, item: OutboxItem, *, console_url: str) -> Email | None:
-    """The text of an alert e-mail: case references, what happened and when, a link to the
-    console. None when its addressee is gone."""
+    """The text of an alert e-mail: case references, what happened and when (in the
+    addressee's console language and time zone), a link to the console. None when its
+    addressee is gone."""
     user = session.get(User, item.user_id) if item.user_id else None
     if user is None or not user.is_active:
         return None
@@ -237,26 +255,42 @@ def email_for(session: Session, item: OutboxItem, *, console_url: str) -> Email 
     ).all()
     if not rows:
         return None
+    words = translations((language(user.language) or DEFAULT).code, "console")
+    zone_name = effective_zone(session, user)
+    zone = ZoneInfo(zone_name)
+
+    def says(alert: StaffAlert) -> str:
+        return str(words.gettext(SAYS[AlertKind(alert.kind)]))
+
     lines = [
-        f"{alert.created_at:%Y-%m-%d %H:%M} UTC  {reference}: {SAYS[AlertKind(alert.kind)]}"
+        f"{alert.created_at.astimezone(zone):%Y-%m-%d %H:%M} {zone_name}  {reference}: "
+        f"{says(alert)}"
         for alert, reference in rows
     ]
     if len(rows) == 1:
         alert, reference = rows[0]
-        subject = f"[Grievance Desk] {reference}: {SAYS[AlertKind(alert.kind)]}"
+        subject = words.gettext(_("[Grievance Desk] %(reference)s: %(what)s")) % {
+            "reference": reference,
+            "what": says(alert),
+        }
     else:
-        subject = f"[Grievance Desk] {len(rows)} alerts"
+        subject = words.ngettext(
+            "[Grievance Desk] %(num)s alert", "[Grievance Desk] %(num)s alerts", len(rows)
+        ) % {"num": len(rows)}
+    choice = words.gettext(EMAIL_CHOICES[EmailChoice(user.alert_email)])
     body = "\n".join(
         [
-            "Grievance Desk alerts for your cases:",
+            words.gettext(_("Grievance Desk alerts for your cases:")),
             "",
             *lines,
             "",
-            f"Read them in the console: {console_url}/console/alerts",
-            f"Change how you are e-mailed on that page (now: {user.alert_email}).",
+            words.gettext(_("Read them in the console: %(url)s"))
+            % {"url": f"{console_url}/console/alerts"},
+            words.gettext(_("Change how you are e-mailed on that page (now: %(choice)s)."))
+            % {"choice": choice},
         ]
     )
-    return Email(to=user.email, subject=subject, body=body + "\n")
+    return Email(to=user.email, subject=str(subject), body=body + "\n")
 
 
 # the inbox ----------------------------------------------------------------------------------
@@ -271,6 +305,7 @@ class AlertRow:
     says: str
     created_at: datetime
     read: bool
+    event_seq: int
 
 
 def unread_count(session: Session, *, user: User) -> int:
@@ -281,19 +316,44 @@ def unread_count(session: Session, *, user: User) -> int:
     ).one()
 
 
+INBOX_PAGE = 50
+MAX_INBOX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[AlertRow]
+    next: str | None  # the cursor of the next (older) page, None on the last
+
+
 def inbox(
-    session: Session, *, user: User, unread_only: bool = False, limit: int = 100
-) -> list[AlertRow]:
+    session: Session,
+    *,
+    user: User,
+    unread_only: bool = False,
+    cursor: str | None = None,
+    limit: int = INBOX_PAGE,
+) -> InboxPage:
+    """The caller's alerts, newest first (in the order of the events they come from), one
+    page after a keyset cursor: the unique (user, event) index serves every page alike."""
+    limit = max(1, min(limit, MAX_INBOX_PAGE))
+    kind = "alerts-unread" if unread_only else "alerts"
     query = (
         select(StaffAlert, Case.reference)
         .join(Case, col(Case.id) == col(StaffAlert.case_id))
         .where(StaffAlert.user_id == user.id)
-        .order_by(col(StaffAlert.created_at).desc(), col(StaffAlert.event_seq).desc())
-        .limit(limit)
+        .order_by(col(StaffAlert.event_seq).desc())
+        .limit(limit + 1)
     )
     if unread_only:
         query = query.where(col(StaffAlert.read_at).is_(None))
-    return [
+    if cursor is not None:
+        (raw,) = paging.decode(cursor, kind, 1)
+        if not raw.isdigit():
+            raise AppError("the cursor is not one this API gave out", code="bad_cursor")
+        query = query.where(col(StaffAlert.event_seq) < int(raw))
+    found = session.exec(query).all()
+    rows = [
         AlertRow(
             id=a.id,
             case_id=a.case_id,
@@ -302,9 +362,14 @@ def inbox(
             says=SAYS[AlertKind(a.kind)],
             created_at=a.created_at,
             read=a.read_at is not None,
+            event_seq=a.event_seq,
         )
-        for a, reference in session.exec(query).all()
+        for a, reference in found[:limit]
     ]
+    more = len(found) > limit
+    return InboxPage(
+        items=rows, next=paging.encode(kind, str(rows[-1].event_seq)) if more else None
+    )
 
 
 def mark_read(session: Session, *, user: User, ids: Iterable[uuid.UUID] | None) -> int:

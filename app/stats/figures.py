@@ -127,9 +127,13 @@ def workplace_rows(
         rows = _tallied(session, col(CaseTally.workplace_id), where)
     else:
         rows = _counts(session, col(Case.workplace_id), where)
-    places = {p.id: p for p in session.exec(select(Workplace)).all()}
+    tables = _tables(rows, min_cell=min_cell)
+    wanted = [group for group, _shown in tables]
+    places = {
+        p.id: p for p in session.exec(select(Workplace).where(col(Workplace.id).in_(wanted))).all()
+    }
     out = []
-    for group, shown in _tables(rows, min_cell=min_cell):
+    for group, shown in tables:
         place = places[group]  # type: ignore[index]
         for category, q, cases in _ordered(shown):
             out.append(

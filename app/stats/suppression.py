@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 R = TypeVar("R", bound=Hashable)
@@ -70,15 +71,15 @@ def _nodes(key: tuple[object, object]) -> tuple[tuple[str, object], tuple[str, o
     return ("r", key[0]), ("c", key[1])
 
 
-def _movable(
-    key: tuple[object, object],
-    hidden: set[tuple[object, object]],
-    values: Mapping[tuple[object, object], int],
-) -> bool:
-    """Can this withheld figure change by one, all others staying consistent and >= 0?"""
-    # Directed arcs: row->col means the signed entry goes up by one, col->row down by one.
-    # A figure may go down only when it is at least one.
-    arcs: dict[tuple[str, object], list[tuple[tuple[str, object], tuple[object, object]]]] = {}
+Node = tuple[str, object]
+Arcs = dict[Node, list[tuple[Node, tuple[object, object]]]]
+
+
+def _arcs(hidden: set[tuple[object, object]], values: Mapping[tuple[object, object], int]) -> Arcs:
+    """Directed arcs of the withheld figures: row->col means the signed entry goes up by
+    one, col->row down by one. A figure may go down only when it is at least one. Built
+    once per look at the table, then searched for each figure."""
+    arcs: Arcs = {}
     for other in hidden:
         row, col = _nodes(other)
         up_ok = _sign(other) == 1 or values[other] >= 1  # signed +1 is actual +sign
@@ -87,6 +88,15 @@ def _movable(
             arcs.setdefault(row, []).append((col, other))
         if down_ok:
             arcs.setdefault(col, []).append((row, other))
+    return arcs
+
+
+def _movable(
+    key: tuple[object, object],
+    arcs: Arcs,
+    values: Mapping[tuple[object, object], int],
+) -> bool:
+    """Can this withheld figure change by one, all others staying consistent and >= 0?"""
     row, col = _nodes(key)
     for start, goal, first_ok in (
         (col, row, _sign(key) == 1 or values[key] >= 1),
@@ -119,33 +129,36 @@ def protect(
     all_rows: list[R | None] = [*rows, None]
     all_cols: list[C | None] = [*cols, None]
     hidden: set[tuple[R | None, C | None]] = {k for k, v in values.items() if v < min_cell}
+    untyped: Mapping[tuple[object, object], int] = values  # type: ignore[assignment]
     while True:
+        arcs = _arcs(hidden, untyped)  # type: ignore[arg-type]
         exposed = sorted(
-            (k for k in hidden if not _safe(k, hidden, values)),
+            (k for k in hidden if not _safe(k, hidden, arcs, untyped)),
             key=lambda k: (values[k], all_rows.index(k[0]), all_cols.index(k[1])),
         )
         if not exposed:
             return hidden
         for key in exposed:  # one pass fixes most; the next audit catches the rest
-            if _safe(key, hidden, values):
+            if _safe(key, hidden, arcs, untyped):
                 continue
             added = _complement(key, hidden, values, all_rows, all_cols)
             if not added:  # cannot happen (a fully withheld table is safe); never loop on it
                 return set(values)
             hidden |= added
+            arcs = _arcs(hidden, untyped)  # type: ignore[arg-type]
 
 
 def _safe(
     key: tuple[R | None, C | None],
     hidden: set[tuple[R | None, C | None]],
-    values: Mapping[tuple[R | None, C | None], int],
+    arcs: Arcs,
+    values: Mapping[tuple[object, object], int],
 ) -> bool:
     row, col = key
     # An inner figure whose row, column and grand totals are withheld too can always go up.
     if row is not None and col is not None and {(row, None), (None, col), (None, None)} <= hidden:
         return True
-    untyped: Mapping[tuple[object, object], int] = values  # type: ignore[assignment]
-    return _movable(key, hidden, untyped)  # type: ignore[arg-type]
+    return _movable(key, arcs, values)
 
 
 def _complement(
@@ -194,6 +207,28 @@ def bordered(
     return out
 
 
+def _keys(rows: Sequence[R], cols: Sequence[C]) -> list[tuple[R | None, C | None]]:
+    """The cells of a bordered table, in the order `bordered` makes them."""
+    return [
+        *((r, c) for r in rows for c in cols),
+        *((r, None) for r in rows),
+        *((None, c) for c in cols),
+        (None, None),
+    ]
+
+
+@lru_cache(maxsize=2048)
+def _withheld(
+    rows: tuple[Hashable, ...], cols: tuple[Hashable, ...], counts: tuple[int, ...], min_cell: int
+) -> frozenset[int]:
+    """Which cells (by position in `_keys`) to withhold. The answer depends on the counts
+    alone, and the same tables are asked for again and again (every page view) while their
+    cases do not change, so it is remembered: a new count is a new key."""
+    values = dict(zip(_keys(rows, cols), counts, strict=True))
+    hidden = protect(values, rows, cols, min_cell=min_cell)
+    return frozenset(i for i, key in enumerate(values) if key in hidden)
+
+
 def table(
     counts: Mapping[tuple[R, C], int],
     rows: Iterable[R],
@@ -204,6 +239,8 @@ def table(
     """Build and protect one bordered table."""
     row_list, col_list = tuple(rows), tuple(cols)
     values = bordered(counts, row_list, col_list)
-    hidden = protect(values, row_list, col_list, min_cell=min_cell)
+    keys = _keys(row_list, col_list)
+    positions = _withheld(row_list, col_list, tuple(values[k] for k in keys), min_cell)
+    hidden = {keys[i] for i in positions}
     shown = {k: (None if k in hidden else v) for k, v in values.items()}
     return Table(rows=row_list, cols=col_list, values=values, shown=shown)

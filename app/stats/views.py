@@ -11,11 +11,12 @@ import uuid
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from babel import Locale
 from fastapi import APIRouter, Query, Request, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
@@ -25,7 +26,7 @@ from app.deps import ApiUser, RuntimeDep, SessionDep
 from app.errors import API_ERRORS, AppError, Forbidden, NotFound
 from app.i18n import translations
 from app.routing.models import WorkplaceBuyer
-from app.stats import figures
+from app.stats import figures, progress
 from app.web import assets
 from app.web.pages import CATEGORY_LABELS, CSP, TEMPLATES, Page, compressed, page_for
 
@@ -197,3 +198,54 @@ def stats(
         return Response(csv_text(rows, fields), media_type="text/csv; charset=utf-8")
     body = {"threshold": runtime.settings.min_cell, "rows": rows}
     return Response(json.dumps(body), media_type="application/json")
+
+
+class ProgressRow(BaseModel):
+    workplace: str
+    workplace_name: str
+    country: str | None
+    cases: int | None
+    acknowledged_in_time: float | None = Field(description="share 0 to 1; null: withheld")
+    median_days_to_acknowledge: float | None
+    median_days_to_close: float | None
+    steps_proposed: int | None
+    steps_agreed: int | None = Field(description="steps the worker agreed to")
+    steps_done: int | None
+    steps_verified: int | None = Field(description="steps the worker confirmed were done")
+    overrides: int | None = Field(description="cases resolved by override")
+    overdue: int | None
+
+
+class ProgressOut(BaseModel):
+    threshold: int = Field(description="GRIEVANCE_MIN_CELL: smaller figures are null")
+    items: list[ProgressRow]
+    next: str | None = Field(description="`cursor` for the next page; null on the last")
+
+
+@router.get(
+    "/api/v1/stats/progress",
+    response_model=ProgressOut,
+    summary="Remediation progress per workplace, a page at a time (buyers: their own)",
+    responses=API_ERRORS,
+)
+def stats_progress(
+    user: ApiUser,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    workplace: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=progress.MAX_PAGE)] = progress.PAGE,
+) -> ProgressOut:
+    ids = scope_of(session, user, workplace)
+    found = progress.progress(
+        session,
+        workplace_ids=ids,
+        min_cell=runtime.settings.min_cell,
+        cursor=cursor,
+        limit=limit,
+    )
+    return ProgressOut(
+        threshold=runtime.settings.min_cell,
+        items=[ProgressRow(**progress.as_row(p)) for p in found.items],
+        next=found.next,
+    )

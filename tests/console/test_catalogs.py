@@ -21,6 +21,7 @@ from app.remediation.closure import OVERRIDES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "app" / "console"
+NOTIFY = ROOT / "app" / "notify"  # alert e-mails, in the addressee's console language
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 JINJA = {"trim_blocks": "True", "lstrip_blocks": "True"}
 
@@ -29,7 +30,7 @@ def source_messages() -> dict[str, str | None]:
     """msgid -> its plural msgid (None for a singular message)."""
     found: dict[str, str | None] = {}
     sources = [
-        *(("python", path, {}) for path in sorted(CONSOLE.glob("*.py"))),
+        *(("python", path, {}) for path in sorted([*CONSOLE.glob("*.py"), *NOTIFY.glob("*.py")])),
         *(("jinja2", path, JINJA) for path in sorted((CONSOLE / "templates").rglob("*.html"))),
     ]
     for method, path, options in sources:

@@ -21,7 +21,7 @@ DAY = 86400.0
 
 def _kinds(runtime: Runtime, user: User) -> list[str]:
     with runtime.session() as session:
-        return sorted(a.kind for a in inbox(session, user=user))
+        return sorted(a.kind for a in inbox(session, user=user).items)
 
 
 def _reporter_writes(runtime: Runtime, case: Case, text: str = REPORTER_SAYS) -> None:
@@ -97,9 +97,9 @@ def test_reading_alerts_is_per_user(runtime: Runtime) -> None:
     mine, other = world.users["monitor"], world.users["other_monitor"]
     with runtime.session() as session:
         assert unread_count(session, user=mine) == 3
-        theirs = inbox(session, user=other)[0]
+        theirs = inbox(session, user=other).items[0]
         assert mark_read(session, user=mine, ids=[theirs.id]) == 0  # not mine: nothing
-        first = inbox(session, user=mine)[0]
+        first = inbox(session, user=mine).items[0]
         assert mark_read(session, user=mine, ids=[first.id]) == 1
         session.commit()
         assert unread_count(session, user=mine) == 2
@@ -107,7 +107,7 @@ def test_reading_alerts_is_per_user(runtime: Runtime) -> None:
         assert mark_read(session, user=mine, ids=None) == 2
         session.commit()
         assert unread_count(session, user=mine) == 0
-        assert [a.read for a in inbox(session, user=mine, unread_only=True)] == []
+        assert [a.read for a in inbox(session, user=mine, unread_only=True).items] == []
 
 
 def test_an_inactive_user_gets_no_alerts(runtime: Runtime) -> None:

@@ -261,3 +261,62 @@ def test_a_password_is_never_sent_without_tls() -> None:
         result = smtp.send(target, smtp.build(target, to="x@y.z", subject="s", body="b"))
     assert not result.accepted and result.retryable and result.error == "smtp_no_starttls"
     client.login.assert_not_called()
+
+
+def _prefer(runtime: Runtime, user: User, language: str, zone: str | None) -> None:
+    with runtime.session() as session:
+        row = session.get_one(User, user.id)
+        row.language, row.time_zone = language, zone
+        session.add(row)
+        session.commit()
+
+
+def test_an_alert_email_is_in_the_language_and_zone_the_addressee_chose(
+    mailed: Runtime, smtp_server: Inbox
+) -> None:
+    world = build(mailed)
+    _only_awaj_monitor(mailed, world)
+    _prefer(mailed, world.users["monitor"], "fr", "Asia/Dhaka")
+    _work(mailed)
+    _reporter_writes(mailed, world.case_a)
+    _work(mailed)
+    text = smtp_server.text(smtp_server.mails[-1])
+    assert f"[Grievance Desk] Dossier {world.case_a.reference} : la personne a répondu" in text
+    assert "Alertes Grievance Desk concernant vos dossiers :" in text
+    assert "Lisez-les dans la console : https://grievance.example.org/console/alerts" in text
+    assert "(actuellement : tout de suite, un e-mail par alerte)" in text
+    assert "Asia/Dhaka" in text and "UTC" not in text
+    assert "the reporter replied" not in text and "Read them" not in text
+    with mailed.session() as session:
+        alert = session.exec(
+            select(StaffAlert)
+            .where(StaffAlert.user_id == world.users["monitor"].id)
+            .order_by(col(StaffAlert.event_seq).desc())
+        ).first()
+        assert alert is not None
+    dhaka = alert.created_at + timedelta(hours=6)  # UTC+6, no daylight saving
+    assert f"{dhaka:%Y-%m-%d %H:%M} Asia/Dhaka  {world.case_a.reference}" in text
+    _no_content(text, world)
+
+
+def test_a_digest_in_arabic_counts_its_alerts_in_arabic_plural(
+    mailed: Runtime, smtp_server: Inbox
+) -> None:
+    world = build(mailed)
+    _only_awaj_monitor(mailed, world)
+    _choose(mailed, world.users["monitor"], "daily")
+    _prefer(mailed, world.users["monitor"], "ar", None)
+    _reporter_writes(mailed, world.case_a)
+    _reporter_writes(mailed, world.case_c)
+    _work(mailed)
+    now = utcnow()
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
+    advance_clock((midnight - now).total_seconds())
+    _work(mailed)
+    (mail,) = smtp_server.mails
+    text = smtp_server.text(mail)
+    assert "[Grievance Desk] 5 تنبيهات" in text  # 3 to 10: the "few" form
+    assert text.count("ردّ صاحب البلاغ") == 3 and "وُجّهت قضية جديدة إلى شريككم" in text
+    assert "(حاليًا: مرة في اليوم، ملخص واحد)" in text
+    assert "Asia/Dhaka" in text  # no zone chosen: the partner's country's (BD)
+    _no_content(text, world)
