@@ -321,7 +321,11 @@ def flush_rows(session: Session, *, inserts: tuple[type, ...], updates: tuple[ty
     conn = session.connection()
     for obj in dirty:
         state = inspect(obj)
-        changes = {attr.key: attr.value for attr in state.attrs if attr.history.has_changes()}
+        changes = {
+            prop.key: state.attrs[prop.key].value
+            for prop in state.mapper.column_attrs
+            if state.attrs[prop.key].history.has_changes()
+        }
         if changes:
             update = _update_of(state.mapper.local_table, tuple(sorted(changes)))
             conn.execute(update, {**changes, "_key": state.identity[0]})
