@@ -18,7 +18,6 @@ import logging
 import queue
 import threading
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, nullcontext
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -133,21 +132,18 @@ async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio
 # steps, which gives queued webhooks a long tail; a lock in the process hands the write
 # over at once. (PostgreSQL needs none: rows, not the database, are locked.)
 _SQLITE_WRITER = threading.Lock()
-# Messages waiting for the intake writer are written together, at most this many to a
-# transaction (see _Intake).
+# Messages waiting for the SQLite writer are written together, at most this many to a
+# transaction (see _SqliteIntake).
 MAX_BATCH = 32
 
 
-class _Intake:
-    """The Twilio intake runs on one thread of its own per process, which takes every
-    message queued since its last commit and writes them in one transaction: group commit.
-    On SQLite the writes are serial anyway, and on PostgreSQL every commit waits for the
-    log to reach the disk; one BEGIN and one COMMIT for a batch cost less than one a
+class _SqliteIntake:
+    """On SQLite the Twilio intake runs on one thread of its own, which takes every message
+    queued since its last commit and writes them in one transaction: group commit. The
+    writes are serial anyway; one BEGIN and one COMMIT for a batch cost less than one a
     message, and no webhook is answered before the commit that holds it. If anything in a
-    batch fails (on PostgreSQL also a deadlock between two processes' batches), the batch
-    is rolled back and its messages written one by one, so the one that fails fails alone.
-    The thread starts on first use, not at import. `gate` is held while a batch is
-    written (tests hold it to make messages queue)."""
+    batch fails, the batch is rolled back and its messages written one by one, so the one
+    that fails fails alone. The thread starts on first use, not at import."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[tuple[Runtime, InboundMessage, Future[Outcome]]] = (
@@ -155,7 +151,6 @@ class _Intake:
         )
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
-        self.gate = threading.Lock()
 
     def submit(self, runtime: Runtime, message: InboundMessage) -> Future[Outcome]:
         future: Future[Outcome] = Future()
@@ -163,7 +158,9 @@ class _Intake:
         if self._thread is None:
             with self._start:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._run, name="sqlite-intake", daemon=True
+                    )
                     self._thread.start()
         return future
 
@@ -178,19 +175,18 @@ class _Intake:
             # Tests run several apps in one process: a transaction holds one runtime's.
             while batch:
                 runtime = batch[0][0]
-                mine = [(m, f) for r, m, f in batch if r is runtime]
+                mine = [item for item in batch if item[0] is runtime]
                 batch = [item for item in batch if item[0] is not runtime]
-                with self.gate:
-                    self._write(
-                        runtime, [(m, f) for m, f in mine if f.set_running_or_notify_cancel()]
-                    )
+                self._write(
+                    runtime, [(m, f) for _, m, f in mine if f.set_running_or_notify_cancel()]
+                )
 
     @staticmethod
     def _write(runtime: Runtime, items: list[tuple[InboundMessage, Future[Outcome]]]) -> None:
         outcomes: list[Outcome] | None = None
         if len(items) > 1:
             try:
-                with _writer(runtime), runtime.session() as session:
+                with _SQLITE_WRITER, runtime.session() as session:
                     outcomes = [
                         receive(session, runtime.vault, message, now=utcnow(), relay=False)
                         for message, _ in items
@@ -209,20 +205,20 @@ class _Intake:
                 future.set_exception(exc)
 
 
-_INTAKE = _Intake()
+_SQLITE_INTAKE = _SqliteIntake()
 
 
 async def _in_writer(runtime: Runtime, message: InboundMessage) -> Outcome:
-    return await asyncio.wrap_future(_INTAKE.submit(runtime, message))
-
-
-def _writer(runtime: Runtime) -> AbstractContextManager[object]:
-    return _SQLITE_WRITER if runtime.engine.dialect.name == "sqlite" else nullcontext()
+    if runtime.engine.dialect.name == "sqlite":
+        return await asyncio.wrap_future(_SQLITE_INTAKE.submit(runtime, message))
+    return await run_in_threadpool(_receive_one, runtime, message, relay=False)
 
 
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
-    with _writer(runtime):
-        return _receive_in_session(runtime, message, relay=relay)
+    if runtime.engine.dialect.name == "sqlite":
+        with _SQLITE_WRITER:
+            return _receive_in_session(runtime, message, relay=relay)
+    return _receive_in_session(runtime, message, relay=relay)
 
 
 def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
