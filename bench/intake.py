@@ -16,7 +16,9 @@ same uvicorn settings, in alternating order within each round:
 - grievance: `grievance serve` on a fresh database.
 
 SQLite runs everything with one uvicorn worker, PostgreSQL with `--workers 2`. Each figure
-is the median of the rounds with the range; ratios are taken within a round. At the end the
+is the median of the rounds with the range; ratios are taken within a round. Next to each
+rate, the server's CPU time per request (its processes' user + system time over the run,
+from /proc): on a machine shared with other work it moves less than the rates. At the end the
 bench counts that every acknowledged (200) message is stored.
 Needs wrk (`apt-get install wrk`).
 """
@@ -194,11 +196,27 @@ class Server:
             self.proc.wait(15)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (uvicorn's workers), from
+    /proc: steadier than req/s on a machine shared with other work; 0 elsewhere."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        total = 0.0
+        for proc in [pid, *map(int, children)]:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+    except (OSError, ValueError):
+        return 0.0
+
+
 def wrk(server: Server, pool: Pool, conc: int, seconds: int, threads: int) -> dict[str, Any]:
     # A storing server gets fresh messages each run, enough for twice its best rate so far.
     count = int(server.rps_seen * seconds * 2) + 2000 if server.stores else 2000
     bodies = pool.write(count)
     threads = max(1, min(threads, conc))
+    assert server.proc is not None
+    cpu_before = cpu_seconds(server.proc.pid)
     out = subprocess.run(
         [
             *("wrk", f"-t{threads}", f"-c{conc}", f"-d{seconds}s", "--timeout", "10s"),
@@ -215,6 +233,8 @@ def wrk(server: Server, pool: Pool, conc: int, seconds: int, threads: int) -> di
     if server.stores and result["wrapped"]:
         sys.exit(f"{server.name}: wrk ran out of distinct messages; rerun")
     result["rps"] = result["requests"] / (result["us"] / 1e6)
+    spent = cpu_seconds(server.proc.pid) - cpu_before
+    result["cpu_ms"] = spent * 1000 / max(1, result["requests"])
     server.acked += result["ok"]
     server.rps_seen = max(server.rps_seen, result["rps"])
     return result
@@ -251,6 +271,7 @@ def bench(label: str, servers: list[Server], pool: Pool, args: argparse.Namespac
                     f"   {server.name:12} {spread([r['rps'] for r in rs]):>26} req/s"
                     f"   p50 {spread([r['p50'] / 1000 for r in rs], '{:.1f}'):>20} ms"
                     f"   p99 {spread([r['p99'] / 1000 for r in rs], '{:.1f}'):>20} ms"
+                    f"   cpu {spread([r['cpu_ms'] for r in rs], '{:.2f}'):>19} ms/req"
                     + (f"   {errors} errors/non-200" if errors else "")
                 )
             for name in ("bare INSERT", "bare form"):
@@ -258,6 +279,13 @@ def bench(label: str, servers: list[Server], pool: Pool, args: argparse.Namespac
                     a["rps"] / b["rps"] for a, b in zip(runs["grievance"], runs[name], strict=True)
                 ]
                 print(f"   grievance / {name}: {spread(ratios, '{:.2f}')}")
+            cpu_ratios = [
+                b["cpu_ms"] / a["cpu_ms"]
+                for a, b in zip(runs["grievance"], runs["bare INSERT"], strict=True)
+                if a["cpu_ms"]
+            ]
+            if cpu_ratios:
+                print(f"   bare INSERT cpu / grievance cpu: {spread(cpu_ratios, '{:.2f}')}")
             print(flush=True)
     finally:
         for server in servers:

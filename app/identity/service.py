@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
-from app.db import insert_or_nothing
+from app.db import as_loaded, insert_or_nothing
 from app.identity.models import DataKey, Reporter
 from app.identity.vault import Vault
 from app.timeutil import utcnow
@@ -57,7 +57,7 @@ def _decrypt(
     )
 
 
-def _build_reporter(
+def _reporter_row(
     session: Session,
     vault: Vault,
     key_id: uuid.UUID,
@@ -68,28 +68,41 @@ def _build_reporter(
     contact: str | None = None,
     country: str | None = None,
     language: str | None = None,
-) -> Reporter:
-    reporter = Reporter(
-        data_key_id=key_id,
-        channel=channel,
-        country=country,
-        language=language,
-        address_index=address_index(vault, channel=channel, address=address) if address else None,
-    )
-    if address:
-        reporter.address_enc = _encrypt(session, vault, reporter, "address", address.strip())
-    if profile_name:
-        reporter.profile_name_enc = _encrypt(session, vault, reporter, "profile_name", profile_name)
-    if contact:
-        reporter.contact_enc = _encrypt(session, vault, reporter, "contact", contact.strip())
-    return reporter
+) -> dict[str, Any]:
+    """The column values of a new reporter, its identity encrypted under `key_id`."""
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "data_key_id": key_id,
+        "channel": channel,
+        "country": country,
+        "language": language,
+        "address_index": (
+            address_index(vault, channel=channel, address=address) if address else None
+        ),
+    }
+    for column, given, value in (
+        ("address", address, address and address.strip()),
+        ("profile_name", profile_name, profile_name),
+        ("contact", contact, contact and contact.strip()),
+    ):
+        row[f"{column}_enc"] = None
+        if given:
+            row[f"{column}_enc"] = vault.encrypt(
+                session,
+                key_id=key_id,
+                table=TABLE,
+                row_id=row["id"],
+                column=column,
+                plaintext=value or "",
+            )
+    return row
 
 
 def create_reporter(
     session: Session, vault: Vault, *, channel: str, **details: str | None
 ) -> Reporter:
     key = vault.new_data_key(session, purpose="reporter")
-    reporter = _build_reporter(session, vault, key.id, channel=channel, **details)
+    reporter = Reporter(**_reporter_row(session, vault, key.id, channel=channel, **details))
     session.add(reporter)
     return reporter
 
@@ -98,10 +111,6 @@ _DATA_KEY = DataKey.__table__  # type: ignore[attr-defined]
 _REPORTER = Reporter.__table__  # type: ignore[attr-defined]
 _INSERT_KEY = _DATA_KEY.insert()
 _DELETE_KEY = _DATA_KEY.delete().where(_DATA_KEY.c.id == bindparam("key_id"))
-
-
-def _row(table: Table, obj: object) -> dict[str, object]:
-    return {column.name: getattr(obj, column.name) for column in table.columns}
 
 
 def find_or_create_reporter(
@@ -116,23 +125,22 @@ def find_or_create_reporter(
     if found is not None:
         return found, False
     key = vault.make_data_key(purpose="reporter")
-    reporter = _build_reporter(
-        session, vault, key["id"], channel=channel, address=address, **details
-    )
+    row = _reporter_row(session, vault, key["id"], channel=channel, address=address, **details)
+    # Built without the model's validating constructor (a tenth of a first message): the
+    # row goes in with Core, and the session gets it as if it had loaded it.
+    reporter = as_loaded(Reporter, row)
     conn = session.connection()
     conn.execute(_INSERT_KEY, key)
     won = conn.execute(
         insert_or_nothing(session, _REPORTER, ("channel", "address_index")),
-        _row(_REPORTER, reporter),
+        {column.name: reporter.__dict__[column.name] for column in _REPORTER.columns},
     ).first()
     if won is None:  # a concurrent first message from the same sender won
         conn.execute(_DELETE_KEY, {"key_id": key["id"]})
         found = find_reporter(session, vault, channel=channel, address=address)
         assert found is not None
         return found, False
-    # The row is in the database: the session tracks it from here as if loaded.
-    make_transient_to_detached(reporter)
-    session.add(reporter)
+    session.add(reporter)  # in the database: tracked from here as if loaded
     return reporter, True
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.db import new_row
 from app.identity.models import Reporter
 from app.identity.vault import Vault
 from app.intake.keywords import has_letters
@@ -108,7 +109,7 @@ def conversation_for(session: Session, reporter: Reporter, *, new: bool = False)
     both rewrite the draft), a fresh intake when there is none. `new`: the reporter was
     created in this transaction, so no one else can have their row yet."""
     if new:
-        fresh = Conversation(reporter_id=reporter.id, state=NARRATIVE)
+        fresh = new_row(Conversation, reporter_id=reporter.id, state=NARRATIVE)
         session.add(fresh)
         return fresh
     convo = session.get(Conversation, reporter.id, with_for_update=True)

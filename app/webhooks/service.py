@@ -18,12 +18,12 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.cases.service import enqueue
-from app.db import insert_or_nothing
+from app.db import flush_rows, insert_or_nothing
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake.conversation import Handled, handle
 from app.messaging.delivery import release_held
-from app.messaging.models import InboundEvent
+from app.messaging.models import Conversation, InboundEvent
 from app.timeutil import utcnow
 from channels.base import BadRequest, InboundMessage
 
@@ -133,7 +133,9 @@ def receive(
                 body=reply,
                 opt_out_notice=reporter.opted_out,
             )
-    session.flush()  # the reporter row exists before the event points to it
+    # The reporter row exists before the event points to it. A new sender's first message
+    # (the costliest) changes only their reporter and conversation rows: written directly.
+    flush_rows(session, inserts=(Conversation,), updates=(Reporter, Conversation))
     session.connection().execute(
         _FINISH, {"event_id": event_id, "reporter": reporter.id, "reply": reply_enc}
     )

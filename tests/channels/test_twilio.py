@@ -4,6 +4,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
@@ -347,6 +348,25 @@ def test_twiml_drops_characters_xml_cannot_carry() -> None:
 
 def test_twiml_empty() -> None:
     assert twiml(None) == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "",
+        "plain",
+        'Tom & Jerry <b>"quoted"</b> it\'s > 5 ]]> &amp;',
+        "line\nbreak\r\n\ttab",
+        "a\x00b\x1bc 😀 ভাষা 中文 عربى",
+        "\ufffe\ud800 bad",
+    ],
+)
+def test_twiml_is_what_twilio_library_writes(reply: str) -> None:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    expected = MessagingResponse()
+    expected.message(re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", "", reply))
+    assert twiml(reply) == str(expected.to_xml())
 
 
 def run_send(api_base: str, message: OutboundMessage, sender: str = "+15005550006") -> SendResult:
