@@ -82,6 +82,7 @@ def optional_staff(
     # database session (a failure is answered after it is closed).
     request.state.staff = context
     request.state.reader = (user.language, zone)
+    request.state.signed_in = staff_session.mfa_passed or not needs_mfa(user)
     return context
 
 

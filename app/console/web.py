@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts.web import COOKIE, LoginRequired, StaffContext, needs_mfa, optional_staff
+from app.accounts.web import COOKIE, LoginRequired, StaffContext, optional_staff
 from app.console.i18n import ConsoleLocale, _, choose, choose_saved
 from app.errors import AppError, NotFound, Text, http_problem
 from app.i18n import DEFAULT
@@ -151,7 +151,7 @@ def _signed_in(request: Request) -> StaffContext | None:
     found = getattr(request.state, "staff", None)
     if not isinstance(found, StaffContext):
         return None
-    return found if found.session.mfa_passed or not needs_mfa(found.user) else None
+    return found if getattr(request.state, "signed_in", False) else None
 
 
 def error_page(request: Request, exc: AppError) -> HTMLResponse:
