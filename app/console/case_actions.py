@@ -300,8 +300,10 @@ def link(
         other = session.exec(
             service.readable_by(staff.user).where(col(Case.reference) == wanted)
         ).first()
+        if not wanted:
+            raise AppError("no such case to link")
         if other is None:
-            raise AppError("no case %(reference)s that you can see", reference=wanted or "(empty)")
+            raise AppError("no case %(reference)s that you can see", reference=wanted)
         workflow.link_cases(session, case=case, other=other, kind=kind, actor=staff.user)
         return "linked"
 

@@ -118,6 +118,12 @@ def test_a_refusal_with_a_number_and_a_console_form_error_in_bengali(
     assert status == 400
     assert _shown(_tr("bn", "choose the new status") + "।") in page
     assert "Choose the new status" not in page
+    # a reference left empty, and one that is not a case the monitor can see
+    status, page = _post(client, case, "link", reference=" ", kind="related", version="1")
+    assert status == 400 and _shown(_tr("bn", "no such case to link") + "।") in page
+    status, page = _post(client, case, "link", reference="zz-1", kind="related", version="1")
+    said = _tr("bn", "no case %(reference)s that you can see") % {"reference": "ZZ-1"}
+    assert status == 400 and _shown(said + "।") in page
 
 
 @pytest.mark.parametrize("code", ["bn", "ar"])
