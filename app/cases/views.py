@@ -31,6 +31,7 @@ from app.cases.schemas import (
     ExportedEvent,
     LinkIn,
     LinkPublic,
+    MediaRef,
     MessageAccepted,
     MessageIn,
     MessagePublic,
@@ -50,6 +51,7 @@ from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.errors import API_ERRORS, AppError, Forbidden, NotFound, Term
 from app.identity.vault import Vault
+from app.media import service as media
 from app.remediation import questions
 from app.timeutil import iso_utc, month_of, utcnow
 
@@ -299,6 +301,7 @@ def list_messages(
 ) -> list[MessagePublic]:
     case = service.get_case_for(session, user, case_id)
     service.require_content_access(user, case)
+    attached = media.by_message(session, case)
     return [
         MessagePublic(
             id=m.id,
@@ -306,6 +309,10 @@ def list_messages(
             channel=m.channel,
             body=service.message_body(session, vault, case, m),
             has_media=m.has_media,
+            media=[
+                MediaRef(id=a.id, content_type=a.content_type, state=a.state)
+                for a in attached.get(m.id, [])
+            ],
             delivery_state=m.delivery_state,
             created_at=m.created_at,
         )
