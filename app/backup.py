@@ -30,14 +30,14 @@ def sqlite_path(url: str) -> Path:
         raise AppError("the database is in memory; there is nothing to back up")
     path = Path(parsed.database)
     if not path.exists():
-        raise AppError(f"the database {path} does not exist")
+        raise AppError("the database %(path)s does not exist", path=path)
     return path
 
 
 def backup_sqlite(source: Path, out: Path) -> int:
     """Copy `source` to `out` (mode 0600), atomically: a failed backup leaves no file."""
     if not out.parent.is_dir():
-        raise AppError(f"the folder {out.parent} does not exist")
+        raise AppError("the folder %(path)s does not exist", path=out.parent)
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:

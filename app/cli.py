@@ -244,7 +244,7 @@ def cmd_routing_add(args: argparse.Namespace) -> int:
     with runtime.session() as session:
         partner = accounts.organisation_by_slug(session, args.partner)
         if partner is None:
-            raise AppError(f"no organisation with slug {args.partner!r}")
+            raise AppError("no organisation with slug %(slug)s", slug=repr(args.partner))
         rule = routing.add_rule(
             session,
             partner=partner,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Self
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,17 +15,70 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 
+class Term(str):
+    """A word of a vocabulary (a status, a role, a step state...) inside a message: the
+    console shows it through its `label`, in the reader's language."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message with its parameters: the msgid (with `%(name)s` placeholders) is what the
+    console's catalog translates; `str()` is the English the API answers."""
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return english(self.msgid, self.params)
+
+
+def english(msgid: str, params: Mapping[str, object]) -> str:
+    if not params:
+        return msgid
+    return msgid % {name: _plain(value) for name, value in params.items()}
+
+
+def separator(items: Sequence[object]) -> str:
+    """Messages in a list are parted by semicolons, words by commas."""
+    return "; " if any(isinstance(item, Text) for item in items) else ", "
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple):
+        return separator(value).join(_plain(item) for item in value)
+    return str(value)
+
+
 class AppError(Exception):
+    """A refusal in words. The message is a msgid of the console catalog (never an
+    f-string: the values go in `params`, named by its `%(name)s` placeholders), so the
+    console can show it in the reader's language while the API's `detail` stays English."""
+
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, **params: object
+    ):
+        self.msgid = message
+        self.params = params
+        self.message = english(message, params)
+        super().__init__(self.message)
         if code is not None:
             self.code = code
         if status is not None:
             self.status_code = status
+
+    @classmethod
+    def saying(cls, text: Text) -> Self:
+        """The refusal that says `text` (a message built before it was known to be one)."""
+        error = cls(text.msgid)
+        error.params = dict(text.params)
+        error.message = str(text)
+        error.args = (error.message,)
+        return error
 
 
 class NotFound(AppError):
@@ -138,18 +194,23 @@ def _allowed_methods(request: Request) -> str:
     )
 
 
+def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own refusal (no route, a method the path does not take...) as our body."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return JSONResponse(
+        {"error": code, "detail": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=headers or None,
+    )
+
+
 def install_error_handler(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _render_http(request: Request, exc: HTTPException) -> JSONResponse:
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = _allowed_methods(request)
-        code = _HTTP_CODES.get(exc.status_code, "error")
-        return JSONResponse(
-            {"error": code, "detail": str(exc.detail)},
-            status_code=exc.status_code,
-            headers=headers or None,
-        )
+        return http_problem(request, exc)
 
     @app.exception_handler(DataError)
     async def _unstorable(_request: Request, _exc: DataError) -> JSONResponse:

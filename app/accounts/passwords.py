@@ -7,6 +7,8 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.errors import Text
+
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
@@ -40,16 +42,22 @@ COMMON = frozenset(
 
 
 class WeakPasswordError(ValueError):
-    pass
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise WeakPasswordError(f"password must be at least {MIN_LENGTH} characters")
+        raise WeakPasswordError(
+            Text("password must be at least %(num)s characters", {"num": MIN_LENGTH})
+        )
     if len(password) > MAX_LENGTH:
-        raise WeakPasswordError(f"password must be at most {MAX_LENGTH} characters")
+        raise WeakPasswordError(
+            Text("password must be at most %(num)s characters", {"num": MAX_LENGTH})
+        )
     if password.lower() in COMMON or len(set(password)) < 4:
-        raise WeakPasswordError("password is too easy to guess; use a longer passphrase")
+        raise WeakPasswordError(Text("password is too easy to guess; use a longer passphrase"))
 
 
 def hash_password(password: str) -> str:

@@ -26,7 +26,7 @@ from app.accounts.models import (
     User,
 )
 from app.audit.service import Actor, record
-from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
+from app.errors import AppError, Conflict, Term, Text, TooManyRequests, Unauthorized
 from app.identity.vault import Vault
 from app.timeutil import utcnow
 
@@ -51,13 +51,13 @@ def create_organisation(
     session: Session, *, kind: str, slug: str, name: str, actor: Actor
 ) -> Organisation:
     if kind not in OrgKind.__members__:
-        raise AppError(f"kind must be one of {', '.join(OrgKind)}")
+        raise AppError("kind must be one of %(choices)s", choices=", ".join(OrgKind))
     if not SLUG_RE.match(slug):
         raise AppError("slug must be lowercase letters, digits and hyphens (at most 64)")
     if not name.strip() or len(name) > 200:
         raise AppError("name must be 1 to 200 characters")
     if session.exec(select(Organisation).where(Organisation.slug == slug)).first():
-        raise Conflict(f"an organisation with slug {slug!r} already exists")
+        raise Conflict("an organisation with slug %(slug)s already exists", slug=repr(slug))
     org = Organisation(kind=kind, slug=slug, name=name.strip())
     session.add(org)
     record(session, actor=actor, action="org.created", data={"org": slug, "kind": kind})
@@ -80,27 +80,34 @@ def create_user(
 ) -> User:
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
-        raise AppError(f"{email!r} is not an e-mail address")
+        raise AppError("%(email)s is not an e-mail address", email=repr(email))
     if role not in Role.__members__:
-        raise AppError(f"role must be one of {', '.join(Role)}")
+        raise AppError("role must be one of %(choices)s", choices=", ".join(Role))
     org: Organisation | None = None
     if role in (Role.monitor, Role.buyer):
         if not org_slug:
-            raise AppError(f"a {role} needs --org naming their organisation")
+            raise AppError("a %(role)s needs --org naming their organisation", role=Term(role))
         org = organisation_by_slug(session, org_slug)
         wanted = OrgKind.partner if role == Role.monitor else OrgKind.buyer
         if org is None:
-            raise AppError(f"no organisation with slug {org_slug!r}")
+            raise AppError("no organisation with slug %(slug)s", slug=repr(org_slug))
         if org.kind != wanted:
-            raise AppError(f"a {role} belongs to a {wanted} organisation, not a {org.kind}")
+            raise AppError(
+                "a %(role)s belongs to a %(wanted)s organisation, not a %(kind)s",
+                role=Term(role),
+                wanted=Term(wanted),
+                kind=Term(org.kind),
+            )
     elif org_slug:
-        raise AppError(f"an {role} does not belong to an organisation; leave out --org")
+        raise AppError(
+            "an %(role)s does not belong to an organisation; leave out --org", role=Term(role)
+        )
     try:
         password_hash = passwords.hash_password(password)
     except passwords.WeakPasswordError as exc:
-        raise AppError(str(exc)) from exc
+        raise AppError.saying(exc.text) from exc
     if session.exec(select(User).where(User.email == email)).first():
-        raise Conflict(f"a user with e-mail {email} already exists")
+        raise Conflict("a user with e-mail %(email)s already exists", email=email)
     user = User(
         email=email,
         role=role,
@@ -215,7 +222,7 @@ def check_password(session: Session, *, email: str, password: str) -> LoginOutco
     locked_until = user.locked_until if user is not None else ghosts.locked_until(email)
     if locked_until is not None and locked_until > now:
         wait = int((locked_until - now).total_seconds()) + 1
-        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds")
+        raise TooManyRequests("too many failed sign-ins; try again in %(wait)s seconds", wait=wait)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None:
         ghosts.fail(email, now, lambda failures, recent: _lock_until(now, failures, recent))
@@ -228,7 +235,7 @@ def check_password(session: Session, *, email: str, password: str) -> LoginOutco
     return LoginOutcome(user=user, needs_totp=mfa_required(user))
 
 
-REUSED_CODE = "this code has already been used; wait for the next code in your app"
+REUSED_CODE = Text("this code has already been used; wait for the next code in your app")
 
 
 def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None:
@@ -242,7 +249,7 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
         step = totp.verify(secret, code, last_step=user.totp_last_step, now=now.timestamp())
     except totp.ReusedCode:
         _register_failure(session, user, now)
-        raise Unauthorized(REUSED_CODE) from None
+        raise Unauthorized(REUSED_CODE.msgid) from None
     except InvalidToken:
         _register_failure(session, user, now)
         raise Unauthorized("wrong or expired code") from None
@@ -258,7 +265,7 @@ def check_totp(session: Session, vault: Vault, *, user: User, code: str) -> None
         .values(totp_last_step=step)
     )
     if claimed.rowcount != 1:
-        raise Unauthorized(REUSED_CODE)
+        raise Unauthorized(REUSED_CODE.msgid)
     set_committed_value(user, "totp_last_step", step)
 
 
@@ -335,7 +342,7 @@ def end_session(session: Session, token: str) -> None:
 def create_api_token(session: Session, *, email: str, actor: Actor) -> str:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
-        raise AppError(f"no user with e-mail {email.strip().lower()}")
+        raise AppError("no user with e-mail %(email)s", email=email.strip().lower())
     token = "gd_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=sha256_hex(token))
     session.add(row)

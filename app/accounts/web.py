@@ -78,17 +78,22 @@ def optional_staff(
     context = StaffContext(user, staff_session, token, csrf_token(runtime, token), zone)
     if user.role in (Role.monitor, Role.admin):
         context.unread_alerts = unread_count(session, user=user)
+    # A console error page speaks the user's language; the plain values outlive this
+    # database session (a failure is answered after it is closed).
+    request.state.staff = context
+    request.state.reader = (user.language, zone)
+    request.state.signed_in = staff_session.mfa_passed or not needs_mfa(user)
     return context
 
 
 def staff(context: Annotated[StaffContext | None, Depends(optional_staff)]) -> StaffContext:
     """A fully signed-in staff member (second factor passed where required)."""
-    if context is None or (not context.session.mfa_passed and _needs_mfa(context.user)):
+    if context is None or (not context.session.mfa_passed and needs_mfa(context.user)):
         raise LoginRequired("sign in first")
     return context
 
 
-def _needs_mfa(user: User) -> bool:
+def needs_mfa(user: User) -> bool:
     from app.accounts.service import mfa_required
 
     return mfa_required(user)

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.service import organisation_by_slug
 from app.audit.service import Actor, record
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound, Term
 from app.routing.models import Workplace, WorkplaceBuyer
 from app.routing.service import iso_countries
 
@@ -25,7 +25,9 @@ ORG_SETTINGS = (
 def org_or_404(session: Session, slug: str, kind: str | None = None) -> Organisation:
     org = organisation_by_slug(session, slug)
     if org is None or (kind is not None and org.kind != kind):
-        raise NotFound(f"no {kind or 'organisation'} with slug {slug!r}")
+        if kind is None:
+            raise NotFound("no organisation with slug %(slug)s", slug=repr(slug))
+        raise NotFound("no %(kind)s with slug %(slug)s", kind=Term(kind), slug=repr(slug))
     return org
 
 
@@ -89,11 +91,13 @@ def create_workplace(
         raise AppError("the workplace name must be 1 to 200 characters")
     code = country.strip().upper() if country else None
     if code is not None and code not in iso_countries():
-        raise AppError(f"{country!r} is not an ISO 3166 alpha-2 country code")
+        raise AppError("%(country)s is not an ISO 3166 alpha-2 country code", country=repr(country))
     if session.exec(
         select(Workplace).where(Workplace.name == name, Workplace.country == code)
     ).first():
-        raise Conflict(f"the workplace {name!r} in {code} already exists")
+        raise Conflict(
+            "the workplace %(name)s in %(country)s already exists", name=repr(name), country=code
+        )
     place = Workplace(name=name, country=code)
     session.add(place)
     record(session, actor=actor, action="workplace.created", data={"workplace": str(place.id)})
@@ -116,10 +120,10 @@ def link_buyer(
     session: Session, *, workplace: Workplace, buyer: Organisation, actor: Actor
 ) -> None:
     if buyer.kind != OrgKind.buyer:
-        raise AppError(f"{buyer.slug} is not a buyer organisation")
+        raise AppError("%(slug)s is not a buyer organisation", slug=buyer.slug)
     session.flush()
     if session.get(WorkplaceBuyer, (workplace.id, buyer.id)) is not None:
-        raise Conflict(f"{buyer.slug} is already linked to this workplace")
+        raise Conflict("%(slug)s is already linked to this workplace", slug=buyer.slug)
     session.add(WorkplaceBuyer(workplace_id=workplace.id, buyer_id=buyer.id))
     record(
         session,
@@ -134,7 +138,7 @@ def unlink_buyer(
 ) -> None:
     link = session.get(WorkplaceBuyer, (workplace.id, buyer.id))
     if link is None:
-        raise NotFound(f"{buyer.slug} is not linked to this workplace")
+        raise NotFound("%(slug)s is not linked to this workplace", slug=buyer.slug)
     session.delete(link)
     record(
         session,

@@ -100,11 +100,19 @@ def _filter_clauses(filters: QueueFilters, now: datetime) -> list[ColumnElement[
     out: list[ColumnElement[bool]] = []
     if filters.status:
         if filters.status not in Status.__members__:
-            raise AppError(f"unknown status {filters.status!r}; one of {', '.join(Status)}")
+            raise AppError(
+                "unknown status %(value)s; one of %(choices)s",
+                value=repr(filters.status),
+                choices=", ".join(Status),
+            )
         out.append(col(Case.status) == filters.status)
     if filters.category:
         if filters.category not in Category.__members__:
-            raise AppError(f"unknown category {filters.category!r}; one of {', '.join(Category)}")
+            raise AppError(
+                "unknown category %(value)s; one of %(choices)s",
+                value=repr(filters.category),
+                choices=", ".join(Category),
+            )
         out.append(col(Case.category) == filters.category)
     if filters.country:
         out.append(col(Case.country) == filters.country.strip().upper())
@@ -177,8 +185,9 @@ def _decode(cursor: str, sort: str, split: bool) -> Cursor:
     if given != sort:
         named = f"sort={given}" if isinstance(given, str) and given.isalpha() else "another sort"
         raise AppError(
-            f"the cursor belongs to {named[:20]}; keep the same sort while paging",
+            "the cursor belongs to %(sort)s; keep the same sort while paging",
             code="bad_cursor",
+            sort=named[:20],
         )
     if (urgent is not None) != split:
         raise AppError(
@@ -300,9 +309,9 @@ def queue(
     """One page of the cases the user may see, and the cursor of the next page (or None).
     `urgent_first`: urgent cases before all others, each part in the sort's order."""
     if filters.sort not in SORTS:
-        raise AppError(f"sort must be one of {', '.join(SORTS)}")
+        raise AppError("sort must be one of %(choices)s", choices=", ".join(SORTS))
     if not 1 <= limit <= MAX_LIMIT:
-        raise AppError(f"limit must be between 1 and {MAX_LIMIT}")
+        raise AppError("limit must be between 1 and %(num)s", num=MAX_LIMIT)
     split = urgent_first and filters.urgent is None  # a filter on urgency: one stream
     query = service.readable_by(user).where(*_filter_clauses(filters, utcnow()))
     after = _decode(cursor, filters.sort, split) if cursor else None

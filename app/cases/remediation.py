@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.audit.service import Actor, record
 from app.cases.models import Case, RemediationStep, Status
 from app.cases.workflow import require_actor
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound, Term
 from app.i18n import BY_CODE
 from app.identity.vault import Vault
 from app.remediation import questions
@@ -45,21 +45,24 @@ def _worker_text(case: Case, text: str | None, summary: str) -> str | None:
     text = (text or "").strip() or None
     if text is None and case.language != STAFF_LANGUAGE:
         raise AppError(
-            f"a text for the worker (worker_text) is required: the worker reads "
-            f"{language_name(case.language)}, "
-            f"the summary is in {language_name(STAFF_LANGUAGE)}",
+            "a text for the worker (worker_text) is required: the worker reads "
+            "%(language)s, the summary is in %(staff_language)s",
             code="worker_text_required",
             status=422,
+            language=language_name(case.language),
+            staff_language=language_name(STAFF_LANGUAGE),
         )
     shown = text or summary
     if len(shown) > MAX_WORKER_TEXT:
-        raise AppError(f"the worker text is longer than {MAX_WORKER_TEXT} characters", status=422)
+        raise AppError(
+            "the worker text is longer than %(num)s characters", status=422, num=MAX_WORKER_TEXT
+        )
     if case.channel in questions.RELAYED and not worker_text_room(case.language, shown):
         raise AppError(
-            "the worker text is too long for one SMS question in "
-            f"{language_name(case.language)}; shorten it",
+            "the worker text is too long for one SMS question in %(language)s; shorten it",
             code="worker_text_too_long",
             status=422,
+            language=language_name(case.language),
         )
     return text
 
@@ -82,7 +85,7 @@ def _encrypt_worker_text(
 def _summary(text: str) -> str:
     text = (text or "").strip()
     if not text or len(text) > MAX_SUMMARY:
-        raise AppError(f"the summary must be 1 to {MAX_SUMMARY} characters")
+        raise AppError("the summary must be 1 to %(num)s characters", num=MAX_SUMMARY)
     return text
 
 
@@ -91,7 +94,7 @@ def _encrypt_detail(
 ) -> bytes | None:
     detail = detail.strip()
     if len(detail) > MAX_DETAIL:
-        raise AppError(f"the detail is longer than {MAX_DETAIL} characters")
+        raise AppError("the detail is longer than %(num)s characters", num=MAX_DETAIL)
     if not detail:
         return None
     return vault.encrypt(
@@ -184,15 +187,23 @@ def _withdraw_questions(session: Session, case: Case, step: RemediationStep) -> 
 
 def _status_change(session: Session, case: Case, step: RemediationStep, status: str) -> None:
     if status not in STEP_STATUSES:
-        raise AppError(f"status must be one of {', '.join(STEP_STATUSES)}")
+        raise AppError("status must be one of %(choices)s", choices=", ".join(STEP_STATUSES))
     if status == "done" and step.worker_verdict not in ("agreed", "unanswered"):
-        why = {
-            None: "has not been put to the worker yet (propose it first)"
-            if step.proposed_at is None
-            else "is still waiting for the worker's answer",
-            "disagreed": "was not agreed by the worker: revise it and propose it again",
-        }[step.worker_verdict]
-        raise Conflict(f"the step cannot be done: it {why}", code="step_not_agreed")
+        if step.worker_verdict == "disagreed":
+            raise Conflict(
+                "the step cannot be done: it was not agreed by the worker: revise it and "
+                "propose it again",
+                code="step_not_agreed",
+            )
+        if step.proposed_at is None:
+            raise Conflict(
+                "the step cannot be done: it has not been put to the worker yet (propose it first)",
+                code="step_not_agreed",
+            )
+        raise Conflict(
+            "the step cannot be done: it is still waiting for the worker's answer",
+            code="step_not_agreed",
+        )
     step.status = status
     step.completed_at = utcnow() if status == "done" else None
     if status == "cancelled":
@@ -218,7 +229,11 @@ def update_step(
     require_actor(actor, case)
     step = _get(session, case, step_id)
     if step.status in FINAL:
-        raise Conflict(f"the step is {step.status} and cannot change any more", code="step_final")
+        raise Conflict(
+            "the step is %(state)s and cannot change any more",
+            code="step_final",
+            state=Term(step.status),
+        )
     changed: list[str] = []
     if summary is not None:
         step.summary = _summary(summary)
@@ -267,7 +282,9 @@ def propose(session: Session, vault: Vault, *, case: Case, actor: User) -> list[
     """Put every step not yet put to the reporter to them, one question per step."""
     require_actor(actor, case)
     if case.status in CLOSED:
-        raise Conflict(f"the case is {case.status}: reopen it first", code="case_closed")
+        raise Conflict(
+            "the case is %(state)s: reopen it first", code="case_closed", state=Term(case.status)
+        )
     fresh = [
         s for s in steps(session, case=case) if s.proposed_at is None and s.status not in FINAL
     ]
@@ -316,8 +333,9 @@ def record_for_reporter(
     )
     if question is None:
         raise Conflict(
-            f"the reporter has not been asked for their {kind} on this step",
+            "the reporter has not been asked for their %(kind)s on this step",
             code="no_open_question",
+            kind=Term(kind),
         )
     reason = (reason or "").strip()[: questions.MAX_REASON] or None
     questions.settle(

@@ -21,7 +21,7 @@ from app.cases.models import (
     Status,
 )
 from app.cases.references import new_reference
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, Forbidden, NotFound, Term
 from app.identity.models import Reporter
 from app.identity.vault import Vault
 from app.messaging.models import OutboxItem
@@ -75,7 +75,7 @@ def may_read_content(user: User, case: Case) -> bool:
 
 def require_content_access(user: User, case: Case) -> None:
     if not may_read_content(user, case):
-        raise Forbidden(f"a {user.role} cannot read what the reporter wrote")
+        raise Forbidden("a %(role)s cannot read what the reporter wrote", role=Term(user.role))
 
 
 def narrative(session: Session, vault: Vault, case: Case) -> str | None:
@@ -152,11 +152,11 @@ def open_case(
 ) -> Case:
     """Create, encrypt, route and audit a case in the caller's transaction."""
     if channel not in Channel.__members__:
-        raise AppError(f"unknown channel {channel!r}")
+        raise AppError("unknown channel %(value)s", value=repr(channel))
     if category not in Category.__members__:
-        raise AppError(f"unknown category {category!r}")
+        raise AppError("unknown category %(value)s", value=repr(category))
     if len(narrative_text) > MAX_NARRATIVE:
-        raise AppError(f"the grievance text is longer than {MAX_NARRATIVE} characters")
+        raise AppError("the grievance text is longer than %(num)s characters", num=MAX_NARRATIVE)
     key = vault.new_data_key(session, purpose="case")
     partner, why = choose_partner(
         session,
@@ -293,7 +293,7 @@ def send_to_reporter(
     if not body:
         raise AppError("the message is empty")
     if len(body) > MAX_MESSAGE:
-        raise AppError(f"the message is longer than {MAX_MESSAGE} characters")
+        raise AppError("the message is longer than %(num)s characters", num=MAX_MESSAGE)
     reporter = session.get(Reporter, case.reporter_id) if case.reporter_id else None
     relayed = reporter is not None and case.channel in (Channel.sms, Channel.whatsapp)
     message = CaseMessage(

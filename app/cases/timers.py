@@ -34,7 +34,7 @@ from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM, record
 from app.cases.models import Case, CaseTimer, Status
 from app.cases.workflow import move_to_partner
-from app.errors import AppError, Forbidden
+from app.errors import AppError, Forbidden, Term
 from app.routing.service import excluded_partners
 from app.runtime import Runtime
 from app.timeutil import iso_utc, utcnow
@@ -275,7 +275,9 @@ def alerts_for(session: Session, *, user: User, limit: int = 100) -> list[tuple[
         if user.is_lead:
             actions += ("deadline.escalated",)
     else:
-        raise Forbidden(f"deadline alerts are for monitors and admins, not a {user.role}")
+        raise Forbidden(
+            "deadline alerts are for monitors and admins, not a %(role)s", role=Term(user.role)
+        )
     query = (
         select(AuditEvent, Case.reference)
         .join(Case, col(Case.id) == col(AuditEvent.case_id))

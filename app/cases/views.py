@@ -49,7 +49,7 @@ from app.cases.schemas import (
 )
 from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
-from app.errors import API_ERRORS, AppError, Forbidden, NotFound
+from app.errors import API_ERRORS, AppError, Forbidden, NotFound, Term
 from app.identity.vault import Vault
 from app.media import service as media
 from app.remediation import questions
@@ -249,7 +249,7 @@ def export_case(
 ) -> CaseExport:
     case = service.get_case_for(session, user, case_id)
     if user.role not in (Role.auditor, Role.admin):
-        raise Forbidden(f"a {user.role} cannot export case histories")
+        raise Forbidden("a %(role)s cannot export case histories", role=Term(user.role))
     events = _case_events(session, case)
     exported = [
         ExportedEvent(
@@ -449,7 +449,7 @@ def reroute(
         raise Forbidden("only an admin can re-route a case")
     partner = session.exec(select(Organisation).where(Organisation.slug == payload.partner)).first()
     if partner is None:
-        raise AppError(f"no organisation with slug {payload.partner!r}")
+        raise AppError("no organisation with slug %(slug)s", slug=repr(payload.partner))
     workflow.reroute(
         session,
         vault,

@@ -19,7 +19,7 @@ from app.accounts.models import Organisation, OrgKind, Role, User
 from app.audit.service import Actor, record
 from app.cases import notices, service
 from app.cases.models import URGENT_CATEGORIES, Case, CaseLink, Category, Note, Status
-from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.errors import AppError, Conflict, Forbidden, NotFound, Term
 from app.identity.vault import Vault
 from app.remediation import closure as remediation_closure
 from app.routing.service import excluded_partners
@@ -66,15 +66,17 @@ def require_actor(user: User, case: Case) -> None:
         return
     if user.role == Role.monitor:
         raise NotFound("no such case")
-    raise Forbidden(f"a {user.role} cannot change cases")
+    raise Forbidden("a %(role)s cannot change cases", role=Term(user.role))
 
 
 def _bump(session: Session, case: Case, expected_version: int | None) -> None:
     """Claim the next version; a concurrent writer that got there first makes this a 409."""
     if expected_version is not None and expected_version != case.version:
         raise EditConflict(
-            f"the case changed since you loaded it (version {case.version}, "
-            f"you sent {expected_version}); reload and try again"
+            "the case changed since you loaded it (version %(version)s, you sent %(sent)s); "
+            "reload and try again",
+            version=case.version,
+            sent=expected_version,
         )
     result = session.connection().execute(
         update(Case)
@@ -93,7 +95,7 @@ def _reason(reason: str) -> str:
     if not reason:
         raise AppError("give a reason for the change (it goes into the audit log)")
     if len(reason) > MAX_REASON:
-        raise AppError(f"the reason is longer than {MAX_REASON} characters")
+        raise AppError("the reason is longer than %(num)s characters", num=MAX_REASON)
     return reason
 
 
@@ -102,13 +104,28 @@ def _reason(reason: str) -> str:
 
 def _target(case: Case, to: str) -> Status:
     if to not in Status.__members__:
-        raise AppError(f"unknown status {to!r}; one of {', '.join(Status)}")
+        raise AppError(
+            "unknown status %(value)s; one of %(choices)s",
+            value=repr(to),
+            choices=", ".join(Status),
+        )
     target, current = Status(to), Status(case.status)
     if target not in ALLOWED[current]:
-        allowed = ", ".join(sorted(ALLOWED[current])) or "nothing (it is final)"
+        if not ALLOWED[current]:
+            raise Conflict(
+                "a case cannot go from %(current)s to %(target)s; from %(current)s it can go to "
+                "nothing (it is final)",
+                code="transition_not_allowed",
+                current=current,
+                target=target,
+            )
         raise Conflict(
-            f"a case cannot go from {current} to {target}; from {current} it can go to {allowed}",
+            "a case cannot go from %(current)s to %(target)s; from %(current)s it can go to "
+            "%(allowed)s",
             code="transition_not_allowed",
+            current=current,
+            target=target,
+            allowed=sorted(ALLOWED[current]),
         )
     return target
 
@@ -116,8 +133,9 @@ def _target(case: Case, to: str) -> Status:
 def _closure(closure_reason: str | None, explanation: str | None) -> tuple[str, str | None]:
     if closure_reason not in CLOSURE_REASONS:
         raise AppError(
-            f"closing needs a closure_reason: one of {', '.join(CLOSURE_REASONS)}",
+            "closing needs a closure_reason: one of %(choices)s",
             code="closure_reason_required",
+            choices=", ".join(CLOSURE_REASONS),
         )
     text = (explanation or "").strip() or None
     if closure_reason == "unfounded" and text is None:
@@ -126,7 +144,7 @@ def _closure(closure_reason: str | None, explanation: str | None) -> tuple[str, 
             code="explanation_required",
         )
     if text is not None and len(text) > service.MAX_MESSAGE:
-        raise AppError(f"the explanation is longer than {service.MAX_MESSAGE} characters")
+        raise AppError("the explanation is longer than %(num)s characters", num=service.MAX_MESSAGE)
     return closure_reason, text
 
 
@@ -244,10 +262,14 @@ def recategorise(
     child or forced labour stays urgent (the first account is what put someone at risk)."""
     require_actor(actor, case)
     if category not in Category.__members__:
-        raise AppError(f"unknown category {category!r}; one of {', '.join(Category)}")
+        raise AppError(
+            "unknown category %(value)s; one of %(choices)s",
+            value=repr(category),
+            choices=", ".join(Category),
+        )
     reason = _reason(reason)
     if category == case.category:
-        raise AppError(f"the case is already in {category}")
+        raise AppError("the case is already in %(category)s", category=Term(category))
     _bump(session, case, expected_version)
     previous = case.category
     case.category = category
@@ -280,10 +302,10 @@ def mark_urgent(
     """A monitor marks the case urgent (it comes first in the queue) or no longer urgent."""
     require_actor(actor, case)
     reason = _reason(reason)
+    if case.urgent == urgent and urgent:
+        raise Conflict("the case is already urgent", code="urgency_unchanged")
     if case.urgent == urgent:
-        raise Conflict(
-            f"the case is already {'urgent' if urgent else 'not urgent'}", code="urgency_unchanged"
-        )
+        raise Conflict("the case is already not urgent", code="urgency_unchanged")
     _bump(session, case, expected_version)
     case.urgent = urgent
     record(
@@ -349,7 +371,7 @@ def add_note(session: Session, vault: Vault, *, case: Case, author: User, body: 
     if not body:
         raise AppError("the note is empty")
     if len(body) > MAX_NOTE:
-        raise AppError(f"the note is longer than {MAX_NOTE} characters")
+        raise AppError("the note is longer than %(num)s characters", num=MAX_NOTE)
     note = Note(case_id=case.id, author_user_id=author.id, body_enc=b"")
     note.body_enc = vault.encrypt(
         session,
@@ -399,7 +421,7 @@ def link_cases(session: Session, *, case: Case, other: Case, kind: str, actor: U
     require_actor(actor, case)
     require_actor(actor, other)
     if kind not in LINK_KINDS:
-        raise AppError(f"kind must be one of {', '.join(LINK_KINDS)}")
+        raise AppError("kind must be one of %(choices)s", choices=", ".join(LINK_KINDS))
     if other.id == case.id:
         raise AppError("a case cannot be linked to itself")
     existing = session.exec(
@@ -411,7 +433,11 @@ def link_cases(session: Session, *, case: Case, other: Case, kind: str, actor: U
         )
     ).first()
     if existing is not None:
-        raise Conflict(f"the cases are already linked ({existing.kind})", code="already_linked")
+        raise Conflict(
+            "the cases are already linked (%(kind)s)",
+            code="already_linked",
+            kind=Term(existing.kind),
+        )
     link = CaseLink(case_id=case.id, other_case_id=other.id, kind=kind, created_by=actor.id)
     session.add(link)
     for one, two in ((case, other), (other, case)):
@@ -530,13 +556,18 @@ def move_to_partner(
 ) -> Case:
     """Re-route (admin or the deadline job): deadlines restart, the assignment ends."""
     if partner.kind != OrgKind.partner:
-        raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
+        raise AppError(
+            "%(slug)s is a %(kind)s, not a monitoring partner",
+            slug=partner.slug,
+            kind=Term(partner.kind),
+        )
     if partner.id == case.partner_id:
-        raise AppError(f"the case is already routed to {partner.slug}")
+        raise AppError("the case is already routed to %(slug)s", slug=partner.slug)
     if str(partner.id) in excluded_partners(session, case.workplace_id):
         raise AppError(
-            f"{partner.slug} has a conflict of interest with this case's workplace or buyer",
+            "%(slug)s has a conflict of interest with this case's workplace or buyer",
             code="conflict_of_interest",
+            slug=partner.slug,
         )
     if case.status == Status.closed:
         raise Conflict("a closed case is not re-routed")

@@ -93,9 +93,12 @@ def link(
         return case
     if place.country and case.country and place.country != case.country and not confirm:
         raise Conflict(
-            f"{place.name} is in {place.country} but the case is from {case.country}; "
+            "%(name)s is in %(country)s but the case is from %(case_country)s; "
             'send "confirm": true if this is the right workplace',
             code="confirm_country",
+            name=place.name,
+            country=place.country,
+            case_country=case.country,
         )
     if case.partner_id is not None and str(case.partner_id) in excluded_partners(session, place.id):
         raise Conflict(

@@ -17,9 +17,9 @@ from app.admin import service as admin_service
 from app.audit.service import Actor
 from app.cases.models import Category, Channel
 from app.console.i18n import _
-from app.console.web import ConsoleRoute, page, redirect, sentence
+from app.console.web import ConsoleRoute, page, redirect, refusal
 from app.deps import SessionDep, VaultDep
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, Term
 from app.routing import service as routing
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 
@@ -46,14 +46,14 @@ def _uuid(value: str, what: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
-        raise AppError(f"choose a {what} from the list") from None
+        raise AppError("choose a %(what)s from the list", what=Term(what)) from None
 
 
 def _int(value: str, what: str) -> int:
     try:
         return int(value.strip())
     except ValueError:
-        raise AppError(f"{what} must be a whole number") from None
+        raise AppError("%(what)s must be a whole number", what=Term(what)) from None
 
 
 T = TypeVar("T")
@@ -62,14 +62,14 @@ T = TypeVar("T")
 def _get(session: Session, model: type[T], ident: uuid.UUID | None, what: str) -> T:
     row = session.get(model, ident) if ident is not None else None
     if row is None:
-        raise NotFound(f"choose a {what} from the list")
+        raise NotFound("choose a %(what)s from the list", what=Term(what))
     return row
 
 
 def _days(value: str, what: str) -> int:
     days = _int(value, what)
     if not 1 <= days <= 3650:
-        raise AppError(f"{what} must be between 1 and 3650")
+        raise AppError("%(what)s must be between 1 and 3650", what=Term(what))
     return days
 
 
@@ -146,7 +146,7 @@ def _do(
         secret = action(actor)
     except AppError as exc:
         session.rollback()
-        message = sentence(exc.message)
+        message = refusal(request, staff, exc)
         return _render(request, session, staff, section, status=exc.status_code, error=message)
     session.commit()
     if secret is not None:

@@ -25,7 +25,7 @@ from app.accounts.web import (
     set_session_cookie,
 )
 from app.console.i18n import _
-from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, sentence
+from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, refusal
 from app.deps import RuntimeDep, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, TooManyRequests, Unauthorized
 from app.ratelimit import client_address, limiter
@@ -108,7 +108,7 @@ def login(
     except (Unauthorized, TooManyRequests) as exc:
         session.commit()  # the failure counter must persist, or slowing down does nothing
         return _login_form(
-            request, runtime, error=sentence(exc.message), email=email, status=exc.status_code
+            request, runtime, error=refusal(request, None, exc), email=email, status=exc.status_code
         )
     secure = runtime.settings.secure_cookies
     if outcome.needs_totp:
@@ -158,7 +158,7 @@ def totp_check(
         accounts.check_totp(session, vault, user=staff.user, code=code)
     except AppError as exc:
         session.commit()  # keeps the failure counter and the lock
-        context = {"csrf": staff.csrf, "error": sentence(exc.message)}
+        context = {"csrf": staff.csrf, "error": refusal(request, staff, exc)}
         return page(request, "totp.html", context, status=exc.status_code)
     accounts.complete_login(session, user=staff.user, method="totp")
     secure = runtime.settings.secure_cookies

@@ -21,7 +21,7 @@ from app.accounts.web import CsrfStaff, StaffContext
 from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, RemediationStep, Status
 from app.console.case_page import render_case
-from app.console.web import ConsoleRoute, redirect, sentence
+from app.console.web import ConsoleRoute, redirect, refusal
 from app.deps import SessionDep, VaultDep
 from app.disclosure import service as disclosure
 from app.errors import AppError, NotFound
@@ -42,8 +42,10 @@ def _check_version(case: Case, raw: str) -> None:
     expected = _version(raw)
     if expected is not None and expected != case.version:
         raise workflow.EditConflict(
-            f"the case changed since you loaded it (version {case.version}, "
-            f"you sent {expected}); reload and try again"
+            "the case changed since you loaded it (version %(version)s, you sent %(sent)s); "
+            "reload and try again",
+            version=case.version,
+            sent=expected,
         )
 
 
@@ -64,7 +66,7 @@ def _act(
             raise
         session.rollback()
         case = service.get_case_for(session, staff.user, case_id)
-        message = sentence(exc.message)
+        message = refusal(request, staff, exc)
         return render_case(
             request, session, vault, staff, case, error=message, status=exc.status_code
         )
@@ -298,8 +300,10 @@ def link(
         other = session.exec(
             service.readable_by(staff.user).where(col(Case.reference) == wanted)
         ).first()
+        if not wanted:
+            raise AppError("no such case to link")
         if other is None:
-            raise AppError(f"no case {wanted or '(empty)'} that you can see")
+            raise AppError("no case %(reference)s that you can see", reference=wanted)
         workflow.link_cases(session, case=case, other=other, kind=kind, actor=staff.user)
         return "linked"
 

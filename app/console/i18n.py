@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from fastapi import Request
 from markupsafe import Markup, escape
 
 from app.accounts.models import User
+from app.errors import AppError, Term, Text, separator
 from app.i18n import DEFAULT, Language, language, negotiate, translations
 
 DOMAIN = "console"
@@ -87,7 +89,23 @@ LABELS = (
     _("a deadline was missed and the case handed to the fallback partner"),
     _("the reporter reopened the case"),
     _("the reporter wrote to a resolved or closed case"),
+    # the words a service's refusal names (app/errors.py Term): what a reporter is asked,
+    # and the things and fields of the admin pages
+    _("consent"),
+    _("verification"),
+    _("workplace"),
+    _("routing rule"),
+    _("exclusion"),
+    _("user"),
+    _("priority"),
+    _("acknowledgement days"),
+    _("feedback days"),
+    _("re-assignment days"),
 )
+
+# How a sentence ends in each language that does not end it with ".".
+FULL_STOPS = {"bn": "।", "hi": "।", "ne": "।", "zh": "。", "my": "။", "km": "។", "ur": "۔"}
+ENDINGS = (".", "?", "!", "。", "।", "။", "។", "۔", "؟")
 
 
 def _utc(value: datetime) -> datetime:
@@ -123,6 +141,29 @@ class ConsoleLocale:
 
     def label(self, value: Any) -> str:
         return self.gettext(str(value or "—").replace("_", " "))
+
+    def say(self, text: Text | AppError) -> str:
+        """A service's message (a refusal, a blocker) in this language, with its values: words
+        of a vocabulary through `label`, nested messages translated too."""
+        translated = self.gettext(text.msgid)
+        if not text.params:
+            return translated
+        return translated % {name: self._value(value) for name, value in text.params.items()}
+
+    def _value(self, value: object) -> str:
+        if isinstance(value, Text):
+            return self.say(value)
+        if isinstance(value, Term | Enum):
+            return self.label(value.value if isinstance(value, Enum) else value)
+        if isinstance(value, list | tuple):
+            return separator(value).join(self._value(item) for item in value)
+        return str(value)
+
+    def sentence(self, text: str) -> str:
+        """Service messages are lower-case fragments; a page shows them as sentences, ended
+        the way this language ends one."""
+        text = text[:1].upper() + text[1:]
+        return text if text.endswith(ENDINGS) else text + FULL_STOPS.get(self.lang.code, ".")
 
     def utc(self, value: Any) -> str:
         """`2026-05-01 14:03 UTC`: what shows on hover."""
@@ -167,6 +208,10 @@ class ConsoleLocale:
 
 def choose(request: Request, user: User | None, zone: str | None = None) -> ConsoleLocale:
     """The user's language, else the browser's (Babel's negotiation), else English."""
-    chosen = language(user.language) if user is not None else None
-    lang = chosen or negotiate(request.headers.get("accept-language")) or DEFAULT
+    return choose_saved(request, user.language if user is not None else None, zone)
+
+
+def choose_saved(request: Request, saved: str | None, zone: str | None = None) -> ConsoleLocale:
+    """The saved language (a code), else the browser's, else English."""
+    lang = language(saved) or negotiate(request.headers.get("accept-language")) or DEFAULT
     return ConsoleLocale(lang, ZoneInfo(zone or "UTC"))

@@ -11,7 +11,7 @@ from app.accounts.preferences import default_zone, save_preferences, zones
 from app.accounts.web import CsrfStaff, Staff, StaffContext
 from app.audit.service import Actor
 from app.console.i18n import _
-from app.console.web import ConsoleRoute, page, redirect, sentence
+from app.console.web import ConsoleRoute, page, redirect, refusal
 from app.deps import SessionDep
 from app.errors import AppError
 from app.i18n import DEFAULT, LANGUAGES, negotiate
@@ -68,6 +68,7 @@ def save_settings(
     except AppError as exc:
         session.rollback()
         session.refresh(staff.user)
-        return _form(request, session, staff, status=exc.status_code, error=sentence(exc.message))
+        message = refusal(request, staff, exc)
+        return _form(request, session, staff, status=exc.status_code, error=message)
     session.commit()
     return redirect("/console/settings?saved=1")

@@ -13,15 +13,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts.web import LoginRequired, StaffContext
-from app.console.i18n import ConsoleLocale, _, choose
-from app.errors import AppError
+from app.accounts.web import COOKIE, LoginRequired, StaffContext, optional_staff
+from app.console.i18n import ConsoleLocale, _, choose, choose_saved
+from app.errors import AppError, NotFound, Text, http_problem
 from app.i18n import DEFAULT
 from app.timeutil import utcnow
 
@@ -89,6 +91,15 @@ templates.filters["month"] = _month
 templates.filters["short"] = _short
 
 
+@pass_context
+def _say(context: Any, value: Any) -> str:
+    """A service's message (e.g. what a resolution waits for) in the reader's language."""
+    return _loc(context).say(value) if isinstance(value, Text) else str(value)
+
+
+templates.filters["say"] = _say
+
+
 def secure_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
@@ -102,8 +113,10 @@ def page(
     *,
     staff: StaffContext | None = None,
     status: int = 200,
+    loc: ConsoleLocale | None = None,
 ) -> HTMLResponse:
-    loc = choose(request, staff.user if staff else None, staff.zone if staff else None)
+    if loc is None:
+        loc = choose(request, staff.user if staff else None, staff.zone if staff else None)
     values: dict[str, Any] = {
         "request": request,
         "loc": loc,
@@ -124,10 +137,21 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def sentence(message: str) -> str:
-    """Service messages are lower-case fragments; a page shows them as sentences."""
-    text = message[:1].upper() + message[1:]
-    return text if text.endswith((".", "?", "!")) else text + "."
+def refusal(request: Request, staff: StaffContext | None, exc: AppError) -> str:
+    """A service's refusal as a sentence in the reader's language (the API keeps the
+    English; both come from the same msgid and values)."""
+    loc = choose(request, staff.user if staff else None, staff.zone if staff else None)
+    return loc.sentence(loc.say(exc))
+
+
+def _signed_in(request: Request) -> StaffContext | None:
+    """Who the request was made by, when the route got as far as knowing it: their saved
+    language (not the browser's) is the error page's. Half signed in (the second factor
+    still due) counts as not signed in, so the page shows no navigation."""
+    found = getattr(request.state, "staff", None)
+    if not isinstance(found, StaffContext):
+        return None
+    return found if getattr(request.state, "signed_in", False) else None
 
 
 def error_page(request: Request, exc: AppError) -> HTMLResponse:
@@ -138,13 +162,15 @@ def error_page(request: Request, exc: AppError) -> HTMLResponse:
         422: _("Not valid"),
         429: _("Slow down"),
     }
+    staff = _signed_in(request)
     return page(
         request,
         "error.html",
         {
             "title": titles.get(exc.status_code, _("Cannot do that")),
-            "message": sentence(exc.message),
+            "message": refusal(request, staff, exc),
         },
+        staff=staff,
         status=exc.status_code,
     )
 
@@ -176,9 +202,55 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+def _no_such_page(request: Request) -> HTMLResponse:
+    """The page for a console address that does not exist, in the language of whoever sent
+    it (their session cookie is read from the database, so this runs in the thread pool,
+    and the page is drawn while that session is open)."""
+    runtime = request.app.state.runtime
+    with runtime.session() as session:
+        if request.cookies.get(COOKIE):
+            optional_staff(request, runtime, session)
+        return error_page(request, NotFound("no such page"))
+
+
 def install(app: FastAPI) -> None:
-    """Static files and the one handler that turns LoginRequired into the login form."""
+    """Static files, the one handler that turns LoginRequired into the login form, and a
+    console page (in the reader's language) for a console address that does not exist."""
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if (
+            exc.status_code != 404
+            or not path.startswith("/console/")
+            or path.startswith("/console/static/")
+        ):
+            return http_problem(request, exc)  # the API's answer, as everywhere else
+        return secure_headers(await run_in_threadpool(_no_such_page, request))
+
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, _exc: Exception) -> Response:
+        # Starlette re-raises the exception after this answer, so it is still logged; the
+        # database is not asked who the reader is (it may be what failed), so the language
+        # is theirs only when the route got as far as knowing them.
+        if not request.url.path.startswith("/console"):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        failed = AppError(
+            "the console could not finish this; try again, and tell an admin if it keeps happening",
+            status=500,
+            code="error",
+        )
+        saved, zone = getattr(request.state, "reader", (None, None))
+        loc = choose_saved(request, saved, zone)
+        answer = page(
+            request,
+            "error.html",
+            {"title": _("Something went wrong"), "message": loc.sentence(loc.say(failed))},
+            status=500,
+            loc=loc,
+        )
+        return secure_headers(answer)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

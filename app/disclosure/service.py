@@ -15,7 +15,7 @@ from app.audit.service import Actor, record
 from app.cases import workflow
 from app.cases.models import Case, Disclosure, Question, Status
 from app.disclosure.records import MAX_DETAILS, TABLE, active, revoke
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound, Term
 from app.identity.models import Reporter
 from app.identity.service import reveal_identity
 from app.identity.vault import Vault
@@ -64,8 +64,9 @@ def ask(session: Session, vault: Vault, *, case: Case, actor: User) -> Disclosur
     for found in active(session, case):
         if found.partner_id == case.partner_id:
             raise Conflict(
-                f"the reporter was already asked and the answer is {found.state}",
-                code=f"disclosure_{found.state}",
+                "the reporter was already asked and the answer is %(state)s",
+                code="disclosure_" + found.state,
+                state=Term(found.state),
             )
     disclosure = Disclosure(case_id=case.id, partner_id=case.partner_id, requested_by=actor.id)
     session.add(disclosure)
@@ -96,15 +97,16 @@ def record_in_person(
     if case.channel != "field":
         raise Conflict(
             "only a field case's answer is recorded by its monitor; this reporter answers "
-            f"by {case.channel}",
+            "by %(channel)s",
             code="not_field",
+            channel=case.channel,
         )
     found = latest(session, case)
     question = session.get(Question, found.question_id) if found and found.question_id else None
     if found is None or found.state != "asked" or question is None:
         raise Conflict("the reporter is not being asked", code="not_asked")
     if details is not None and len(details) > MAX_DETAILS:
-        raise AppError(f"the details are longer than {MAX_DETAILS} characters")
+        raise AppError("the details are longer than %(num)s characters", num=MAX_DETAILS)
     questions.settle(
         session,
         vault,

@@ -58,7 +58,7 @@ def write_atomically(path: Path, chunks: Iterator[bytes]) -> int:
 def cmd_export(args: argparse.Namespace, runtime: Runtime, actor: Actor) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise AppError(f"the folder {out.parent} does not exist")
+        raise AppError("the folder %(path)s does not exist", path=out.parent)
     with runtime.session() as session:
         selection = service.select_cases(
             session,

@@ -67,7 +67,9 @@ def parse_day(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise AppError(f"{what} must be a date as YYYY-MM-DD, not {value!r}") from exc
+        raise AppError(
+            "%(what)s must be a date as YYYY-MM-DD, not %(value)s", what=what, value=repr(value)
+        ) from exc
 
 
 def select_cases(
@@ -86,14 +88,14 @@ def select_cases(
     if partner:
         org = session.exec(select(Organisation).where(Organisation.slug == partner)).first()
         if org is None or org.kind != "partner":
-            raise AppError(f"no partner with slug {partner!r}")
+            raise AppError("no partner with slug %(slug)s", slug=repr(partner))
         partner_id = org.id
     refs = tuple(sorted({r.strip().upper() for r in references if r.strip()}))
     if refs:
         found = set(session.exec(select(Case.reference).where(col(Case.reference).in_(refs))))
         missing = [r for r in refs if r not in found]
         if missing:
-            raise AppError(f"no case with reference {', '.join(missing)}")
+            raise AppError("no case with reference %(references)s", references=", ".join(missing))
     return Selection(partner, date_from, date_to, refs, partner_id)
 
 

@@ -12,7 +12,7 @@ from app.accounts.models import Role, User
 from app.audit.service import Actor
 from app.cases.schemas import IsoDay
 from app.deps import ApiUser, RuntimeDep, WriteSessionDep
-from app.errors import API_ERRORS, Forbidden
+from app.errors import API_ERRORS, Forbidden, Term
 from app.exports import service
 from app.exports.signing import public_key_pem
 from app.runtime import Runtime
@@ -67,7 +67,7 @@ def start_export(
     """Check who asks and what, record the export, and stream its bundle (the API and the
     console's download button)."""
     if user.role not in (Role.auditor, Role.admin):
-        raise Forbidden(f"a {user.role} cannot export; auditors and admins can")
+        raise Forbidden("a %(role)s cannot export; auditors and admins can", role=Term(user.role))
     if content and user.role != Role.admin:
         raise Forbidden("only an admin may export narratives and messages (content=true)")
     selection = service.select_cases(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Organisation
 from app.audit.service import Actor, record
 from app.cases.models import Case, RemediationStep, Status
-from app.errors import AppError, Conflict
+from app.errors import AppError, Conflict, Term, Text
 from app.identity.vault import Vault
 from app.remediation import questions
 from app.timeutil import utcnow
@@ -21,7 +21,7 @@ OVERRIDES = ("unreachable", "opted_out", "other")
 DEFAULT_REOPEN_DAYS = 90
 
 
-def blockers(session: Session, *, case: Case) -> list[str]:
+def blockers(session: Session, *, case: Case) -> list[Text]:
     """Why the case may not be resolved yet, one line per open step (empty: it may)."""
     found = []
     rows = session.exec(
@@ -31,12 +31,22 @@ def blockers(session: Session, *, case: Case) -> list[str]:
     ).all()
     for step in rows:
         n = step.position + 1
-        if step.worker_verdict != "agreed":
-            found.append(f"step {n} is {step.worker_verdict or 'not agreed by the worker yet'}")
+        if step.worker_verdict is None:
+            found.append(Text("step %(num)s is not agreed by the worker yet", {"num": n}))
+        elif step.worker_verdict != "agreed":
+            found.append(
+                Text("step %(num)s is %(state)s", {"num": n, "state": Term(step.worker_verdict)})
+            )
         elif step.status != "done":
-            found.append(f"step {n} is {step.status}, not done")
+            found.append(
+                Text("step %(num)s is %(state)s, not done", {"num": n, "state": Term(step.status)})
+            )
+        elif step.verification is None:
+            found.append(Text("step %(num)s is not confirmed by the worker yet", {"num": n}))
         elif step.verification != "confirmed":
-            found.append(f"step {n} is {step.verification or 'not confirmed by the worker yet'}")
+            found.append(
+                Text("step %(num)s is %(state)s", {"num": n, "state": Term(step.verification)})
+            )
     return found
 
 
@@ -47,7 +57,9 @@ def check_resolution(
     override is kept on the case (buyers see its kind) and audited with the open steps."""
     open_steps = blockers(session, case=case)
     if override is not None and override not in OVERRIDES:
-        raise AppError(f"override must be one of {', '.join(OVERRIDES)}", status=422)
+        raise AppError(
+            "override must be one of %(choices)s", status=422, choices=", ".join(OVERRIDES)
+        )
     if not open_steps:
         if override is not None:
             raise AppError("nothing stops the resolution; leave out the override", status=422)
@@ -55,11 +67,10 @@ def check_resolution(
         return
     if override is None:
         raise Conflict(
-            "the case cannot be resolved yet: "
-            + "; ".join(open_steps)
-            + ". Send an override (unreachable, opted_out or other) with a reason if the "
-            "worker cannot answer.",
+            "the case cannot be resolved yet: %(steps)s. Send an override (unreachable, "
+            "opted_out or other) with a reason if the worker cannot answer.",
             code="remediation_open",
+            steps=open_steps,
         )
     case.resolution_override = override
     case.resolution_override_reason = reason
@@ -68,7 +79,11 @@ def check_resolution(
         actor=actor,
         action="case.resolution_override",
         case_id=case.id,
-        data={"override": override, "reason": reason, "open_steps": open_steps},
+        data={
+            "override": override,
+            "reason": reason,
+            "open_steps": [str(step) for step in open_steps],
+        },
     )
 
 

@@ -193,5 +193,5 @@ def _reason(reason: str) -> str:
     if not text:
         raise AppError("give a reason for the legal hold (for the audit log)")
     if len(text) > MAX_REASON:
-        raise AppError(f"the reason is longer than {MAX_REASON} characters")
+        raise AppError("the reason is longer than %(num)s characters", num=MAX_REASON)
     return text

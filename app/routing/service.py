@@ -13,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 from app.accounts.models import Organisation, OrgKind
 from app.audit.service import Actor, record
 from app.cases.models import Category, Channel
-from app.errors import AppError
+from app.errors import AppError, Term, Text
 from app.i18n import BY_CODE
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 
@@ -110,7 +110,9 @@ def _ids(values: Sequence[str], what: str) -> list[uuid.UUID]:
         try:
             out.append(uuid.UUID(str(value)))
         except ValueError:
-            raise AppError(f"{value!r} is not a {what} id") from None
+            raise AppError(
+                "%(value)s is not a %(what)s id", value=repr(value), what=Term(what)
+            ) from None
     return out
 
 
@@ -126,7 +128,7 @@ def _check_places(
     for buyer_id in buyers:
         buyer = session.get(Organisation, buyer_id)
         if buyer is None or buyer.kind != OrgKind.buyer:
-            raise AppError(f"there is no buyer organisation with id {buyer_id}")
+            raise AppError("there is no buyer organisation with id %(id)s", id=buyer_id)
     named_buyers = {str(b) for b in buyers}
     for buyer_id in buyers:
         if str(partner.id) not in _excluded(session, None, {str(buyer_id)}):
@@ -134,25 +136,38 @@ def _check_places(
     else:
         if buyers:
             raise AppError(
-                f"{partner.slug} has a conflict of interest with every buyer the rule names, "
-                "so it could never receive these cases"
+                "%(slug)s has a conflict of interest with every buyer the rule names, "
+                "so it could never receive these cases",
+                slug=partner.slug,
             )
-    reasons = []
+    reasons: list[Text] = []
     for place_id in workplaces:
         place = session.get(Workplace, place_id)
         if place is None:
-            raise AppError(f"there is no workplace with id {place_id}")
+            raise AppError("there is no workplace with id %(id)s", id=place_id)
         place_buyers = _buyers_of(session, place_id)
         if countries and place.country and place.country not in countries:
-            reasons.append(f"{place.name} is in {place.country}, not in the rule's countries")
+            reasons.append(
+                Text(
+                    "%(name)s is in %(country)s, not in the rule's countries",
+                    {"name": place.name, "country": place.country},
+                )
+            )
         elif named_buyers and not named_buyers & place_buyers:
-            reasons.append(f"none of the rule's buyers sources from {place.name}")
+            reasons.append(
+                Text("none of the rule's buyers sources from %(name)s", {"name": place.name})
+            )
         elif str(partner.id) in _excluded(session, place_id, place_buyers):
-            reasons.append(f"{partner.slug} has a conflict of interest with {place.name}")
+            reasons.append(
+                Text(
+                    "%(slug)s has a conflict of interest with %(name)s",
+                    {"slug": partner.slug, "name": place.name},
+                )
+            )
         else:
             return
     if reasons:
-        raise AppError("the rule could never match: " + "; ".join(reasons))
+        raise AppError("the rule could never match: %(reasons)s", reasons=reasons)
 
 
 def add_rule(
@@ -170,20 +185,36 @@ def add_rule(
 ) -> RoutingRule:
     """Add a rule after refusing any that could never match (with the reason)."""
     if partner.kind != OrgKind.partner:
-        raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
+        raise AppError(
+            "%(slug)s is a %(kind)s, not a monitoring partner",
+            slug=partner.slug,
+            kind=Term(partner.kind),
+        )
     countries = [c.strip().upper() for c in countries]
     for c in countries:
         if c not in iso_countries():
-            raise AppError(f"{c!r} is not an ISO 3166 alpha-2 country code")
+            raise AppError("%(country)s is not an ISO 3166 alpha-2 country code", country=repr(c))
     for cat in categories:
         if cat not in Category.__members__:
-            raise AppError(f"unknown category {cat!r}; one of {', '.join(Category)}")
+            raise AppError(
+                "unknown category %(value)s; one of %(choices)s",
+                value=repr(cat),
+                choices=", ".join(Category),
+            )
     for ch in channels:
         if ch not in Channel.__members__:
-            raise AppError(f"unknown channel {ch!r}; one of {', '.join(Channel)}")
+            raise AppError(
+                "unknown channel %(value)s; one of %(choices)s",
+                value=repr(ch),
+                choices=", ".join(Channel),
+            )
     for lang in languages:
         if lang not in BY_CODE:
-            raise AppError(f"unknown language {lang!r}; one of {', '.join(BY_CODE)}")
+            raise AppError(
+                "unknown language %(value)s; one of %(choices)s",
+                value=repr(lang),
+                choices=", ".join(BY_CODE),
+            )
     if not 0 <= priority <= 1_000_000:
         raise AppError("priority must be between 0 and 1000000")
     places, buyers = _ids(workplace_ids, "workplace"), _ids(buyer_ids, "buyer")
@@ -236,11 +267,15 @@ def add_exclusion(
 ) -> ConflictExclusion:
     """A partner related to a workplace or buyer never gets its cases from now on."""
     if partner.kind != OrgKind.partner:
-        raise AppError(f"{partner.slug} is a {partner.kind}, not a monitoring partner")
+        raise AppError(
+            "%(slug)s is a %(kind)s, not a monitoring partner",
+            slug=partner.slug,
+            kind=Term(partner.kind),
+        )
     if (workplace is None) == (buyer is None):
         raise AppError("name exactly one of a workplace or a buyer")
     if buyer is not None and buyer.kind != OrgKind.buyer:
-        raise AppError(f"{buyer.slug} is not a buyer organisation")
+        raise AppError("%(slug)s is not a buyer organisation", slug=buyer.slug)
     reason = reason.strip()
     if not reason or len(reason) > 300:
         raise AppError("give the reason for the exclusion (1 to 300 characters)")

@@ -23,7 +23,7 @@ from app.accounts.models import Role, User
 from app.cases.models import Category
 from app.cases.schemas import IsoDay
 from app.deps import ApiUser, RuntimeDep, SessionDep
-from app.errors import API_ERRORS, AppError, Forbidden, NotFound
+from app.errors import API_ERRORS, AppError, Forbidden, NotFound, Term
 from app.i18n import translations
 from app.routing.models import WorkplaceBuyer
 from app.stats import figures, progress
@@ -147,9 +147,9 @@ def _dates(since: date | None, until: date | None) -> tuple[date | None, date | 
         raise AppError("give both `from` and `to` (YYYY-MM-DD), or neither for all time")
     if since is not None and until is not None:
         if since > until:
-            raise AppError(f"`from` ({since}) is after `to` ({until})")
+            raise AppError("`from` (%(since)s) is after `to` (%(until)s)", since=since, until=until)
         if (until - since).days > MAX_RANGE_DAYS:
-            raise AppError(f"the range may span at most {MAX_RANGE_DAYS} days")
+            raise AppError("the range may span at most %(num)s days", num=MAX_RANGE_DAYS)
     return since, until
 
 
@@ -158,7 +158,9 @@ def scope_of(session: Session, user: User, workplace: uuid.UUID | None) -> list[
     if user.role in (Role.admin, Role.auditor):
         return [workplace] if workplace else None
     if user.role != Role.buyer or user.org_id is None:
-        raise Forbidden(f"a {user.role} has no figures view; buyers, auditors and admins do")
+        raise Forbidden(
+            "a %(role)s has no figures view; buyers, auditors and admins do", role=Term(user.role)
+        )
     mine = list(
         session.exec(
             select(WorkplaceBuyer.workplace_id).where(col(WorkplaceBuyer.buyer_id) == user.org_id)

@@ -1,13 +1,16 @@
-"""Every console string (templates and console Python sources, extracted with Babel as
-babel-console.cfg says) is translated in all 17 languages, with the same placeholders."""
+"""Every console string (templates and console Python sources, and the message of every
+refusal a service raises, extracted with Babel as babel-console.cfg says) is translated in all
+17 languages, with the same placeholders; no refusal is an f-string Babel cannot extract."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from app.accounts.models import OrgKind, Role
@@ -20,27 +23,34 @@ from app.notify.service import SAYS
 from app.remediation.closure import OVERRIDES
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / "app" / "console"
-NOTIFY = ROOT / "app" / "notify"  # alert e-mails, in the addressee's console language
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-JINJA = {"trim_blocks": "True", "lstrip_blocks": "True"}
+# The refusals (app/errors.py and its kinds), and Text: a message carried by a value.
+REFUSALS = (
+    "AppError",
+    "NotFound",
+    "Forbidden",
+    "Conflict",
+    "Unauthorized",
+    "TooManyRequests",
+    "LoginRequired",
+    "EditConflict",
+    "Text",
+)
 
 
 def source_messages() -> dict[str, str | None]:
-    """msgid -> its plural msgid (None for a singular message)."""
+    """msgid -> its plural msgid (None for a singular message), extracted exactly as the
+    README's `pybabel extract --no-default-keywords -k AppError -F babel-console.cfg`."""
+    with (ROOT / "babel-console.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     found: dict[str, str | None] = {}
-    sources = [
-        *(("python", path, {}) for path in sorted([*CONSOLE.glob("*.py"), *NOTIFY.glob("*.py")])),
-        *(("jinja2", path, JINJA) for path in sorted((CONSOLE / "templates").rglob("*.html"))),
-    ]
-    for method, path, options in sources:
-        for _line, message, _comments, _context in extract_from_file(
-            method, str(path), keywords=DEFAULT_KEYWORDS, options=options
-        ):
-            if isinstance(message, tuple):
-                found[message[0]] = message[1]
-            elif message:
-                found[message] = None
+    for _path, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords={"AppError": None}
+    ):
+        if isinstance(message, tuple):
+            found[message[0]] = message[1]
+        elif message:
+            found[message] = None
     return found
 
 
@@ -63,6 +73,52 @@ def test_the_sources_have_messages() -> None:
     for expected in ("Send message", "Sign in", "My settings", "Routing rules", "Saved."):
         assert expected in messages
     assert messages["%(num)s day"] == "%(num)s days"
+    # refusals from the services, the console's own, and the blockers of a resolution
+    for expected in (
+        "no such case",
+        "a case cannot go from %(current)s to %(target)s; from %(current)s it can go to "
+        "%(allowed)s",
+        "choose a partner from the list",
+        "step %(num)s is not agreed by the worker yet",
+        "password must be at least %(num)s characters",
+    ):
+        assert expected in messages
+    # the reporter's pages keep their own domain (`web`), never the console's
+    assert "This receipt code is already in use. Make a new one." not in messages
+
+
+def _refusals_in(path: Path) -> list[tuple[int, str]]:
+    """(line, source) of each refusal whose message is not a plain string literal."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in REFUSALS or not node.args:
+            continue
+        first = node.args[0]
+        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        if not literal:
+            found.append((node.lineno, ast.unparse(first)))
+    return found
+
+
+def test_every_refusal_is_a_msgid_with_named_values() -> None:
+    """An f-string (or a joined string) cannot be looked up in a catalog: a refusal's message
+    is a literal with %(name)s placeholders, the values passed by name. The exceptions are
+    a message built before it was a refusal (`AppError.saying`, a shared Text constant), and
+    the reporter's pages, whose messages are in the `web` domain."""
+    allowed = {
+        ("app/accounts/service.py", "REUSED_CODE.msgid"),
+        ("app/submissions/service.py", "_('This receipt code is already in use. Make a new one.')"),
+    }
+    offenders = [
+        (str(path.relative_to(ROOT)), line, source)
+        for path in sorted((ROOT / "app").rglob("*.py"))
+        for line, source in _refusals_in(path)
+        if (str(path.relative_to(ROOT)), source) not in allowed
+    ]
+    assert not offenders
 
 
 def test_every_label_shown_is_a_message() -> None:
