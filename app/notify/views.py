@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from app.accounts.models import Role, User
 from app.deps import ApiUser, SessionDep
-from app.errors import API_ERRORS, Forbidden
+from app.errors import API_ERRORS, Forbidden, Term
 from app.notify import service as notify
 from app.notify.models import AlertKind
 
@@ -56,7 +56,7 @@ class MarkReadOut(BaseModel):
 
 def _staff(user: User) -> User:
     if user.role not in ROLES:
-        raise Forbidden(f"alerts are for monitors and admins, not a {user.role}")
+        raise Forbidden("alerts are for monitors and admins, not a %(role)s", role=Term(user.role))
     return user
 
 
