@@ -33,7 +33,7 @@ from app.messaging.delivery import apply_status
 from app.messaging.models import OutboxItem
 from app.metrics import metrics_of
 from app.runtime import Runtime
-from app.timeutil import utcnow
+from app.timeutil import using, utcnow
 from app.webhooks.service import Outcome, receive
 from channels import meta, twilio
 from channels.base import (
@@ -145,6 +145,11 @@ async def _in_writer(runtime: Runtime, message: InboundMessage) -> Outcome:
 
 
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
+    with using(runtime.clock):  # the SQLite intake thread starts with an empty context
+        return _receive_locked(runtime, message, relay=relay)
+
+
+def _receive_locked(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
     if runtime.engine.dialect.name == "sqlite":
         with _SQLITE_WRITER:
             return _receive_in_session(runtime, message, relay=relay)
