@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -174,3 +174,22 @@ def install_error_handler(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=headers,
         )
+
+
+def invalid_input(exc: ValidationError) -> AppError:
+    """A command a form could not fill (the API answers the same refusal as its 422 field
+    list): the first problem, in the words of the form."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err.get("loc", ())) or "the form"
+    label = field.replace("_", " ")
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        message = f"fill in the {label}"
+    elif kind == "string_too_long":
+        message = f"the {label} is longer than {ctx.get('max_length')} characters"
+    elif kind == "literal_error":
+        message = f"choose the {label}: {ctx.get('expected')}"
+    else:
+        message = f"the {label} is not valid: {err['msg']}"
+    return AppError(message, status=422, code="invalid_request")

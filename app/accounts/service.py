@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,6 +67,19 @@ def create_organisation(
 
 def organisation_by_slug(session: Session, slug: str) -> Organisation | None:
     return session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+
+
+def slugs_of(
+    session: Session, ids: Iterable[uuid.UUID | None] | None = None
+) -> dict[uuid.UUID, str]:
+    """Organisations' slugs by id: those named (none for an empty list), or all of them."""
+    query = select(Organisation)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        query = query.where(col(Organisation.id).in_(wanted))
+    return {o.id: o.slug for o in session.exec(query).all()}
 
 
 def create_user(

@@ -62,8 +62,10 @@ def get_case_for(session: Session, user: User, case_id: uuid.UUID) -> Case:
     return case
 
 
-def may_read_content(user: User, case: Case) -> bool:
-    """Narratives, messages and notes: admins, and monitors of the partner it is routed to."""
+def is_case_staff(user: User, case: Case) -> bool:
+    """Admins, and monitors of the partner the case is routed to: the people who read what
+    the reporter wrote (narrative, messages, notes, worker texts) and act on the case. One
+    rule, so reading and acting can never drift apart."""
     if user.role == Role.admin:
         return True
     return (
@@ -73,9 +75,25 @@ def may_read_content(user: User, case: Case) -> bool:
     )
 
 
-def require_content_access(user: User, case: Case) -> None:
-    if not may_read_content(user, case):
-        raise Forbidden(f"a {user.role} cannot read what the reporter wrote")
+def require_case_staff(user: User, case: Case) -> None:
+    """Buyers and auditors only ever follow progress; to a monitor of another partner the
+    case does not exist."""
+    if is_case_staff(user, case):
+        return
+    if user.role == Role.monitor:
+        raise NotFound("no such case")
+    raise Forbidden(f"a {user.role} cannot read what the reporter wrote or change cases")
+
+
+def find_case_for(session: Session, user: User, wanted: str) -> Case | None:
+    """A case the user may read, named by its id or its reference."""
+    try:
+        case_id = uuid.UUID(wanted.strip())
+    except ValueError:
+        query = readable_by(user).where(col(Case.reference) == wanted.strip().upper())
+    else:
+        query = readable_by(user).where(col(Case.id) == case_id)
+    return session.exec(query).first()
 
 
 def narrative(session: Session, vault: Vault, case: Case) -> str | None:
@@ -289,6 +307,7 @@ def send_to_reporter(
 ) -> CaseMessage:
     """Store a staff message and, for SMS/WhatsApp, its outbox item in one transaction;
     web reporters read it on the status page."""
+    require_case_staff(author, case)
     body = body.strip()
     if not body:
         raise AppError("the message is empty")

@@ -137,8 +137,8 @@ def _may_see_identity(session: Session, user: User, case: Case) -> bool:
 def _context(
     session: Session, vault: Vault, user: User, case: Case, _: timeline.Translate
 ) -> dict[str, Any]:
-    content = service.may_read_content(user, case)
-    can_act = workflow.may_act(user, case)
+    content = service.is_case_staff(user, case)
+    can_act = service.is_case_staff(user, case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     place = session.get(Workplace, case.workplace_id) if case.workplace_id else None

@@ -208,7 +208,7 @@ def build(
 ) -> list[Entry]:
     """The case's entries, worded in the reader's language (`_` translates a msgid)."""
     events = audit_events(session, case)
-    content = service.may_read_content(user, case)
+    content = service.is_case_staff(user, case)
     datas = [json.loads(e.data) for e in events]
     workflow.hide_unseen_links(session, user, [e.action for e in events], datas)
     ids = {e.actor_id for e in events if e.actor_id}
