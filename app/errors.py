@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -188,8 +188,23 @@ def invalid_input(exc: ValidationError) -> AppError:
         message = f"fill in the {label}"
     elif kind == "string_too_long":
         message = f"the {label} is longer than {ctx.get('max_length')} characters"
+    elif kind == "greater_than_equal":
+        message = f"the {label} must be at least {ctx.get('ge')}"
+    elif kind == "less_than_equal":
+        message = f"the {label} must be at most {ctx.get('le')}"
     elif kind == "literal_error":
         message = f"choose the {label}: {ctx.get('expected')}"
     else:
         message = f"the {label} is not valid: {err['msg']}"
     return AppError(message, status=422, code="invalid_request")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def command(model: type[M], **fields: object) -> M:
+    """The API's command built from a form's fields; refused as the API refuses it."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid_input(exc) from None

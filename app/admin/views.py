@@ -81,7 +81,7 @@ def create_org(payload: OrgIn, admin: Admin, session: SessionDep) -> OrgPublic:
 @router.patch("/organisations/{slug}", response_model=OrgPublic, summary="Deadlines, fallback")
 def update_org(slug: str, payload: OrgUpdate, admin: Admin, session: SessionDep) -> OrgPublic:
     org = service.org_or_404(session, slug)
-    service.update_org(session, org=org, changes=payload.model_dump(), actor=Actor.user(admin.id))
+    payload.apply(session, org=org, actor=Actor.user(admin.id))
     session.commit()
     return org_public(org)
 
@@ -130,13 +130,7 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no such user")
-    service.update_user(
-        session,
-        user=user,
-        is_lead=payload.is_lead,
-        is_active=payload.is_active,
-        actor=Actor.user(admin.id),
-    )
+    payload.apply(session, user=user, actor=Actor.user(admin.id))
     session.commit()
     return user_public(user, _slugs(session))
 

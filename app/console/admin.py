@@ -14,12 +14,13 @@ from app.accounts import service as accounts
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import CsrfStaff, Staff, StaffContext, require_role
 from app.admin import service as admin_service
+from app.admin.schemas import OrgUpdate, UserUpdate
 from app.audit.service import Actor
 from app.cases.models import Category, Channel
 from app.console.i18n import _
 from app.console.web import ConsoleRoute, page, redirect, sentence
 from app.deps import SessionDep, VaultDep
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, command
 from app.routing import service as routing
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 
@@ -64,13 +65,6 @@ def _get(session: Session, model: type[T], ident: uuid.UUID | None, what: str) -
     if row is None:
         raise NotFound(f"choose a {what} from the list")
     return row
-
-
-def _days(value: str, what: str) -> int:
-    days = _int(value, what)
-    if not 1 <= days <= 3650:
-        raise AppError(f"{what} must be between 1 and 3650")
-    return days
 
 
 def _orgs(session: Session, kind: str | None = None) -> list[Organisation]:
@@ -199,13 +193,14 @@ def update_org(
 ) -> Response:
     def run(actor: Actor) -> None:
         org = _get(session, Organisation, org_id, "partner")
-        changes: dict[str, object] = {
-            "is_fallback": fallback == "1",
-            "ack_days": _days(ack_days, "acknowledgement days"),
-            "feedback_days": _days(feedback_days, "feedback days"),
-            "reassign_after_days": _days(reassign_after_days, "re-assignment days"),
-        }
-        admin_service.update_org(session, org=org, changes=changes, actor=actor)
+        update = command(
+            OrgUpdate,
+            is_fallback=fallback == "1",
+            ack_days=_int(ack_days, "acknowledgement days"),
+            feedback_days=_int(feedback_days, "feedback days"),
+            reassign_after_days=_int(reassign_after_days, "re-assignment days"),
+        )
+        update.apply(session, org=org, actor=actor)
 
     return _do(request, session, staff, "organisations", run)
 
@@ -368,8 +363,7 @@ def update_user(
         user = _get(session, User, user_id, "user")
         if user.id == staff.user.id and active != "1":
             raise AppError("you cannot deactivate your own account")
-        admin_service.update_user(
-            session, user=user, is_lead=lead == "1", is_active=active == "1", actor=actor
-        )
+        update = command(UserUpdate, is_lead=lead == "1", is_active=active == "1")
+        update.apply(session, user=user, actor=actor)
 
     return _do(request, session, staff, "users", run)
