@@ -175,6 +175,7 @@ class MessageIn(BaseModel):
     body: str = Field(min_length=1, max_length=4000)
 
     def run(self, on: OnCase) -> CaseMessage:
+        service.require_case_staff(on.user, on.case)
         return service.send_to_reporter(
             on.session, on.vault, case=on.case, author=on.user, body=self.body
         )

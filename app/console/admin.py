@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Organisation, OrgKind, Role, User
@@ -22,7 +22,7 @@ from app.console.web import ConsoleRoute, page, redirect, sentence
 from app.deps import SessionDep, VaultDep
 from app.errors import AppError, NotFound, command
 from app.routing import service as routing
-from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.routing.models import ConflictExclusion, RoutingRule, Workplace
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute)
 Text = Annotated[str, Form()]
@@ -67,17 +67,10 @@ def _get(session: Session, model: type[T], ident: uuid.UUID | None, what: str) -
     return row
 
 
-def _orgs(session: Session, kind: str | None = None) -> list[Organisation]:
-    query = select(Organisation).order_by(col(Organisation.kind), col(Organisation.name))
-    if kind:
-        query = query.where(Organisation.kind == kind)
-    return list(session.exec(query).all())
-
-
 def _context(session: Session, section: str) -> dict[str, Any]:
-    orgs = _orgs(session)
+    orgs = accounts.organisations(session)
     names = {o.id: o.name for o in orgs}
-    places = list(session.exec(select(Workplace).order_by(col(Workplace.name))).all())
+    places = routing.all_workplaces(session)
     values: dict[str, Any] = {
         "section": section,
         "title": TITLES[section],
@@ -89,27 +82,19 @@ def _context(session: Session, section: str) -> dict[str, Any]:
         "place_names": {p.id: p.name for p in places},
     }
     if section == "users":
-        values["users"] = session.exec(select(User).order_by(col(User.email))).all()
+        values["users"] = accounts.all_users(session)
         values["roles"] = list(Role)
     elif section == "workplaces":
-        links = session.exec(select(WorkplaceBuyer)).all()
+        links = routing.buyer_links(session)
         values["place_buyers"] = {
             p.id: [names[lk.buyer_id] for lk in links if lk.workplace_id == p.id] for p in places
         }
     elif section == "routing":
-        values["rules"] = session.exec(
-            select(RoutingRule).order_by(
-                col(RoutingRule.is_active).desc(),
-                col(RoutingRule.priority),
-                col(RoutingRule.created_at),
-            )
-        ).all()
+        values["rules"] = routing.routing_rules(session, active_first=True)
         values["categories"] = list(Category)
         values["channels"] = list(Channel)
     elif section == "exclusions":
-        values["exclusions"] = session.exec(
-            select(ConflictExclusion).order_by(col(ConflictExclusion.created_at))
-        ).all()
+        values["exclusions"] = routing.conflict_exclusions(session)
     return values
 
 
