@@ -2,6 +2,7 @@
 
 import app.cases.timers
 import app.intake.jobs
+import app.media.jobs
 import app.messaging.outbox
 import app.notify.jobs
 import app.remediation.jobs

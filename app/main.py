@@ -20,6 +20,7 @@ from app.disclosure import views as disclosure_views
 from app.errors import install_error_handler
 from app.exports import views as export_views
 from app.headers import SecurityHeaders
+from app.media import views as media_views
 from app.metrics import Metrics
 from app.metrics import router as metrics_router
 from app.requestlog import RequestLog
@@ -99,7 +100,8 @@ def create_app(
     app.include_router(webhook_routes.build_router())
     app.include_router(webhook_views.router)
     app.include_router(voice_views.router)
-    app.include_router(voice_views.console_router)
+    app.include_router(media_views.router)
+    app.include_router(media_views.console_router)
     app.include_router(console_views.router)
     console_views.install(app)
     app.include_router(case_views.alerts_router)

@@ -5,7 +5,7 @@
   status class. Never a raw path, a query, a reference or anything a reporter sent.
 - Read from the database at scrape time (a custom collector, read-only session): outbox
   items by state and the age of the oldest in each, outbound messages by delivery state,
-  cases with a deadline passed.
+  reporters' media by state, cases with a deadline passed.
 
 `grievance serve --workers N` (N > 1) gives its processes a fresh
 PROMETHEUS_MULTIPROC_DIR under the data dir (app/cli.py, before prometheus_client is
@@ -38,6 +38,7 @@ from app.cases.models import Case, CaseMessage
 from app.cases.queue import overdue_clause
 from app.deps import RuntimeDep, SessionDep, api_user
 from app.errors import Forbidden
+from app.media.models import CaseMedia
 from app.messaging.models import OutboxItem
 from app.ratelimit import client_address
 from app.runtime import Runtime
@@ -109,6 +110,9 @@ class DatabaseCollector(Collector):
                 .where(col(CaseMessage.direction) == "out")
                 .group_by(col(CaseMessage.delivery_state))
             ).all()
+            media = session.exec(
+                select(CaseMedia.state, func.count()).group_by(col(CaseMedia.state))
+            ).all()
             overdue = session.exec(
                 select(func.count()).select_from(Case).where(overdue_clause(now))
             ).one()
@@ -132,9 +136,18 @@ class DatabaseCollector(Collector):
         )
         for state, count in deliveries:
             sent.add_metric([state], count)
+        kept = GaugeMetricFamily(
+            "grievance_media_items",
+            "Reporters' media (recordings, photos, voice notes) by state; pending is still at "
+            "the provider",
+            labels=["state"],
+        )
+        for state, count in media:
+            kept.add_metric([state], count)
         yield depth
         yield age
         yield sent
+        yield kept
         yield GaugeMetricFamily(
             "grievance_cases_overdue",
             "Open cases with an acknowledgement or feedback deadline passed",

@@ -14,11 +14,12 @@ from app.cases.models import (
 )
 from app.db import metadata
 from app.identity.models import DataKey, Reporter
+from app.media.models import CaseMedia
 from app.messaging.models import Conversation, InboundEvent, OutboxItem
 from app.notify.models import AlertCursor, StaffAlert
 from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
 from app.stats.models import CaseTally
-from app.voice.models import CaseMedia, VoiceCall
+from app.voice.models import VoiceCall
 
 __all__ = [
     "AlertCursor",

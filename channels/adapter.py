@@ -18,16 +18,24 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
-from channels.base import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
+from channels.base import (
+    DeliveryStatus,
+    Fetched,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    SendResult,
+)
 
 
 class ChannelName(StrEnum):
-    """The channels providers serve (a subset of app.cases.models.Channel, whose `web` and
-    `field` have no provider)."""
+    """The channels providers serve: a reporter's (a subset of app.cases.models.Channel,
+    whose `web` and `field` have no provider), and staff alert e-mail."""
 
     sms = "sms"
     whatsapp = "whatsapp"
     voice = "voice"
+    email = "email"  # staff alerts (app.notify), never a reporter's channel
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class Capabilities:
     address_is_phone: bool = True
     # Inbound messages may carry media (photos, voice notes, recordings).
     media: bool = False
+    # Media fetched from the provider can be deleted there afterwards.
+    deletes_media: bool = False
     # Messages to the reporter go out on this channel (a caller is answered by SMS).
     outbound_channel: ChannelName | None = None
     # The provider can be asked whether it already has a message whose send was uncertain.
@@ -59,11 +69,15 @@ class WebhookRequest:
 
 
 class WebhookKind(StrEnum):
-    inbound = "inbound"  # messages from reporters (Twilio: answered synchronously)
+    """What an endpoint does; app.webhooks.routes has one handler per kind, for every
+    provider, so a provider whose endpoints are of these kinds needs nothing outside its
+    module in channels/."""
+
+    inbound = "inbound"  # one message from a reporter, answered in the response (TwiML)
     status = "status"  # delivery status callbacks
     handshake = "handshake"  # a subscription check (Meta's hub.challenge)
-    events = "events"  # a batch of messages and statuses (Meta)
-    call = "call"  # a phone call, and the steps under its path
+    events = "events"  # a batch of messages and statuses, answered at once (Meta)
+    call = "call"  # a phone call, and the steps under its path (app.voice)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,7 @@ class Webhook:
 class Parsed:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[DeliveryStatus] = field(default_factory=list)
+    skipped: int = 0  # malformed items left out of a batch (counted, never stored)
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,11 @@ class ChannelAdapter(Protocol):
         """Inbound messages (for `channel`) and delivery statuses (channel None)."""
         ...
 
+    def handshake(self, query: Mapping[str, str]) -> str:
+        """The answer to a subscription check (a `handshake` webhook): the challenge, or
+        Forbidden / NotConfigured."""
+        ...
+
     def reply(self, text: str | None) -> Reply:
         """The answer to a webhook: a message to the sender, or none."""
         ...
@@ -151,4 +171,17 @@ class ChannelAdapter(Protocol):
         exclude: frozenset[str],
     ) -> str | None:
         """The provider's id of `message` if it has it (only when `can_look_up`)."""
+        ...
+
+    def media_ref(self, media: Media) -> str | None:
+        """What the media is fetched and deleted by later (kept in the database; never a
+        URL a request chose), or None when it holds nothing to fetch (a location)."""
+        ...
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        """The bytes; FetchFailed to try later, TooBig over `limit`."""
+        ...
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        """Gone at the provider (already gone counts); FetchFailed to try later."""
         ...

@@ -60,10 +60,11 @@ class DeliveryStatus:
 
 @dataclass(frozen=True)
 class OutboundMessage:
-    channel: str  # "sms" | "whatsapp"
-    to: str  # "+E164"
+    channel: str  # "sms" | "whatsapp" | "email"
+    to: str  # "+E164", or an e-mail address
     body: str
     status_callback: str | None = None
+    subject: str | None = None  # e-mail only
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,62 @@ def transport_failure(exc: httpx.TransportError) -> SendResult:
     return SendResult(
         None, accepted=False, retryable=sure, error=type(exc).__name__, uncertain=not sure
     )
+
+
+class FetchFailed(Exception):
+    """Media (a recording, a photo) could not be had or deleted now (the provider is down,
+    or not ready yet): try again later."""
+
+
+class TooBig(Exception):
+    """The media is over the size limit: it is not stored."""
+
+
+# 16 MiB: far above three minutes of 8 kHz WAV (about 2.9 MB) or a phone's photo; anything
+# bigger is refused (the monitor is told).
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    content_type: str  # as the provider declares it, parameters dropped ("audio/ogg")
+
+
+async def download(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limit: int = MAX_MEDIA_BYTES,
+    default_type: str = "application/octet-stream",
+    **request: object,
+) -> Fetched:
+    """GET `url` (following redirects: httpx drops credentials to another host), refusing
+    with TooBig as soon as the body is known to pass `limit`; FetchFailed when it cannot
+    be had now."""
+    try:
+        async with client.stream(
+            "GET",
+            url,
+            follow_redirects=True,
+            **request,  # type: ignore[arg-type]
+        ) as response:
+            if response.status_code != 200:
+                raise FetchFailed(f"http_{response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise TooBig(declared)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise TooBig(str(size))
+                chunks.append(chunk)
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    except httpx.TransportError as exc:
+        raise FetchFailed(type(exc).__name__) from None
+    return Fetched(b"".join(chunks), kind or default_type)
 
 
 class LookupFailed(Exception):

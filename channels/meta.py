@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,14 +16,18 @@ import httpx
 from channels.base import (
     BadRequest,
     DeliveryStatus,
+    Fetched,
+    FetchFailed,
     Forbidden,
     InboundMessage,
     Media,
     NotConfigured,
     OutboundMessage,
     SendResult,
+    TooBig,
     TooLarge,
     clean_text,
+    download,
     transport_failure,
 )
 
@@ -261,3 +266,58 @@ async def send(
         # Accepted even without an id: retrying could deliver the message twice.
         return SendResult(msg_id or None, accepted=True, retryable=False)
     return _error_result(response)
+
+
+# media of inbound messages -------------------------------------------------------------------
+
+# Message types whose `id` is a media object the Graph API serves (and deletes).
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+_MEDIA_ID = re.compile(r"[0-9]{1,40}")
+
+
+def media_ref(kind: str, media_id: str) -> str | None:
+    return media_id if kind in MEDIA_TYPES and _MEDIA_ID.fullmatch(media_id) else None
+
+
+def _auth(access_token: str) -> dict[str, str]:
+    if not access_token:
+        raise FetchFailed("no_credentials")
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+async def fetch_media(
+    client: httpx.AsyncClient, *, api_base: str, access_token: str, ref: str, limit: int
+) -> Fetched:
+    """Ask the Graph API where the media is (a short-lived URL, its type and size), then
+    download it with the same token, as Meta documents."""
+    if not _MEDIA_ID.fullmatch(ref):
+        raise BadRequest("not a Graph media id")
+    headers = _auth(access_token)
+    try:
+        response = await client.get(f"{api_base.rstrip('/')}/{ref}", headers=headers)
+    except httpx.TransportError as exc:
+        raise FetchFailed(type(exc).__name__) from None
+    if response.status_code != 200:
+        raise FetchFailed(f"http_{response.status_code}")
+    found = _json(response)
+    url, size = found.get("url"), found.get("file_size")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise FetchFailed("bad_answer")
+    if isinstance(size, int) and size > limit:
+        raise TooBig(str(size))
+    fetched = await download(client, url, limit=limit, headers=headers)
+    declared = _str(found.get("mime_type")).split(";")[0].strip().lower()
+    return Fetched(fetched.data, declared or fetched.content_type)
+
+
+async def delete_media(
+    client: httpx.AsyncClient, *, api_base: str, access_token: str, ref: str
+) -> None:
+    """Delete the media at Meta; an unknown id (404) counts as done."""
+    headers = _auth(access_token)
+    try:
+        response = await client.delete(f"{api_base.rstrip('/')}/{ref}", headers=headers)
+    except httpx.TransportError as exc:
+        raise FetchFailed(type(exc).__name__) from None
+    if response.status_code not in (200, 204, 404):
+        raise FetchFailed(f"http_{response.status_code}")

@@ -8,13 +8,14 @@ on outside this package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import httpx
 
-from channels import meta, twilio
+from channels import meta, twilio, voice
 from channels.adapter import (
     Capabilities,
     ChannelAdapter,
@@ -25,7 +26,16 @@ from channels.adapter import (
     WebhookKind,
     WebhookRequest,
 )
-from channels.base import BadRequest, NotConfigured, OutboundMessage, SendResult
+from channels.base import (
+    BadRequest,
+    Fetched,
+    FetchFailed,
+    Media,
+    NotConfigured,
+    OutboundMessage,
+    SendResult,
+)
+from channels.smtp import SmtpAdapter
 
 # Twilio acts on these single-word messages itself (PROVIDERS.md); they still arrive.
 TWILIO_KEYWORDS = frozenset(
@@ -43,9 +53,11 @@ class Credentials(Protocol):
     twilio_whatsapp_from: str | None
     twilio_api_base: str
     meta_app_secret: str | None
+    meta_verify_token: str | None
     meta_access_token: str | None
     meta_phone_number_id: str | None
     meta_api_base: str
+    smtp_url: str | None
 
 
 @dataclass(frozen=True)
@@ -59,18 +71,21 @@ class TwilioAdapter:
     api_base: str
     public_url: str = ""
     provider: str = "twilio"
-    channels: frozenset[ChannelName] = frozenset(ChannelName)
+    channels: frozenset[ChannelName] = frozenset(
+        {ChannelName.sms, ChannelName.whatsapp, ChannelName.voice}
+    )
     max_body: int = twilio.TWILIO_MAX_BODY
 
     def capabilities(self, channel: ChannelName) -> Capabilities:
         if channel == ChannelName.voice:
             # A caller is answered by SMS to the number they called from.
-            return Capabilities(media=True, outbound_channel=ChannelName.sms)
+            return Capabilities(media=True, deletes_media=True, outbound_channel=ChannelName.sms)
         window = WHATSAPP_WINDOW if channel == ChannelName.whatsapp else None
         return Capabilities(
             reply_window=window,
             provider_keywords=TWILIO_KEYWORDS if channel == ChannelName.sms else frozenset(),
             media=True,
+            deletes_media=True,
             outbound_channel=channel,
             can_look_up=True,
         )
@@ -111,6 +126,9 @@ class TwilioAdapter:
         if channel == ChannelName.voice:
             raise BadRequest("a call is not a message: app.voice handles it")
         return Parsed(messages=[twilio.parse_inbound(params, channel=channel.value)])
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        raise BadRequest("Twilio makes no subscription handshake")
 
     def reply(self, text: str | None) -> Reply:
         return Reply(twilio.twiml(text), "text/xml")
@@ -153,6 +171,31 @@ class TwilioAdapter:
             exclude=exclude,
         )
 
+    # media: recordings ("RE...") and the media of messages ("MM.../ME...")
+
+    def media_ref(self, media: Media) -> str | None:
+        return twilio.media_ref(media.url)
+
+    def _account(self) -> dict[str, str]:
+        if not (self.account_sid and self.auth_token):
+            raise FetchFailed("no_credentials")
+        return {
+            "api_base": self.api_base,
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+        }
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        if "/" not in ref:
+            return await voice.fetch_recording(client, recording_sid=ref, **self._account())
+        return await twilio.fetch_media(client, ref=ref, **self._account())
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        if "/" not in ref:
+            await voice.delete_recording(client, recording_sid=ref, **self._account())
+        else:
+            await twilio.delete_media(client, ref=ref, **self._account())
+
 
 @dataclass(frozen=True)
 class MetaAdapter:
@@ -162,6 +205,7 @@ class MetaAdapter:
     access_token: str
     phone_number_id: str
     api_base: str
+    verify_token: str = ""
     provider: str = "meta"
     channels: frozenset[ChannelName] = frozenset({ChannelName.whatsapp})
     max_body: int = meta.META_MAX_BODY
@@ -170,6 +214,7 @@ class MetaAdapter:
         return Capabilities(
             reply_window=WHATSAPP_WINDOW,
             media=True,
+            deletes_media=True,
             outbound_channel=ChannelName.whatsapp,
             templates=True,
         )
@@ -197,8 +242,17 @@ class MetaAdapter:
         )
 
     def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
-        messages, statuses = meta.parse_events(request.body)
-        return Parsed(messages=messages, statuses=statuses)
+        skipped: list[str] = []
+        messages, statuses = meta.parse_events(request.body, on_skip=skipped.append)
+        return Parsed(messages=messages, statuses=statuses, skipped=len(skipped))
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        return meta.verify_handshake(
+            verify_token=self.verify_token,
+            mode=query.get("hub.mode"),
+            token=query.get("hub.verify_token"),
+            challenge=query.get("hub.challenge"),
+        )
 
     def reply(self, text: str | None) -> Reply:
         return Reply('{"status": "ok"}', "application/json")
@@ -231,6 +285,19 @@ class MetaAdapter:
         exclude: frozenset[str],
     ) -> str | None:
         raise NotConfigured("the Graph API cannot be asked what it has sent")
+
+    def media_ref(self, media: Media) -> str | None:
+        return meta.media_ref(media.content_type, media.url)
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        return await meta.fetch_media(
+            client, api_base=self.api_base, access_token=self.access_token, ref=ref, limit=limit
+        )
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        await meta.delete_media(
+            client, api_base=self.api_base, access_token=self.access_token, ref=ref
+        )
 
 
 @dataclass(frozen=True)
@@ -284,6 +351,7 @@ def build(credentials: Credentials, public_url: str = "") -> Registry:
         (
             MetaAdapter(
                 app_secret=c.meta_app_secret or "",
+                verify_token=c.meta_verify_token or "",
                 access_token=c.meta_access_token or "",
                 phone_number_id=c.meta_phone_number_id or "",
                 api_base=c.meta_api_base,
@@ -296,8 +364,14 @@ def build(credentials: Credentials, public_url: str = "") -> Registry:
                 api_base=c.twilio_api_base,
                 public_url=public_url,
             ),
+            SmtpAdapter(url=c.smtp_url or "", default_sender=_default_sender(public_url)),
         )
     )
+
+
+def _default_sender(public_url: str) -> str:
+    host = httpx.URL(public_url).host if public_url else ""
+    return f"grievance-desk@{host or 'localhost'}"
 
 
 @dataclass
@@ -308,9 +382,11 @@ class _Blank:
     twilio_whatsapp_from: str | None = None
     twilio_api_base: str = ""
     meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
     meta_access_token: str | None = None
     meta_phone_number_id: str | None = None
     meta_api_base: str = ""
+    smtp_url: str | None = None
 
 
 # What a channel can do does not depend on credentials: asked without any.
@@ -324,3 +400,13 @@ def webhooks() -> list[tuple[str, Webhook]]:
 def capabilities(channel: str, provider: str | None = None) -> Capabilities:
     """What `channel` can do through `provider` (its first provider when None)."""
     return _KNOWN.capabilities(channel, provider)
+
+
+def media_ref(provider: str, media: Media) -> str | None:
+    """What `provider`'s media is fetched by later (None: nothing to fetch)."""
+    return _KNOWN.adapter(provider).media_ref(media)
+
+
+def providers() -> list[str]:
+    """Every provider there is an adapter for (metrics list them all, configured or not)."""
+    return [a.provider for a in _KNOWN.adapters]

@@ -13,14 +13,35 @@ the message was being handed over is `uncertain` and never sent again.
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from channels.base import SendResult
+import httpx
+
+from channels.adapter import (
+    Capabilities,
+    ChannelName,
+    Parsed,
+    Reply,
+    Webhook,
+    WebhookRequest,
+)
+from channels.base import (
+    BadRequest,
+    Fetched,
+    FetchFailed,
+    Media,
+    NotConfigured,
+    OutboundMessage,
+    SendResult,
+)
 
 TIMEOUT_SECONDS = 20.0
 LOCAL = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -121,3 +142,78 @@ def send(
         except (smtplib.SMTPException, OSError):
             client.close()
     return SendResult(str(message["Message-ID"]), accepted=True, retryable=False)
+
+
+@dataclass(frozen=True)
+class SmtpAdapter:
+    """Staff alert e-mail (channel `email`) through GRIEVANCE_SMTP_URL: it only sends.
+    SMTP cannot be asked what it delivered, so an uncertain send is never repeated."""
+
+    url: str
+    default_sender: str
+    provider: str = "smtp"
+    channels: frozenset[ChannelName] = field(default=frozenset({ChannelName.email}))
+    max_body: int = 0
+
+    def capabilities(self, channel: ChannelName) -> Capabilities:
+        return Capabilities(address_is_phone=False, outbound_channel=ChannelName.email)
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        return ()
+
+    def receives(self) -> bool:
+        return False
+
+    def sends(self, channel: ChannelName) -> bool:
+        return channel == ChannelName.email and bool(self.url)
+
+    def verify(self, request: WebhookRequest) -> None:
+        raise NotConfigured("SMTP receives nothing")
+
+    def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
+        raise BadRequest("SMTP receives nothing")
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        raise BadRequest("SMTP receives nothing")
+
+    def reply(self, text: str | None) -> Reply:
+        return Reply("", "text/plain")
+
+    def status_callback(self, public_url: str) -> str | None:
+        return None
+
+    def _exchange(self, message: OutboundMessage) -> SendResult:
+        target = parse_url(self.url, default_sender=self.default_sender)
+        mail = build(target, to=message.to, subject=message.subject or "", body=message.body)
+        return send(target, mail)
+
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        template: tuple[str, str] | None = None,
+    ) -> SendResult:
+        if not self.url:
+            raise NotConfigured("GRIEVANCE_SMTP_URL is not set")
+        # smtplib blocks: the exchange runs in a thread, never on the event loop.
+        return await asyncio.to_thread(self._exchange, message)
+
+    async def find_sent(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        since: datetime,
+        exclude: frozenset[str],
+    ) -> str | None:
+        raise NotConfigured("an SMTP server cannot be asked what it has delivered")
+
+    def media_ref(self, media: Media) -> str | None:
+        return None
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        raise FetchFailed("SMTP carries no media")
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        raise FetchFailed("SMTP carries no media")

@@ -15,6 +15,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels.base import (
     BadRequest,
     DeliveryStatus,
+    Fetched,
+    FetchFailed,
     Forbidden,
     InboundMessage,
     LookupFailed,
@@ -24,6 +26,7 @@ from channels.base import (
     SendResult,
     TooLarge,
     clean_text,
+    download,
     transport_failure,
 )
 
@@ -327,3 +330,59 @@ def _rfc2822(value: object) -> datetime | None:
         return parsedate_to_datetime(value).astimezone(UTC)
     except (TypeError, ValueError):
         return None
+
+
+# media of inbound messages (MMS, WhatsApp) -------------------------------------------------
+
+# MediaUrl{N}: https://api.twilio.com/2010-04-01/Accounts/AC.../Messages/MM.../Media/ME...
+_MEDIA_PATH = re.compile(
+    r"/Messages/([A-Za-z]{2}[0-9A-Fa-f]{32})/Media/([A-Za-z]{2}[0-9A-Fa-f]{32})"
+)
+MEDIA_KINDS = frozenset({"ME"})
+
+
+def media_ref(url: str) -> str | None:
+    """`MM.../ME...`: the message and media SIDs a MediaUrl names, None when it names none.
+    Only the SIDs are kept: a URL from a request must not choose where our credentials
+    are sent, so the URL fetched is built from the configured API base."""
+    found = _MEDIA_PATH.search(url)
+    if found is None:
+        return None
+    try:
+        message = canonical_sid(found.group(1), MESSAGE_KINDS)
+        media = canonical_sid(found.group(2), MEDIA_KINDS)
+    except BadRequest:
+        return None
+    return f"{message}/{media}"
+
+
+def _media_url(api_base: str, account_sid: str, ref: str, suffix: str = "") -> str:
+    message, _, media = ref.partition("/")
+    message, media = canonical_sid(message, MESSAGE_KINDS), canonical_sid(media, MEDIA_KINDS)
+    base = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
+    return f"{base}/Messages/{message}/Media/{media}{suffix}"
+
+
+async def fetch_media(
+    client: httpx.AsyncClient, *, api_base: str, account_sid: str, auth_token: str, ref: str
+) -> Fetched:
+    """The photo or voice note (Twilio answers with a redirect to its storage)."""
+    if not (account_sid and auth_token):
+        raise FetchFailed("no_credentials")
+    url = _media_url(api_base, account_sid, ref)
+    return await download(client, url, auth=(account_sid, auth_token))
+
+
+async def delete_media(
+    client: httpx.AsyncClient, *, api_base: str, account_sid: str, auth_token: str, ref: str
+) -> None:
+    """Delete it at Twilio; an already deleted one (404) counts as done."""
+    if not (account_sid and auth_token):
+        raise FetchFailed("no_credentials")
+    url = _media_url(api_base, account_sid, ref, ".json")
+    try:
+        response = await client.delete(url, auth=(account_sid, auth_token))
+    except httpx.TransportError as exc:
+        raise FetchFailed(type(exc).__name__) from None
+    if response.status_code not in (200, 204, 404):
+        raise FetchFailed(f"http_{response.status_code}")

@@ -13,14 +13,18 @@ from dataclasses import dataclass
 import httpx
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from channels.base import BadRequest, clean_text
+from channels.base import (
+    BadRequest,
+    Fetched,
+    FetchFailed,
+    clean_text,
+    download,
+)
 from channels.twilio import canonical_sid
 
 CALL_KINDS = frozenset({"CA"})
 RECORDING_KINDS = frozenset({"RE"})
 MAX_RECORDING_SECONDS = 180
-# 16 MiB: far above three minutes of 8 kHz WAV (about 2.9 MB); anything bigger is refused.
-MAX_MEDIA_BYTES = 16 * 1024 * 1024
 _DIGITS = re.compile(r"[0-9*#]{0,8}")
 
 
@@ -151,14 +155,6 @@ def spelled(reference: str) -> str:
 # the Recordings API ----------------------------------------------------------------------
 
 
-class FetchFailed(Exception):
-    """The recording could not be had now (Twilio down, not ready yet): try again later."""
-
-
-class TooBig(Exception):
-    """The recording is over MAX_MEDIA_BYTES: it is not stored."""
-
-
 def _recording_url(api_base: str, account_sid: str, recording_sid: str, suffix: str) -> str:
     # Built from the SID, never from the RecordingUrl a webhook carries: a URL from a
     # request must not choose where our credentials are sent.
@@ -173,27 +169,10 @@ async def fetch_recording(
     account_sid: str,
     auth_token: str,
     recording_sid: str,
-) -> tuple[bytes, str]:
+) -> Fetched:
     """The recording's audio (WAV, as Twilio stores it) and its content type."""
     url = _recording_url(api_base, account_sid, recording_sid, ".wav")
-    try:
-        async with client.stream("GET", url, auth=(account_sid, auth_token)) as response:
-            if response.status_code != 200:
-                raise FetchFailed(f"http_{response.status_code}")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_MEDIA_BYTES:
-                raise TooBig(declared)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_MEDIA_BYTES:
-                    raise TooBig(str(size))
-                chunks.append(chunk)
-            kind = response.headers.get("content-type", "audio/x-wav").split(";")[0].strip()
-    except httpx.TransportError as exc:
-        raise FetchFailed(type(exc).__name__) from None
-    return b"".join(chunks), kind or "audio/x-wav"
+    return await download(client, url, default_type="audio/x-wav", auth=(account_sid, auth_token))
 
 
 async def delete_recording(

@@ -3,10 +3,16 @@ or outbox state fails here first instead of as a KeyError in front of a reporter
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from app.cases.models import Category, Channel, Status
 from app.console.timeline import DELIVERY
+from app.identity import service as identity
+from app.intake.draft import INTAKE_STATES, OPEN
 from app.intake.replies import Replies
-from app.messaging.models import OutboxState
+from app.messaging.models import Conversation, ConversationState, OutboxItem, OutboxState
+from app.runtime import Runtime
 from app.settings import Settings
 from app.voice import prompts
 from app.web.pages import STATUS_LABELS
@@ -27,7 +33,8 @@ def test_every_category_has_a_key_on_the_voice_line() -> None:
 
 
 def test_every_channel_is_served_by_a_provider_or_by_our_own_pages() -> None:
-    assert set(ChannelName) <= {c.value for c in Channel}
+    reporters = set(ChannelName) - {ChannelName.email}  # e-mail: staff alerts only
+    assert reporters <= {c.value for c in Channel}
     by_us = {c.value for c in Channel} - {c.value for c in ChannelName}
     assert by_us == {"web", "field"}
     everyone = registry.build(Settings(GRIEVANCE_ENV="test"))
@@ -42,3 +49,30 @@ def test_every_channel_is_served_by_a_provider_or_by_our_own_pages() -> None:
 def test_every_outbox_state_is_shown_to_staff() -> None:
     # `sending` is never a message's delivery state: it is the sender's claim.
     assert set(OutboxState) - {OutboxState.sending} <= set(DELIVERY)
+
+
+def test_the_database_refuses_a_conversation_or_outbox_state_outside_its_vocabulary(
+    runtime: Runtime,
+) -> None:
+    with runtime.session() as session:
+        reporter, _ = identity.find_or_create_reporter(
+            session, runtime.vault, channel="sms", address="+8801711000999",
+            profile_name=None, country="BD",
+        )  # fmt: skip
+        session.commit()
+        reporter_id = reporter.id
+    assert {s.value for s in ConversationState} == {*INTAKE_STATES, OPEN}
+    for row in (
+        Conversation(reporter_id=reporter_id, state="lost"),
+        OutboxItem(reporter_id=reporter_id, channel="sms", state="maybe"),
+    ):
+        with runtime.session() as session:
+            session.add(row)
+            with pytest.raises(IntegrityError):
+                session.commit()
+    with runtime.session() as session:  # every member is allowed
+        session.add(Conversation(reporter_id=reporter_id, state=ConversationState.open))
+        session.add_all(
+            OutboxItem(reporter_id=reporter_id, channel="sms", state=s) for s in OutboxState
+        )
+        session.commit()

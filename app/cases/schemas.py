@@ -61,12 +61,22 @@ class CasePage(BaseModel):
     next: str | None
 
 
+class MediaRef(BaseModel):
+    id: uuid.UUID = Field(description="GET /api/v1/cases/{case_id}/media/{id} answers its bytes")
+    content_type: str | None = Field(description="null until it is fetched from the provider")
+    state: str = Field(
+        description="pending, stored, deleted (stored here, gone at the "
+        "provider) or refused (too large or not a photo or audio: not kept)"
+    )
+
+
 class MessagePublic(BaseModel):
     id: uuid.UUID
     direction: str = Field(description="`in` from the reporter, `out` to the reporter")
     channel: str
     body: str
     has_media: bool
+    media: list[MediaRef] = Field(default_factory=list)
     delivery_state: str
     created_at: datetime
 

@@ -46,6 +46,7 @@ from app.cases.schemas import (
     CaseSummary,
     ExportedEvent,
     LinkPublic,
+    MediaRef,
     MessageAccepted,
     MessagePublic,
     NotePublic,
@@ -56,6 +57,7 @@ from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.errors import API_ERRORS, Forbidden
 from app.identity.vault import Vault
+from app.media import service as media
 from app.remediation import questions
 from app.timeutil import iso_utc, month_of, utcnow
 
@@ -290,6 +292,7 @@ def _history_data(user: User, data: str) -> dict[str, object]:
     summary="The conversation with the reporter, oldest first",
 )
 def list_messages(case: StaffCase, session: SessionDep, vault: VaultDep) -> list[MessagePublic]:
+    attached = media.by_message(session, case)
     return [
         MessagePublic(
             id=m.id,
@@ -297,6 +300,10 @@ def list_messages(case: StaffCase, session: SessionDep, vault: VaultDep) -> list
             channel=m.channel,
             body=service.message_body(session, vault, case, m),
             has_media=m.has_media,
+            media=[
+                MediaRef(id=a.id, content_type=a.content_type, state=a.state)
+                for a in attached.get(m.id, [])
+            ],
             delivery_state=m.delivery_state,
             created_at=m.created_at,
         )

@@ -23,11 +23,11 @@ from app.console.web import ConsoleRoute, page
 from app.deps import VaultDep, WriteSessionDep
 from app.disclosure import service as disclosure
 from app.identity.vault import Vault
+from app.media import service as media
 from app.remediation import closure, questions
 from app.routing import service as routing
 from app.routing.models import Workplace
 from app.timeutil import utcnow
-from app.voice import media
 
 router = APIRouter(route_class=ConsoleRoute)
 

@@ -41,6 +41,7 @@ from app.intake.keywords import (
 )
 from app.intake.languages import by_name, by_number, country_of, detect, guess, menu
 from app.intake.replies import Replies
+from app.media import service as media
 from app.messaging.models import Conversation
 from app.remediation import closure, questions
 from app.remediation import texts as remediation_texts
@@ -288,7 +289,7 @@ def _on_content(turn: Turn) -> str | None:
         named = by_name(turn.message.text, codes=False)  # "bangla" works before the menu too
         if named is not None:
             turn.reporter.language = named
-            draft.media += [(m.content_type, m.url) for m in turn.message.media]
+            draft.media += _media(turn.message)
             return _next_question(turn, convo, draft, chose=True)
         if convo.state == LANGUAGE:
             reply = _answer_menu(turn, convo, draft)
@@ -306,10 +307,10 @@ def _on_content(turn: Turn) -> str | None:
 def _join(turn: Turn, case: Case) -> str:
     message = turn.message
     lines = [message.text.strip()] if message.text.strip() else []
-    lines += [f"[attachment: {m.content_type} {m.url}]" for m in message.media]
+    lines += [drafts.attachment_line(m.content_type) for m in message.media]
     if not lines:
         return turn.say.unreadable()  # an empty message: nothing to add
-    cases.add_reporter_message(
+    added = cases.add_reporter_message(
         turn.session,
         turn.vault,
         case=case,
@@ -317,6 +318,10 @@ def _join(turn: Turn, case: Case) -> str:
         channel=message.channel,
         has_media=bool(message.media),
     )
+    for item in message.media:
+        media.queue(
+            turn.session, case=case, provider=message.provider, media=item, message_id=added.id
+        )
     drafts.save(turn.session, turn.vault, turn.reporter, _convo(turn), None)
     if case.status in (Status.resolved, Status.closed):
         closure.note_late_message(turn.session, case=case)
@@ -325,6 +330,10 @@ def _join(turn: Turn, case: Case) -> str:
     if message.media and not has_letters(message.text):
         return turn.say.media(len(message.media))
     return turn.say.joined(case.reference)
+
+
+def _media(message: InboundMessage) -> list[tuple[str, str, str]]:
+    return [(m.content_type, m.url, message.provider) for m in message.media]
 
 
 def _convo(turn: Turn) -> Conversation:
@@ -347,7 +356,7 @@ def _one_line(text: str) -> str:
 def _keep(message: InboundMessage, draft: Draft) -> None:
     """Keep the message as part of the story."""
     text = message.text.strip()
-    draft.media += [(m.content_type, m.url) for m in message.media]
+    draft.media += _media(message)
     if text and not is_greeting(text):
         draft.parts.append(text)
 
@@ -358,7 +367,7 @@ def _absorb(turn: Turn, draft: Draft, state: str) -> str | None:
     the workplace, or a registered workplace's name given for the story)."""
     message = turn.message
     text = message.text.strip()
-    draft.media += [(m.content_type, m.url) for m in message.media]
+    draft.media += _media(message)
     if not text or is_greeting(text):  # a greeting says nothing about the grievance
         return None
     if state == WORKPLACE and has_letters(text):
@@ -411,7 +420,7 @@ def _answer_menu(turn: Turn, convo: Conversation, draft: Draft) -> str | None:
         return _show_menu(turn, convo, draft, retry=False)
     if isinstance(choice, str):
         turn.reporter.language = choice
-        draft.media += [(m.content_type, m.url) for m in turn.message.media]
+        draft.media += _media(turn.message)
         return None
     _keep(turn.message, draft)  # nothing they wrote is lost
     return _show_menu(turn, convo, draft, retry=True)

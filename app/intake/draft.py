@@ -16,11 +16,16 @@ from sqlmodel import Session
 from app.identity.models import Reporter
 from app.identity.vault import Vault
 from app.intake.keywords import has_letters
-from app.messaging.models import Conversation
+from app.messaging.models import Conversation, ConversationState
 from app.timeutil import utcnow
 
 TABLE = "conversation"
-LANGUAGE, NARRATIVE, WORKPLACE, OPEN = "language", "narrative", "workplace", "open"
+LANGUAGE, NARRATIVE, WORKPLACE, OPEN = (
+    ConversationState.language,
+    ConversationState.narrative,
+    ConversationState.workplace,
+    ConversationState.open,
+)
 INTAKE_STATES = (LANGUAGE, NARRATIVE, WORKPLACE)
 MAX_WORKPLACE = 200
 # Enough words to count as "what happened" without asking (fewer for Chinese characters,
@@ -28,18 +33,24 @@ MAX_WORKPLACE = 200
 NARRATIVE_LETTERS, NARRATIVE_CJK = 25, 8
 
 
+def attachment_line(content_type: str) -> str:
+    """Where media was sent, in the words of the case (the media itself is fetched)."""
+    return f"[attachment: {content_type}]"
+
+
 @dataclass
 class Draft:
     parts: list[str] = field(default_factory=list)
     workplace: str | None = None
-    media: list[tuple[str, str]] = field(default_factory=list)
+    # (content type, provider's URL or id, provider): fetched once the case is filed
+    media: list[tuple[str, str, str]] = field(default_factory=list)
     page: int = 0
     narrative_asked: bool = False
     workplace_reasked: bool = False  # the story came where its name was asked, once
 
     def narrative_text(self) -> str:
         lines = list(self.parts)
-        lines += [f"[attachment: {kind} {url}]" for kind, url in self.media]
+        lines += [attachment_line(kind) for kind, *_ in self.media]
         return "\n\n".join(lines)
 
     def has_narrative(self) -> bool:
@@ -68,7 +79,8 @@ def load(session: Session, vault: Vault, reporter: Reporter, convo: Conversation
         blob=convo.draft_enc,
     )
     data = json.loads(raw)
-    data["media"] = [tuple(item) for item in data.get("media", [])]
+    # A draft saved before the provider was kept with each item (2-tuples) has none.
+    data["media"] = [(*item, "")[:3] for item in data.get("media", [])]
     return Draft(**data)
 
 

@@ -12,7 +12,9 @@ from app.identity.vault import Vault
 from app.intake.categories import infer
 from app.intake.draft import MAX_WORKPLACE, OPEN, Draft
 from app.intake.languages import guess
+from app.media import service as media
 from app.messaging.models import Conversation
+from channels.base import Media
 
 
 def file_draft(
@@ -41,6 +43,9 @@ def file_draft(
         reporter=reporter,
         actor=Actor("reporter"),
     )
+    for content_type, url, provider in draft.media:
+        if provider:
+            media.queue(session, case=case, provider=provider, media=Media(content_type, url))
     while rest:
         chunk, rest = rest[: cases.MAX_MESSAGE], rest[cases.MAX_MESSAGE :]
         cases.add_reporter_message(session, vault, case=case, body=chunk, channel=channel)

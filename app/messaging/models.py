@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -45,6 +45,21 @@ class OutboxState(StrEnum):
     unknown = "unknown"  # the provider may have it; not sent again
 
 
+class ConversationState(StrEnum):
+    """What the intake's last reply asked for, so the next message is read as its answer;
+    `open`: the intake is done and messages join the conversation's case."""
+
+    language = "language"  # the menu of languages was shown
+    narrative = "narrative"  # what happened
+    workplace = "workplace"
+    open = "open"
+
+
+def values_of(values: type[StrEnum]) -> str:
+    """The members as an SQL list, for a CHECK constraint."""
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
 class OutboxItem(SQLModel, table=True):
     """A message waiting to be sent to a reporter through their own channel. The body is
     encrypted under the reporter's key; the address is decrypted only at send time.
@@ -54,7 +69,10 @@ class OutboxItem(SQLModel, table=True):
     it is sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        CheckConstraint(f"state IN ({values_of(OutboxState)})", name="state"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     reporter_id: uuid.UUID | None = Field(default=None, foreign_key="reporter.id", index=True)
@@ -83,9 +101,10 @@ class Conversation(SQLModel, table=True):
     is encrypted under the reporter's data key."""
 
     __tablename__ = "conversation"
+    __table_args__ = (CheckConstraint(f"state IN ({values_of(ConversationState)})", name="state"),)
 
     reporter_id: uuid.UUID = Field(foreign_key="reporter.id", primary_key=True)
-    state: str = Field(max_length=32)
+    state: str = Field(max_length=32)  # a ConversationState
     draft_enc: bytes | None = None
     case_id: uuid.UUID | None = Field(default=None, foreign_key="grievance_case.id")
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -24,8 +24,9 @@ releases it); with GRIEVANCE_WHATSAPP_TEMPLATE set and Meta sending, one approve
 is sent to invite them to write back.
 
 Staff alert e-mails (`email` items, app/notify) go through the same claim, lease and
-recording; SMTP cannot be asked either, so an e-mail whose outcome is not known becomes
-`unknown` like a Meta message. The SMTP exchange is blocking and runs in a thread.
+recording, and are sent through the SMTP adapter (channels/smtp.py) like any other; SMTP
+cannot be asked either, so an e-mail whose outcome is not known becomes `unknown` like a
+Meta message.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ from app.settings import Settings
 from app.timeutil import utcnow
 from app.worker import job
 from channels import registry as channel_registry
-from channels import smtp
 from channels.adapter import Capabilities, ChannelName
 from channels.base import LookupFailed, NotConfigured, OutboundMessage, SendResult
 from channels.registry import Registry
@@ -80,7 +80,6 @@ class Send:
     # Reconciling an item left `sending`: ask the provider for it (sent since this time)
     # before sending it again.
     look_since: datetime | None = None
-    subject: str | None = None  # e-mail only
 
 
 def backoff(attempts: int) -> timedelta:
@@ -100,22 +99,16 @@ def providers(settings: Settings) -> Registry:
 
 
 def ready_channels(settings: Settings) -> list[str]:
-    channels = providers(settings).sendable_channels()
-    # Staff alert e-mails are not a reporter's channel: they go by SMTP, not an adapter.
-    return [*channels, "email"] if settings.smtp_url else channels
+    return providers(settings).sendable_channels()
 
 
 def _capabilities(settings: Settings, item: OutboxItem) -> Capabilities:
-    if item.channel not in ChannelName.__members__:
-        return Capabilities()  # e-mail: nothing to look up, no window
     return providers(settings).capabilities(item.channel, item.provider)
 
 
 def choose_provider(session: Session, settings: Settings, item: OutboxItem) -> str | None:
     """The provider that sends this item, or None when its channel has no credentials:
     the one the reporter last wrote through when several can send."""
-    if item.channel == "email":
-        return "smtp" if settings.smtp_url else None
     registry = providers(settings)
     if len(registry.senders(item.channel)) < 2:
         return registry.choose(item.channel, None)
@@ -208,7 +201,8 @@ def _prepare_email(
     session: Session, settings: Settings, item: OutboxItem, now: datetime
 ) -> list[Send]:
     """A staff alert e-mail: written now from its alerts (references and what happened)."""
-    if not settings.smtp_url:
+    provider = choose_provider(session, settings, item)
+    if provider is None:
         item.next_attempt_at = now + RECHECK
         set_state(session, item, "no_credentials", actor=SENDER, error="no_credentials")
         return []
@@ -216,15 +210,15 @@ def _prepare_email(
     if mail is None:
         set_state(session, item, "failed", actor=SENDER, error="no_addressee")
         return []
-    _mark_sending(session, settings, item, "smtp", now)
-    message = OutboundMessage("email", mail.to, mail.body)
-    return [Send(item.id, item.attempts, "smtp", message, subject=mail.subject)]
+    _mark_sending(session, settings, item, provider, now)
+    message = OutboundMessage(item.channel, mail.to, mail.body, subject=mail.subject)
+    return [Send(item.id, item.attempts, provider, message)]
 
 
 def _prepare(
     session: Session, vault: Vault, settings: Settings, item: OutboxItem, now: datetime
 ) -> list[Send]:
-    if item.channel == "email":
+    if item.channel == ChannelName.email:  # a staff alert: no reporter, written from alerts
         return _prepare_email(session, settings, item, now)
     reporter = session.get(Reporter, item.reporter_id)
     if (
@@ -334,23 +328,7 @@ def claim(runtime: Runtime, now: datetime) -> tuple[int, list[Send]]:
 # sending ------------------------------------------------------------------------------
 
 
-def _send_email(settings: Settings, send: Send) -> SendResult:
-    """Blocking SMTP exchange; run in a thread, never on the event loop."""
-    target = smtp.parse_url(settings.smtp_url or "", default_sender=_default_sender(settings))
-    mail = smtp.build(
-        target, to=send.message.to, subject=send.subject or "", body=send.message.body
-    )
-    return smtp.send(target, mail)
-
-
-def _default_sender(settings: Settings) -> str:
-    host = httpx.URL(settings.public_url).host or "localhost"
-    return f"grievance-desk@{host}"
-
-
 async def _send_one(client: httpx.AsyncClient, settings: Settings, send: Send) -> SendResult:
-    if send.provider == "smtp":
-        return await asyncio.to_thread(_send_email, settings, send)
     adapter = providers(settings).adapter(send.provider)
     return await adapter.send(client, send.message, template=send.template)
 

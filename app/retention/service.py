@@ -30,9 +30,9 @@ from app.errors import AppError, Conflict
 from app.identity.models import DataKey, Reporter
 from app.identity.service import shred_reporter
 from app.identity.vault import Vault
+from app.media.models import CaseMedia
 from app.messaging.models import OutboxItem
 from app.timeutil import iso_utc, utcnow
-from app.voice.models import CaseMedia
 
 DEFAULT_DAYS = 1095
 BATCH = 200

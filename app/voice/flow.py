@@ -28,10 +28,11 @@ from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake.languages import COUNTRY_LANGUAGES, country_of, guess
+from app.media.models import CaseMedia
 from app.messaging.models import InboundEvent
 from app.timeutil import utcnow
 from app.voice import prompts
-from app.voice.models import CallState, CaseMedia, VoiceCall
+from app.voice.models import CallState, VoiceCall
 from channels import voice as twiml
 from channels.voice import CallEvent, Prompt
 

@@ -2,7 +2,7 @@
 with no word from Twilio that it ended (the status callback is optional), is filed with
 what it has, like the SMS intake's time-out. The missed-call callback: a rejected call is
 called back through Twilio's Calls API, retried with back-off when Twilio is down.
-Recordings are fetched by app.voice.media."""
+Recordings are fetched by app.media.jobs."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from app.identity.vault import DecryptionError
 from app.messaging.outbox import backoff
 from app.runtime import Runtime
 from app.timeutil import utcnow
-from app.voice import media  # noqa: F401  (registers the recordings job)
 from app.voice.flow import BASE, file_call
 from app.voice.models import CallState, VoiceCall
 from app.worker import job
 from channels import voice
+from channels.base import FetchFailed
 
 # A call lasts at most the menus plus three minutes of recording: ten minutes of silence
 # after the recording means it is over.
@@ -133,7 +133,7 @@ async def _place_all(runtime: Runtime, due: list[tuple[uuid.UUID, str]]) -> None
                     url=s.public_url + BASE,
                     status_callback=s.public_url + BASE + "/status",
                 )
-            except voice.FetchFailed as exc:
+            except FetchFailed as exc:
                 error = str(exc)
             await asyncio.to_thread(_callback_done, runtime, call_id, error)
 

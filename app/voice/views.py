@@ -1,5 +1,5 @@
-"""The voice line's webhooks (POST /channels/twilio/voice and its steps), its recorded
-prompts, and playing a case's recordings to staff (console and API).
+"""The voice line's webhooks (POST /channels/twilio/voice and its steps) and its recorded
+prompts (staff play recordings through app.media.views).
 
 Each webhook: signature over GRIEVANCE_PUBLIC_URL + path + query (403, counted only), the
 call's fields (400), then the step, committed before the TwiML is answered.
@@ -8,27 +8,39 @@ call's fields (400), then the step, committed before the TwiML is answered.
 from __future__ import annotations
 
 import re
-import uuid
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.web import Staff
-from app.console.web import ConsoleRoute
-from app.deps import ApiUser, RuntimeDep, VaultDep, WriteSessionDep
-from app.errors import API_ERRORS, NotFound, error_responses
+from app.deps import RuntimeDep
+from app.errors import NotFound, error_responses
 from app.metrics import metrics_of
 from app.runtime import Runtime
-from app.voice import flow, media, prompts
-from app.webhooks.views import TWIML, TWIML_RESPONSES, refuse, twilio_params
-from channels import voice
-from channels.base import ChannelError
+from app.voice import flow, prompts
+from app.webhooks.views import TWIML, TWIML_RESPONSES, read_body, refuse
+from channels import twilio, voice
+from channels.base import ChannelError, NotConfigured
 from channels.voice import CallEvent
 
 router = APIRouter(tags=["provider webhooks"])
-console_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 _NAME = re.compile(r"[a-z_]{1,32}")
+
+
+async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
+    token = runtime.settings.twilio_auth_token
+    if not token:
+        raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
+    params = twilio.parse_form(await read_body(request, twilio.TWILIO_MAX_BODY))
+    twilio.verify_signature(
+        auth_token=token,
+        public_url=runtime.settings.public_url,
+        path=path,
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        params=params,
+        signature=request.headers.get("x-twilio-signature"),
+    )
+    return params
 
 
 def _answer(runtime: Runtime, step: str, query: str, event: CallEvent) -> flow.Answer:
@@ -83,42 +95,3 @@ def prompt_audio(language: str, name: str) -> Response:
     if found is None:
         raise NotFound("no such prompt")
     return FileResponse(found, media_type="audio/mpeg")
-
-
-def _media_response(audio: bytes, content_type: str) -> Response:
-    return Response(audio, media_type=content_type, headers={"Cache-Control": "no-store"})
-
-
-@router.get(
-    "/api/v1/cases/{case_id}/media/{media_id}",
-    tags=["cases"],
-    summary="A recording or photo from the reporter (monitors of the case, admins)",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "the media"},
-        **API_ERRORS,
-    },
-)
-def api_media(
-    case_id: uuid.UUID,
-    media_id: uuid.UUID,
-    user: ApiUser,
-    session: WriteSessionDep,
-    vault: VaultDep,
-) -> Response:
-    audio, kind = media.play(session, vault, user=user, case_id=case_id, media_id=media_id)
-    session.commit()  # the audit event of the playing
-    return _media_response(audio, kind)
-
-
-@console_router.get("/console/cases/{case_id}/media/{media_id}", summary="Play a recording")
-def console_media(
-    case_id: uuid.UUID,
-    media_id: uuid.UUID,
-    staff: Staff,
-    session: WriteSessionDep,
-    vault: VaultDep,
-) -> Response:
-    audio, kind = media.play(session, vault, user=staff.user, case_id=case_id, media_id=media_id)
-    session.commit()
-    return _media_response(audio, kind)

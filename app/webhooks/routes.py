@@ -1,6 +1,10 @@
-"""The provider webhook routes, one for each endpoint the adapters list (channels.registry):
-a provider's paths are written once, in its adapter, and a provider or kind of endpoint
-with no handler here fails at start-up, not at the first request."""
+"""The provider webhook routes, one for each endpoint the adapters list (channels.registry).
+
+A provider's paths are written once, in its adapter; what an endpoint does depends on its
+kind only (one handler per kind, for every provider), so a new provider whose endpoints
+are of known kinds needs nothing here. A kind with no handler fails at start-up, not at
+the first request.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +14,27 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import RuntimeDep
+from app.runtime import Runtime
 from app.voice import views as voice
 from app.webhooks import views
 from channels import registry
 from channels.adapter import Webhook, WebhookKind
 
 Endpoint = Callable[[Request, RuntimeDep], Awaitable[Response]]
+Handler = Callable[[Request, Runtime, str, Webhook], Awaitable[Response]]
 
 
-def _twilio_inbound(hook: Webhook) -> Endpoint:
-    assert hook.channel is not None
-    path, channel = hook.path, hook.channel.value
-
-    async def inbound(request: Request, runtime: RuntimeDep) -> Response:
-        return await views.twilio_inbound(request, runtime, path, channel)
-
-    inbound.__name__ = f"twilio_{channel}"
-    return inbound
+async def _call(request: Request, runtime: Runtime, provider: str, hook: Webhook) -> Response:
+    return await voice.incoming_call(request, runtime)
 
 
-_HANDLERS: dict[tuple[str, WebhookKind], Callable[[Webhook], Endpoint]] = {
-    ("twilio", WebhookKind.inbound): _twilio_inbound,
-    ("twilio", WebhookKind.status): lambda hook: views.twilio_status,
-    ("twilio", WebhookKind.call): lambda hook: voice.incoming_call,
-    ("meta", WebhookKind.handshake): lambda hook: views.meta_handshake,
-    ("meta", WebhookKind.events): lambda hook: views.meta_events,
+_HANDLERS: dict[WebhookKind, Handler] = {
+    WebhookKind.inbound: views.inbound,
+    WebhookKind.status: views.status,
+    WebhookKind.handshake: views.handshake,
+    WebhookKind.events: views.events,
+    WebhookKind.call: _call,
 }
-
 
 _RESPONSES = {
     WebhookKind.inbound: views.TWIML_RESPONSES,
@@ -47,18 +45,28 @@ _RESPONSES = {
 }
 
 
+def _endpoint(provider: str, hook: Webhook) -> Endpoint:
+    handler = _HANDLERS[hook.kind]
+
+    async def endpoint(request: Request, runtime: RuntimeDep) -> Response:
+        return await handler(request, runtime, provider, hook)
+
+    suffix = hook.channel.value if hook.channel else hook.kind.value
+    endpoint.__name__ = f"{provider}_{hook.method.lower()}_{suffix}"
+    return endpoint
+
+
 def build_router() -> APIRouter:
     router = APIRouter(tags=["provider webhooks"])
     for provider, hook in registry.webhooks():
-        endpoint = _HANDLERS[(provider, hook.kind)](hook)
-        twiml = hook.kind in (WebhookKind.inbound, WebhookKind.status, WebhookKind.call)
+        answers_twiml = hook.kind in (WebhookKind.inbound, WebhookKind.status, WebhookKind.call)
         router.add_api_route(
             hook.path,
-            endpoint,
+            _endpoint(provider, hook),
             methods=[hook.method],
             summary=hook.summary,
             response_model=None,
-            response_class=Response if twiml else JSONResponse,
+            response_class=Response if answers_twiml else JSONResponse,
             responses=_RESPONSES[hook.kind],
         )
     return router

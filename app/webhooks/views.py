@@ -26,16 +26,18 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import Role
-from app.deps import ApiUser, RuntimeDep, SessionDep
+from app.deps import ApiUser, SessionDep
 from app.errors import API_ERRORS, WEBHOOK_ERRORS, error_responses
 from app.errors import Forbidden as ForbiddenError
 from app.messaging.delivery import apply_status
 from app.messaging.models import OutboxItem
+from app.messaging.outbox import providers
 from app.metrics import metrics_of
 from app.runtime import Runtime
 from app.timeutil import using, utcnow
 from app.webhooks.service import Outcome, receive
-from channels import meta, twilio
+from channels import registry
+from channels.adapter import ChannelAdapter, Webhook, WebhookRequest
 from channels.base import (
     BadRequest,
     ChannelError,
@@ -49,7 +51,6 @@ from channels.base import (
 log = logging.getLogger("grievance.webhooks")
 router = APIRouter(tags=["provider webhooks"])
 
-TWILIO_STATUS = "/channels/twilio/status"
 TWIML = "text/xml"
 TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
@@ -108,23 +109,29 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-# Twilio ---------------------------------------------------------------------------------
+# every provider: credentials, body limit, signature, through its adapter ------------------
 
 
-async def twilio_params(request: Request, runtime: Runtime, path: str) -> twilio.FormParams:
-    token = runtime.settings.twilio_auth_token
-    if not token:
-        raise NotConfigured("TWILIO_AUTH_TOKEN is not set")
-    params = twilio.parse_form(await read_body(request, twilio.TWILIO_MAX_BODY))
-    twilio.verify_signature(
-        auth_token=token,
-        public_url=runtime.settings.public_url,
+def adapter_of(runtime: Runtime, provider: str) -> ChannelAdapter:
+    """The provider's adapter with the credentials configured now."""
+    return providers(runtime.settings).adapter(provider)
+
+
+async def verified(request: Request, adapter: ChannelAdapter, path: str) -> WebhookRequest:
+    """The request as the adapter reads it, once it is known to be the provider's."""
+    if not adapter.receives():
+        # Refused before the body is read; the adapter's own refusal names what is missing.
+        adapter.verify(WebhookRequest(path=path, query="", headers={}, body=b""))
+        raise NotConfigured(f"{adapter.provider} webhooks are not configured")
+    body = await read_body(request, adapter.max_body)
+    arrived = WebhookRequest(
         path=path,
         query=request.scope.get("query_string", b"").decode("latin-1"),
-        params=params,
-        signature=request.headers.get("x-twilio-signature"),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
     )
-    return params
+    adapter.verify(arrived)
+    return arrived
 
 
 # SQLite takes one writer at a time, and its busy handler waits by sleeping in growing
@@ -164,17 +171,6 @@ def _receive_in_session(runtime: Runtime, message: InboundMessage, *, relay: boo
         return outcome
 
 
-async def twilio_inbound(request: Request, runtime: Runtime, path: str, channel: str) -> Response:
-    try:
-        params = await twilio_params(request, runtime, path)
-        message = twilio.parse_inbound(params, channel=channel, now=utcnow())
-        outcome = await _in_writer(runtime, message)
-    except ChannelError as exc:
-        return refuse(request, "twilio", exc)
-    metrics_of(request).webhook("twilio", "duplicate" if outcome.duplicate else "accepted")
-    return Response(twilio.twiml(outcome.reply), media_type=TWIML)
-
-
 def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
     with runtime.session() as session:
         applied = sum(apply_status(session, status) for status in statuses)
@@ -182,30 +178,42 @@ def _apply_statuses(runtime: Runtime, statuses: list[DeliveryStatus]) -> int:
         return applied
 
 
-async def twilio_status(request: Request, runtime: RuntimeDep) -> Response:
+def _reply(adapter: ChannelAdapter, text: str | None) -> Response:
+    answer = adapter.reply(text)
+    return Response(answer.body, media_type=answer.media_type)
+
+
+async def inbound(request: Request, runtime: Runtime, provider: str, hook: Webhook) -> Response:
+    """A reporter's message, answered in the HTTP response (Twilio's TwiML)."""
+    adapter = adapter_of(runtime, provider)
     try:
-        status = twilio.parse_status(await twilio_params(request, runtime, TWILIO_STATUS))
+        arrived = await verified(request, adapter, hook.path)
+        (message,) = adapter.parse(arrived, hook.channel).messages
+        outcome = await _in_writer(runtime, message)
     except ChannelError as exc:
-        return refuse(request, "twilio", exc)
-    applied = await run_in_threadpool(_apply_statuses, runtime, [status])
-    metrics_of(request).webhook("twilio", "status" if applied else "status_ignored")
-    return Response(twilio.twiml(None), media_type=TWIML)
+        return refuse(request, provider, exc)
+    metrics_of(request).webhook(provider, "duplicate" if outcome.duplicate else "accepted")
+    return _reply(adapter, outcome.reply)
 
 
-# Meta (WhatsApp Cloud API) -----------------------------------------------------------------
-
-
-async def meta_handshake(request: Request, runtime: RuntimeDep) -> Response:
-    query = request.query_params
+async def status(request: Request, runtime: Runtime, provider: str, hook: Webhook) -> Response:
+    """Delivery status callbacks."""
+    adapter = adapter_of(runtime, provider)
     try:
-        challenge = meta.verify_handshake(
-            verify_token=runtime.settings.meta_verify_token,
-            mode=query.get("hub.mode"),
-            token=query.get("hub.verify_token"),
-            challenge=query.get("hub.challenge"),
-        )
+        statuses = adapter.parse(await verified(request, adapter, hook.path), None).statuses
     except ChannelError as exc:
-        return refuse(request, "meta", exc)
+        return refuse(request, provider, exc)
+    applied = await run_in_threadpool(_apply_statuses, runtime, statuses)
+    metrics_of(request).webhook(provider, "status" if applied else "status_ignored")
+    return _reply(adapter, None)
+
+
+async def handshake(request: Request, runtime: Runtime, provider: str, hook: Webhook) -> Response:
+    """A subscription check: the provider's challenge answered as plain text."""
+    try:
+        challenge = adapter_of(runtime, provider).handshake(request.query_params)
+    except ChannelError as exc:
+        return refuse(request, provider, exc)
     return PlainTextResponse(challenge)
 
 
@@ -231,34 +239,25 @@ def _receive_batch(runtime: Runtime, messages: list[InboundMessage]) -> dict[str
     return outcomes
 
 
-async def meta_events(request: Request, runtime: RuntimeDep) -> Response:
-    secret = runtime.settings.meta_app_secret
-    skipped = 0
-
-    def on_skip(_kind: str) -> None:
-        nonlocal skipped
-        skipped += 1
-
+async def events(request: Request, runtime: Runtime, provider: str, hook: Webhook) -> Response:
+    """A batch of messages and statuses, answered at once; replies go through the outbox."""
+    adapter = adapter_of(runtime, provider)
     try:
-        if not secret:
-            raise NotConfigured("META_APP_SECRET is not set")
-        body = await read_body(request, meta.META_MAX_BODY)
-        header = request.headers.get("x-hub-signature-256")
-        meta.verify_signature(app_secret=secret, body=body, header=header)
-        messages, statuses = meta.parse_events(body, on_skip=on_skip)
+        parsed = adapter.parse(await verified(request, adapter, hook.path), hook.channel)
     except ChannelError as exc:
-        return refuse(request, "meta", exc)
-    outcomes = await run_in_threadpool(_receive_batch, runtime, messages)
+        return refuse(request, provider, exc)
+    outcomes = await run_in_threadpool(_receive_batch, runtime, parsed.messages)
+    statuses = parsed.statuses
     applied = await run_in_threadpool(_apply_statuses, runtime, statuses) if statuses else 0
     tally = metrics_of(request)
     for outcome, n in outcomes.items():
-        tally.webhook("meta", outcome, n)
-    tally.webhook("meta", "skipped", skipped)
-    tally.webhook("meta", "status", applied)
-    tally.webhook("meta", "status_ignored", len(statuses) - applied)
+        tally.webhook(provider, outcome, n)
+    tally.webhook(provider, "skipped", parsed.skipped)
+    tally.webhook(provider, "status", applied)
+    tally.webhook(provider, "status_ignored", len(statuses) - applied)
     if outcomes["failed"]:
         return JSONResponse({"error": "retry", "detail": "some messages failed"}, 500)
-    return JSONResponse({"status": "ok"})
+    return _reply(adapter, None)
 
 
 # the admins' view ----------------------------------------------------------------------------
@@ -281,6 +280,6 @@ def admin_metrics(request: Request, user: ApiUser, session: SessionDep) -> dict[
     metrics = metrics_of(request)
     webhooks = {
         provider: {outcome: metrics.webhook_count(provider, outcome) for outcome in OUTCOMES}
-        for provider in ("twilio", "meta")
+        for provider in registry.providers()
     }
     return {"webhooks": webhooks, "outbox": dict(rows)}

@@ -7,12 +7,9 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from channels.base import BadRequest
+from channels.base import MAX_MEDIA_BYTES, BadRequest, Fetched, FetchFailed, TooBig
 from channels.voice import (
-    MAX_MEDIA_BYTES,
-    FetchFailed,
     Prompt,
-    TooBig,
     delete_recording,
     fetch_recording,
     gather,
@@ -76,7 +73,7 @@ def test_the_recording_is_fetched_from_the_sid_never_from_a_given_url() -> None:
         seen.append(f"{request.method} {request.url}")
         return httpx.Response(200, content=b"RIFF", headers={"content-type": "audio/x-wav"})
 
-    assert _run(httpx.MockTransport(answer), "fetch") == (b"RIFF", "audio/x-wav")
+    assert _run(httpx.MockTransport(answer), "fetch") == Fetched(b"RIFF", "audio/x-wav")
     assert seen == [f"GET https://api.example/2010-04-01/Accounts/AC1/Recordings/{REC}.wav"]
 
 

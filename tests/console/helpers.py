@@ -177,6 +177,29 @@ def _reported_cases(runtime: Runtime, place_id: uuid.UUID, monitor: User) -> tup
     return made[0], made[1]
 
 
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium with the flags every browser test uses."""
+    from tests.web.live import CHROMIUM, CHROMIUM_ARGS
+
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def browser_sign_in(page: Any, email: str, secret: str | None = None, *, base: str = "") -> None:
+    """Sign in through the real forms in a browser: the password, then the authenticator's
+    code when the user has enrolled one; returns on the queue."""
+    import time
+
+    page.goto(f"{base}/console/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if secret is not None:
+        page.wait_for_url("**/console/login/totp")
+        page.get_by_label("Code").fill(code_at(secret, time.time()))
+        page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/console")
+
+
 def unfold(page: Any, *summaries: str) -> None:
     """Open the case page's folded sections by their summaries (no JavaScript needed)."""
     for text in summaries:

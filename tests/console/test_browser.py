@@ -28,7 +28,7 @@ from app.identity.models import Reporter
 from app.main import create_app
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
-from tests.console.helpers import PHONE, enrol, unfold
+from tests.console.helpers import PHONE, browser_sign_in, enrol, launch, unfold
 from tests.factories import PASSWORD, make_case, make_org, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -184,10 +184,7 @@ def test_admin_works_a_new_sms_case_in_chromium(
     case = _sms_case(runtime)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             # A phone-size screen with JavaScript off: the console needs none.
             context = browser.new_context(
@@ -255,19 +252,13 @@ def test_console_pages_pass_axe(live: tuple[str, Runtime]) -> None:
     case = _sms_case(runtime)
     axe = Axe()
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_context(bypass_csp=True).new_page()  # axe is injected as script
             problems: dict[str, list[str]] = {}
             page.goto(f"{base}/console/login")
             problems["login"] = _serious(axe.run(page).response)
-            page.get_by_label("E-mail").fill(monitor.email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{base}/console")
+            browser_sign_in(page, monitor.email, base=base)
             problems["queue"] = _serious(axe.run(page).response)
             page.goto(f"{base}/console/cases/{case.id}")
             problems["case"] = _serious(axe.run(page).response)

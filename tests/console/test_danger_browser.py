@@ -5,19 +5,16 @@ reporter's yes reads what they gave (the view audited)."""
 
 from __future__ import annotations
 
-import time
-
 from sqlmodel import select
 
-from app.accounts.totp import code_at
 from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.cases.models import Case, Question
 from app.remediation import questions
 from app.runtime import Runtime
-from tests.console.helpers import enrol, unfold
-from tests.console.test_browser import CHROMIUM, live, twilio  # noqa: F401 (fixtures)
-from tests.factories import PASSWORD, make_case, make_org, make_user
+from tests.console.helpers import browser_sign_in, enrol, launch, unfold
+from tests.console.test_browser import live, twilio  # noqa: F401 (fixtures)
+from tests.factories import make_case, make_org, make_user
 
 NAME = "Rahima Khatun, line 4"
 
@@ -50,21 +47,13 @@ def test_a_monitor_marks_urgency_and_asks_to_identify_in_chromium(
     make_case(runtime, narrative="No payslips this month.")
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             context = browser.new_context(
                 viewport={"width": 390, "height": 844}, java_script_enabled=False
             )
             page = context.new_page()
-            page.goto(f"{base}/console/login")
-            page.get_by_label("E-mail").fill(monitor.email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_label("Code").fill(code_at(secret, time.time()))
-            page.get_by_role("button", name="Continue").click()
+            browser_sign_in(page, monitor.email, secret, base=base)
 
             page.goto(f"{base}/console/cases/{older.id}")
             unfold(page, "More actions", "Mark urgent")

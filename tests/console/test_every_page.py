@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 
 from app import worker
-from app.accounts.totp import code_at
 from app.main import create_app
 from app.runtime import Runtime
-from tests.console.helpers import World, build_world
-from tests.factories import PASSWORD
-from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.console.helpers import World, browser_sign_in, build_world, launch
+from tests.web.live import CHROMIUM, serve
 
 pytestmark = [
     pytest.mark.browser,
@@ -117,23 +115,9 @@ def _name(role: str, url: str) -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
-
-
-def _sign_in(page: Any, email: str, secret: str | None = None) -> None:
-    import time
-
-    page.goto("/console/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if secret is not None:
-        page.wait_for_url("**/console/login/totp")
-        page.get_by_label("Code").fill(code_at(secret, time.time()))
-        page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/console")
 
 
 def _check(page: Any, axe: Any, url: str, shots: Path, name: str) -> list[str]:
@@ -179,7 +163,7 @@ def test_every_console_page_of_each_role(
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
     # One sign-in for both widths: a TOTP code signs in once.
-    _sign_in(page, user.email, world.admin_secret if role == "admin" else None)
+    browser_sign_in(page, user.email, world.admin_secret if role == "admin" else None)
     axe = Axe()
     try:
         for width in (360, 1366):

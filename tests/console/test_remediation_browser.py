@@ -4,16 +4,13 @@ reporter's answers, reads the reason, and resolves only with an override."""
 
 from __future__ import annotations
 
-import time
-
 from sqlmodel import select
 
-from app.accounts.totp import code_at
 from app.audit.models import AuditEvent
 from app.runtime import Runtime
-from tests.console.helpers import enrol, unfold
-from tests.console.test_browser import CHROMIUM, live, twilio  # noqa: F401 (fixtures)
-from tests.factories import PASSWORD, make_case, make_org, make_user
+from tests.console.helpers import browser_sign_in, enrol, launch, unfold
+from tests.console.test_browser import live, twilio  # noqa: F401 (fixtures)
+from tests.factories import make_case, make_org, make_user
 
 REASON = "শুধু অর্ধেক বেতন দেওয়া হয়েছে"
 
@@ -30,21 +27,13 @@ def test_a_monitor_works_the_plan_of_a_field_case_in_chromium(
     case = make_case(runtime, channel="field", language="bn", narrative="বেতন দেয়নি")
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             context = browser.new_context(
                 viewport={"width": 390, "height": 844}, java_script_enabled=False
             )
             page = context.new_page()
-            page.goto(f"{base}/console/login")
-            page.get_by_label("E-mail").fill(admin.email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_label("Code").fill(code_at(secret, time.time()))
-            page.get_by_role("button", name="Continue").click()
+            browser_sign_in(page, admin.email, secret, base=base)
             page.goto(f"{base}/console/cases/{case.id}")
             expect(page.locator("dl.facts")).to_contain_text("বাংলা (bn)")
 

@@ -11,13 +11,17 @@ from app import worker
 from app.cases import service as case_service
 from app.cases.models import Case
 from app.identity.models import Reporter
+from app.media.models import CaseMedia
 from app.messaging.models import Conversation, OutboxItem
 from app.runtime import Runtime
 from channels.base import Media
 from tests.intake.helpers import BD, GB, cases, messages, said_workplace, send
 
 STORY = "Our manager keeps us working until midnight and we get no day off for weeks."
-PHOTO = Media("image/jpeg", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
+MM, ME = "MM" + "1" * 32, "ME" + "2" * 32
+PHOTO = Media(
+    "image/jpeg", f"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/{MM}/Media/{ME}"
+)
 
 
 def _file_case(runtime: Runtime, sender: str = GB) -> Case:
@@ -61,7 +65,11 @@ def test_media_only_message_is_acknowledged_and_kept(runtime: Runtime) -> None:
     first, second = messages(runtime, case)
     assert first.has_media and second.has_media
     with runtime.session() as session:
-        assert PHOTO.url in case_service.message_body(session, runtime.vault, case, first)
+        body = case_service.message_body(session, runtime.vault, case, first)
+        assert body == "[attachment: image/jpeg]"  # the photo is fetched, not its URL kept
+        # Queued once for the worker to fetch (the same media delivered again is not).
+        queued = session.exec(select(CaseMedia)).all()
+        assert [(m.message_id, m.provider_ref) for m in queued] == [(first.id, f"{MM}/{ME}")]
 
 
 def test_media_only_during_intake_asks_for_words(runtime: Runtime) -> None:
@@ -73,7 +81,13 @@ def test_media_only_during_intake_asks_for_words(runtime: Runtime) -> None:
     [case] = cases(runtime)
     with runtime.session() as session:
         narrative = case_service.narrative(session, runtime.vault, case)
-    assert narrative is not None and PHOTO.url in narrative and "সিঁড়ি" in narrative
+    assert narrative is not None and "[attachment: image/jpeg]" in narrative
+    assert "সিঁড়ি" in narrative and PHOTO.url not in narrative
+    with runtime.session() as session:  # the photo of the draft is fetched into the case
+        queued = session.exec(select(CaseMedia)).all()
+        assert [(m.case_id, m.message_id, m.provider_ref) for m in queued] == [
+            (case.id, None, f"{MM}/{ME}")
+        ]
 
 
 def test_empty_and_emoji_only_messages(runtime: Runtime) -> None:

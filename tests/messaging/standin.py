@@ -78,6 +78,10 @@ class StandIn:
     recordings: dict[str, bytes] = field(default_factory=dict)
     recording_requests: list[tuple[str, str, str]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # Media of messages (photos, voice notes): (bytes, content type) by Twilio ME... SID or
+    # Graph media id; the (method, key, Authorization) of each request for one.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_requests: list[tuple[str, str, str]] = field(default_factory=list)
 
     def _failure(self) -> tuple[int, dict[str, Any]] | None:
         with self.lock:
@@ -153,6 +157,60 @@ class StandIn:
             return JSONResponse({"code": 20404, "status": 404}, status_code=404)
         return Response(audio, media_type="audio/x-wav")
 
+    def _media_request(self, request: Request, key: str) -> JSONResponse | None:
+        with self.lock:
+            self.media_requests.append(
+                (request.method, key, request.headers.get("authorization", ""))
+            )
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        if request.method == "DELETE":
+            with self.lock:
+                if self.media.pop(key, None) is None:
+                    return JSONResponse({"code": 20404}, status_code=404)
+                self.deleted.append(key)
+        elif key not in self.media:
+            return JSONResponse({"code": 20404}, status_code=404)
+        return None
+
+    async def twilio_media(self, request: Request) -> Response:
+        """Twilio's media of a message: GET redirects to its storage, DELETE removes it."""
+        key = request.path_params["me"]
+        refused = self._media_request(request, key)
+        if refused is not None:
+            return refused
+        if request.method == "DELETE":
+            return Response(status_code=204)
+        return Response(status_code=307, headers={"Location": f"{self.url}/storage/{key}"})
+
+    async def storage(self, request: Request) -> Response:
+        with self.lock:
+            found = self.media.get(request.path_params["key"])
+        if found is None:
+            return JSONResponse({"error": "gone"}, status_code=404)
+        return Response(found[0], media_type=found[1])
+
+    async def graph_media(self, request: Request) -> Response:
+        """The Graph API's media node: GET describes it (a URL to download with the same
+        token), DELETE removes it."""
+        key = request.path_params["media_id"]
+        refused = self._media_request(request, key)
+        if refused is not None:
+            return refused
+        if request.method == "DELETE":
+            return JSONResponse({"success": True})
+        data, kind = self.media[key]
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/storage/{key}",
+                "mime_type": kind,
+                "file_size": len(data),
+                "id": key,
+            }
+        )
+
     def of(self, provider: str) -> list[Sent]:
         with self.lock:
             return [s for s in self.sent if s.provider == provider]
@@ -179,6 +237,18 @@ def provider_standin() -> Iterator[StandIn]:
                 stand_in.recording,
                 methods=["DELETE"],
             ),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Messages/{mm}/Media/{me}",
+                stand_in.twilio_media,
+                methods=["GET"],
+            ),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Messages/{mm}/Media/{me}.json",
+                stand_in.twilio_media,
+                methods=["DELETE"],
+            ),
+            Route("/storage/{key}", stand_in.storage, methods=["GET"]),
+            Route("/v21.0/{media_id}", stand_in.graph_media, methods=["GET", "DELETE"]),
         ]
     )
     with serve_asgi(app) as url:

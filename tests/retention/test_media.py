@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from app.audit.service import Actor
 from app.cases.models import Case, Status
+from app.media import jobs as media
+from app.media.models import CaseMedia, MediaState
 from app.retention.service import shred_case
 from app.runtime import Runtime
 from app.timeutil import utcnow
-from app.voice import media
-from app.voice.models import CaseMedia, MediaState
 from tests.factories import make_case
 
 
@@ -43,7 +43,7 @@ def test_shredding_drops_recordings(runtime: Runtime) -> None:
         row = session.get(CaseMedia, stored.id)
         assert row is not None and row.data_enc is None
     # The recording still at the provider is fetched by the job but not kept.
-    work = media.Work(pending.id, pending.provider_ref, True)
+    work = media.Work(pending.id, pending.provider, pending.provider_ref, True)
     media.store(runtime, work, b"RIFF-late-audio", "audio/wav")
     with runtime.session() as session:
         row = session.get(CaseMedia, pending.id)

@@ -4,28 +4,36 @@ local stand-in for Twilio's REST API that serves the recording and records its D
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from sqlmodel import col
 
 from app.audit.models import AuditEvent
 from app.cases.models import Case
 from app.identity import service as identity
+from app.media.models import CaseMedia
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
 from app.voice.jobs import file_dropped_calls
-from app.voice.models import CaseMedia, VoiceCall
+from app.voice.models import VoiceCall
 from app.worker import run_once
 from tests.console.helpers import sign_in
 from tests.factories import auth, make_org, make_token, make_user
 from tests.messaging.standin import StandIn, provider_standin
-from tests.voice.helpers import LINE, VOICE, Caller, action_of, recording_sid, said, wav
+from tests.voice.helpers import (
+    LINE,
+    VOICE,
+    Caller,
+    action_of,
+    recording_sid,
+    said,
+    stored_in_clear,
+    wav,
+)
 from tests.webhooks.providers import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, SMS_FROM, configure
 
 NUMBER = "+8801711555123"
@@ -137,29 +145,7 @@ def test_a_whole_call_files_a_case_its_monitor_hears(
         plays = session.exec(select(AuditEvent).where(col(AuditEvent.action) == "media.played"))
         assert len(plays.scalars().all()) == 2
 
-    assert not _stored_in_clear(runtime, audio)
-
-
-def _stored_in_clear(runtime: Runtime, audio: bytes) -> bool:
-    """Whether any column of any row holds a slice of the recording (or the whole)."""
-    needles = [audio[n : n + 48] for n in range(100, len(audio) - 48, len(audio) // 7)]
-    engine = runtime.engine
-    with engine.connect() as conn:
-        for table in inspect(engine).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                for value in row:
-                    blob = value if isinstance(value, bytes | memoryview) else str(value).encode()
-                    if any(needle in bytes(blob) for needle in needles):
-                        return True
-    if engine.dialect.name == "sqlite":
-        # Read by another process: closing a descriptor of the database file in this one
-        # would drop SQLite's POSIX locks on it and let other processes corrupt it.
-        path = engine.url.database
-        assert path
-        files = [p for p in (path, path + "-wal") if os.path.exists(p)]
-        raw = subprocess.run(["cat", *files], capture_output=True, check=True).stdout
-        return any(needle in raw for needle in needles)
-    return False
+    assert not stored_in_clear(runtime, audio)
 
 
 @pytest.mark.usefixtures("wired")
