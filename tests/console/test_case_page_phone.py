@@ -18,8 +18,7 @@ from app.cases import service as cases
 from app.cases.models import Case
 from app.main import create_app
 from app.runtime import Runtime
-from tests.console.helpers import World, build_world
-from tests.console.test_every_page import _sign_in
+from tests.console.helpers import World, browser_sign_in, build_world
 from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
 
 pytestmark = [
@@ -97,7 +96,7 @@ def test_a_typical_case_fits_three_phone_screens(
         browser: Any = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(base_url=base_url, viewport={"width": 360, "height": SCREEN})
-            _sign_in(page, world.monitor.email)
+            browser_sign_in(page, world.monitor.email)
             page.goto(f"/console/cases/{case.id}")
             entries = page.evaluate("document.querySelectorAll('ol.timeline li').length")
             assert entries >= 20, entries

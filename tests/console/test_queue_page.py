@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.runtime import Runtime
-from tests.console.helpers import World, build_world, sign_in
-from tests.console.test_every_page import _sign_in
+from tests.console.helpers import World, browser_sign_in, build_world, sign_in
 from tests.factories import make_org, make_user
 from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
 
@@ -72,7 +71,7 @@ def test_the_queue_fits_a_phone(base_url: str, world: World) -> None:
         browser: Any = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(base_url=base_url, viewport={"width": 360, "height": 740})
-            _sign_in(page, world.monitor.email)
+            browser_sign_in(page, world.monitor.email)
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
             assert not page.locator("select[name=status]").is_visible(), "filters folded"
             page.click("summary")

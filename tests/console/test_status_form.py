@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from app.cases.models import Case
 from app.main import create_app
 from app.runtime import Runtime
-from tests.console.helpers import World, build_world, page_csrf, sign_in, unfold
-from tests.console.test_every_page import _sign_in
+from tests.console.helpers import World, browser_sign_in, build_world, page_csrf, sign_in, unfold
 from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
 
 
@@ -57,7 +56,7 @@ def test_closing_fields_only_while_closing(base_url: str, world: World) -> None:
         browser: Any = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(base_url=base_url, viewport={"width": 360, "height": 740})
-            _sign_in(page, world.monitor.email)
+            browser_sign_in(page, world.monitor.email)
             page.goto(f"/console/cases/{world.sms_case.id}")
             reason = page.locator("select[name=closure_reason]")
             assert not reason.is_visible()
