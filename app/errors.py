@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -235,3 +235,66 @@ def install_error_handler(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=headers,
         )
+
+
+def invalid_input(exc: ValidationError) -> AppError:
+    """A command a form could not fill (the API answers the same refusal as its 422 field
+    list): the first problem, in the words of the form."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "the form"
+    label = where.replace("_", " ")
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    field = Term(label)
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return AppError("fill in the %(field)s", status=422, code="invalid_request", field=field)
+    if kind == "string_too_long":
+        return AppError(
+            "the %(field)s is longer than %(limit)s characters",
+            status=422,
+            code="invalid_request",
+            field=field,
+            limit=ctx.get("max_length"),
+        )
+    if kind == "greater_than_equal":
+        return AppError(
+            "the %(field)s must be at least %(limit)s",
+            status=422,
+            code="invalid_request",
+            field=field,
+            limit=ctx.get("ge"),
+        )
+    if kind == "less_than_equal":
+        return AppError(
+            "the %(field)s must be at most %(limit)s",
+            status=422,
+            code="invalid_request",
+            field=field,
+            limit=ctx.get("le"),
+        )
+    if kind == "literal_error":
+        return AppError(
+            "choose the %(field)s: %(choices)s",
+            status=422,
+            code="invalid_request",
+            field=field,
+            choices=ctx.get("expected"),
+        )
+    return AppError(
+        "the %(field)s is not valid: %(reason)s",
+        status=422,
+        code="invalid_request",
+        field=field,
+        reason=err["msg"],
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def command(model: type[M], **fields: object) -> M:
+    """The API's command built from a form's fields; refused as the API refuses it."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid_input(exc) from None

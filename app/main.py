@@ -30,6 +30,7 @@ from app.runtime import Runtime, build_runtime
 from app.settings import Settings, get_settings
 from app.stats import views as stats_views
 from app.submissions import views as submission_views
+from app.timeutil import ClockScope
 from app.voice import views as voice_views
 from app.web import views as web_views
 from app.webhooks import routes as webhook_routes
@@ -91,6 +92,7 @@ def create_app(
     app.add_middleware(BodyLimit)  # inside the request log, so its 413s are logged
     app.add_middleware(SecurityHeaders, production=runtime.settings.is_production)
     app.add_middleware(RequestLog)
+    app.add_middleware(ClockScope, clock=runtime.clock)  # outermost: every layer reads it
     app.include_router(health.router)
     app.include_router(metrics_router)
     docs.install(app)

@@ -6,7 +6,7 @@ Built once by `grievance serve`, `grievance worker` and every CLI command, and b
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine, text
@@ -18,6 +18,7 @@ from app.identity.keys import KeyFileError, KeyRing, UnwrapError
 from app.identity.models import DataKey
 from app.identity.vault import Vault
 from app.settings import ConfigError, Settings
+from app.timeutil import Clock
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     vault: Vault
+    clock: Clock = field(default_factory=Clock)  # what `utcnow()` reads in this runtime
 
     def session(self) -> Session:
         """A session for work that writes (on SQLite its transactions take the write lock
@@ -46,7 +48,9 @@ def _key_file_is_default(settings: Settings) -> bool:
     )
 
 
-def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
+) -> Runtime:
     """Open the key file (generating it on the embedded defaults) and the database engine."""
     if _key_file_is_default(settings):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +65,7 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None) -> Runtim
     engine = engine or create_db_engine(settings.db_url)
     if settings.env == "test":
         forbid_on_event_loop(engine)
-    return Runtime(settings=settings, engine=engine, vault=Vault(keyring))
+    return Runtime(settings=settings, engine=engine, vault=Vault(keyring), clock=clock or Clock())
 
 
 def check_database(runtime: Runtime) -> None:

@@ -1,30 +1,77 @@
-"""UTC time in one place, so tests can move the clock instead of waiting."""
+"""UTC time in one place, read through a clock that each runtime owns.
+
+`utcnow()` asks the clock of the current context. A request is served in its app's
+runtime's clock (set by `ClockScope`), the worker thread in its runtime's clock, and a test
+in the `ManualClock` of its own runtime, which it moves by hand. Two runtimes never share
+a clock, so one test moving time cannot move another's.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
-_offset_seconds = 0.0
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class Clock:
+    """Wall time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock(Clock):
+    """Wall time moved forward by hand (tests: deadlines without waiting)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+
+
+SYSTEM_CLOCK = Clock()
+_current: ContextVar[Clock] = ContextVar("clock", default=SYSTEM_CLOCK)
 
 
 def utcnow() -> datetime:
-    now = datetime.now(UTC)
-    if _offset_seconds:
-        from datetime import timedelta
-
-        now += timedelta(seconds=_offset_seconds)
-    return now
+    return _current.get().now()
 
 
-def advance_clock(seconds: float) -> None:
-    """Move the service's clock forward (tests only: deadlines without waiting)."""
-    global _offset_seconds
-    _offset_seconds += seconds
+def current_clock() -> Clock:
+    return _current.get()
 
 
-def reset_clock() -> None:
-    global _offset_seconds
-    _offset_seconds = 0.0
+@contextmanager
+def using(clock: Clock) -> Iterator[Clock]:
+    """Read `clock` in this context (and in the threads it hands work to) until the end."""
+    token = _current.set(clock)
+    try:
+        yield clock
+    finally:
+        _current.reset(token)
+
+
+class ClockScope:
+    """ASGI middleware: each request reads its app's clock. Sync handlers run in the thread
+    pool with a copy of this context, so they read it too."""
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with using(self.clock):
+            await self.app(scope, receive, send)
 
 
 def iso_utc(moment: datetime) -> str:

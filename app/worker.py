@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 from app.runtime import Runtime
+from app.timeutil import using
 
 log = logging.getLogger("grievance.worker")
 
@@ -43,11 +44,12 @@ def run_once(runtime: Runtime) -> int:
     """One round of every job; the number of things done. Tests call this directly."""
     _load_jobs()
     done = 0
-    for name, func in list(JOBS):
-        try:
-            done += func(runtime)
-        except Exception:
-            log.exception("worker job failed", extra={"job": name})
+    with using(runtime.clock):  # the worker's thread starts with an empty context
+        for name, func in list(JOBS):
+            try:
+                done += func(runtime)
+            except Exception:
+                log.exception("worker job failed", extra={"job": name})
     return done
 
 

@@ -23,7 +23,7 @@ from app.db import create_db_engine, forbid_on_event_loop, is_sqlite, metadata
 from app.main import create_app
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings
-from app.timeutil import reset_clock
+from app.timeutil import ManualClock, using
 
 TEST_DB_ENV = "GRIEVANCE_TEST_DATABASE_URL"
 
@@ -107,10 +107,19 @@ def settings(data_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def runtime(settings: Settings, engine: Engine) -> Iterator[Runtime]:
+    """Each test's own runtime, on its own `ManualClock`: the test (and the services it
+    calls directly) read that clock, and so does every request its app serves."""
     empty_tables(engine)
-    reset_clock()
-    yield build_runtime(settings, engine=engine)
-    reset_clock()
+    built = build_runtime(settings, engine=engine, clock=ManualClock())
+    with using(built.clock):
+        yield built
+
+
+@pytest.fixture
+def clock(runtime: Runtime) -> ManualClock:
+    """The test's clock: `clock.advance(seconds)` moves time for this test only."""
+    assert isinstance(runtime.clock, ManualClock)
+    return runtime.clock
 
 
 @pytest.fixture

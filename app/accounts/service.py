@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,6 +67,72 @@ def create_organisation(
 
 def organisation_by_slug(session: Session, slug: str) -> Organisation | None:
     return session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+
+
+def slugs_of(
+    session: Session, ids: Iterable[uuid.UUID | None] | None = None
+) -> dict[uuid.UUID, str]:
+    """Organisations' slugs by id: those named (none for an empty list), or all of them."""
+    query = select(Organisation)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        query = query.where(col(Organisation.id).in_(wanted))
+    return {o.id: o.slug for o in session.exec(query).all()}
+
+
+def organisations(session: Session, kind: str | None = None) -> list[Organisation]:
+    """Organisations by kind, then name."""
+    query = select(Organisation).order_by(col(Organisation.kind), col(Organisation.name))
+    if kind:
+        query = query.where(Organisation.kind == kind)
+    return list(session.exec(query).all())
+
+
+def partners_except(session: Session, partner_id: uuid.UUID | None) -> list[Organisation]:
+    """The monitoring partners a case could be re-routed to, by name."""
+    query = select(Organisation).where(
+        Organisation.kind == OrgKind.partner, col(Organisation.id) != partner_id
+    )
+    return list(session.exec(query.order_by(col(Organisation.name))).all())
+
+
+def names_of(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Organisations' names by id."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(select(Organisation).where(col(Organisation.id).in_(wanted))).all()
+    return {o.id: o.name for o in rows}
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.email))).all())
+
+
+def active_monitors(session: Session, partner_id: uuid.UUID | None) -> list[User]:
+    """The active monitors of a partner, by e-mail (none for no partner)."""
+    if partner_id is None:
+        return []
+    query = select(User).where(
+        User.org_id == partner_id, User.role == Role.monitor, col(User.is_active)
+    )
+    return list(session.exec(query.order_by(col(User.email))).all())
+
+
+def emails_of(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Staff e-mails by user id (as text, as the audit log holds them); others skipped."""
+    wanted = []
+    for text_id in ids:
+        try:
+            wanted.append(uuid.UUID(text_id))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = session.exec(select(User).where(col(User.id).in_(wanted))).all()
+    return {str(u.id): u.email for u in rows}
 
 
 def create_user(
@@ -321,13 +388,21 @@ def resolve_session(session: Session, token: str) -> tuple[StaffSession, User] |
     return row, user
 
 
-def end_session(session: Session, token: str) -> None:
+def revoke_session(session: Session, token: str) -> StaffSession | None:
+    """End the session a cookie token names; the row, if it was live."""
     row = session.exec(
         select(StaffSession).where(StaffSession.token_hash == sha256_hex(token))
     ).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
+    if row is None or row.revoked_at is not None:
+        return None
+    row.revoked_at = utcnow()
+    session.add(row)
+    return row
+
+
+def end_session(session: Session, token: str) -> None:
+    row = revoke_session(session, token)
+    if row is not None:
         record(
             session,
             actor=Actor.user(row.user_id),

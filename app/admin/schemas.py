@@ -1,4 +1,4 @@
-"""JSON shapes of the admin API."""
+"""JSON shapes of the admin API; the changes are commands the console shares."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
+from sqlmodel import Session
+
+from app.accounts.models import Organisation, User
+from app.admin import service
+from app.audit.service import Actor
 
 # Request bodies take JSON's own types: pydantic would otherwise read `false` as 0 (a
 # retention period of 0 shreds at once), "7" as 7 and 1.0 as 1 for an integer.
@@ -39,6 +44,10 @@ class OrgUpdate(BaseModel):
     )
     is_fallback: StrictBool | None = None
 
+    def apply(self, session: Session, *, org: Organisation, actor: Actor) -> Organisation:
+        """The one way an organisation's settings change (the API and the console)."""
+        return service.update_org(session, org=org, changes=self.model_dump(), actor=actor)
+
 
 class OrgPublic(BaseModel):
     id: uuid.UUID
@@ -65,6 +74,11 @@ class UserIn(BaseModel):
 class UserUpdate(BaseModel):
     is_lead: StrictBool | None = None
     is_active: StrictBool | None = None
+
+    def apply(self, session: Session, *, user: User, actor: Actor) -> User:
+        return service.update_user(
+            session, user=user, is_lead=self.is_lead, is_active=self.is_active, actor=actor
+        )
 
 
 class UserPublic(BaseModel):

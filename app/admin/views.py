@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Organisation, Role, User
@@ -45,10 +45,6 @@ def admin_user(user: ApiUser) -> User:
 Admin = Annotated[User, Depends(admin_user)]
 
 
-def _slugs(session: Session) -> dict[uuid.UUID, str]:
-    return {o.id: o.slug for o in session.exec(select(Organisation)).all()}
-
-
 def org_public(org: Organisation) -> OrgPublic:
     return OrgPublic.model_validate(org, from_attributes=True)
 
@@ -58,7 +54,7 @@ def org_public(org: Organisation) -> OrgPublic:
 
 @router.get("/organisations", response_model=list[OrgPublic], summary="Partners and buyers")
 def list_orgs(_admin: Admin, session: SessionDep) -> list[OrgPublic]:
-    orgs = session.exec(select(Organisation).order_by(col(Organisation.slug))).all()
+    orgs = sorted(accounts.organisations(session), key=lambda o: o.slug)
     return [org_public(o) for o in orgs]
 
 
@@ -81,7 +77,7 @@ def create_org(payload: OrgIn, admin: Admin, session: SessionDep) -> OrgPublic:
 @router.patch("/organisations/{slug}", response_model=OrgPublic, summary="Deadlines, fallback")
 def update_org(slug: str, payload: OrgUpdate, admin: Admin, session: SessionDep) -> OrgPublic:
     org = service.org_or_404(session, slug)
-    service.update_org(session, org=org, changes=payload.model_dump(), actor=Actor.user(admin.id))
+    payload.apply(session, org=org, actor=Actor.user(admin.id))
     session.commit()
     return org_public(org)
 
@@ -103,8 +99,8 @@ def user_public(user: User, slugs: dict[uuid.UUID, str]) -> UserPublic:
 
 @router.get("/users", response_model=list[UserPublic], summary="Staff accounts")
 def list_users(_admin: Admin, session: SessionDep) -> list[UserPublic]:
-    slugs = _slugs(session)
-    users = session.exec(select(User).order_by(col(User.email))).all()
+    slugs = accounts.slugs_of(session)
+    users = accounts.all_users(session)
     return [user_public(u, slugs) for u in users]
 
 
@@ -120,7 +116,7 @@ def create_user(payload: UserIn, admin: Admin, session: SessionDep) -> UserPubli
         actor=Actor.user(admin.id),
     )
     session.commit()
-    return user_public(user, _slugs(session))
+    return user_public(user, accounts.slugs_of(session))
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic, summary="Lead flag, (de)activate")
@@ -130,15 +126,9 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no such user")
-    service.update_user(
-        session,
-        user=user,
-        is_lead=payload.is_lead,
-        is_active=payload.is_active,
-        actor=Actor.user(admin.id),
-    )
+    payload.apply(session, user=user, actor=Actor.user(admin.id))
     session.commit()
-    return user_public(user, _slugs(session))
+    return user_public(user, accounts.slugs_of(session))
 
 
 # workplaces -------------------------------------------------------------------------------
@@ -163,7 +153,7 @@ def workplace_public(session: Session, place: Workplace) -> WorkplacePublic:
 
 @router.get("/workplaces", response_model=list[WorkplacePublic], summary="Known workplaces")
 def list_workplaces(_admin: Admin, session: SessionDep) -> list[WorkplacePublic]:
-    places = session.exec(select(Workplace).order_by(col(Workplace.name))).all()
+    places = routing.all_workplaces(session)
     return [workplace_public(session, p) for p in places]
 
 
@@ -229,10 +219,8 @@ def rule_public(rule: RoutingRule, slugs: dict[uuid.UUID, str]) -> RulePublic:
 
 @router.get("/routing/rules", response_model=list[RulePublic], summary="Rules in priority order")
 def list_rules(_admin: Admin, session: SessionDep) -> list[RulePublic]:
-    rules = session.exec(
-        select(RoutingRule).order_by(col(RoutingRule.priority), col(RoutingRule.created_at))
-    ).all()
-    slugs = _slugs(session)
+    rules = routing.routing_rules(session)
+    slugs = accounts.slugs_of(session)
     return [rule_public(r, slugs) for r in rules]
 
 
@@ -258,7 +246,7 @@ def add_rule(payload: RuleIn, admin: Admin, session: SessionDep) -> RulePublic:
         actor=Actor.user(admin.id),
     )
     session.commit()
-    return rule_public(rule, _slugs(session))
+    return rule_public(rule, accounts.slugs_of(session))
 
 
 @router.delete(
@@ -272,7 +260,7 @@ def deactivate_rule(rule_id: uuid.UUID, admin: Admin, session: SessionDep) -> Ru
         raise NotFound("no such routing rule")
     routing.deactivate_rule(session, rule=rule, actor=Actor.user(admin.id))
     session.commit()
-    return rule_public(rule, _slugs(session))
+    return rule_public(rule, accounts.slugs_of(session))
 
 
 # conflict-of-interest exclusions -----------------------------------------------------------
@@ -291,9 +279,8 @@ def exclusion_public(ex: ConflictExclusion, slugs: dict[uuid.UUID, str]) -> Excl
 
 @router.get("/routing/exclusions", response_model=list[ExclusionPublic])
 def list_exclusions(_admin: Admin, session: SessionDep) -> list[ExclusionPublic]:
-    rows = session.exec(select(ConflictExclusion).order_by(col(ConflictExclusion.created_at)))
-    slugs = _slugs(session)
-    return [exclusion_public(e, slugs) for e in rows.all()]
+    slugs = accounts.slugs_of(session)
+    return [exclusion_public(e, slugs) for e in routing.conflict_exclusions(session)]
 
 
 @router.post(
@@ -315,7 +302,7 @@ def add_exclusion(payload: ExclusionIn, admin: Admin, session: SessionDep) -> Ex
         actor=Actor.user(admin.id),
     )
     session.commit()
-    return exclusion_public(exclusion, _slugs(session))
+    return exclusion_public(exclusion, accounts.slugs_of(session))
 
 
 @router.delete("/routing/exclusions/{exclusion_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from app.db import snapshot
@@ -164,6 +164,12 @@ _SELECT_EVENTS = (
     "SELECT seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash, hash "
     "FROM audit_event WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
 )
+
+
+def case_events(session: Session, case_id: uuid.UUID) -> list[AuditEvent]:
+    """A case's events, oldest first."""
+    query = select(AuditEvent).where(col(AuditEvent.case_id) == case_id)
+    return list(session.scalars(query.order_by(col(AuditEvent.seq))).all())
 
 
 def _rows(conn: Connection, batch: int) -> Iterable[tuple[Any, ...]]:

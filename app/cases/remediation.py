@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.audit.service import Actor, record
+from app.cases import service
 from app.cases.models import Case, RemediationStep, Status
-from app.cases.workflow import require_actor
 from app.errors import AppError, Conflict, NotFound, Term
 from app.i18n import BY_CODE
 from app.identity.vault import Vault
@@ -141,7 +141,7 @@ def add_step(
     detail: str | None = None,
     due_at: datetime | None = None,
 ) -> RemediationStep:
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     if case.status == Status.closed:
         raise Conflict("the case is closed: reopen it before adding steps", code="case_closed")
     summary = _summary(summary)
@@ -172,7 +172,7 @@ def add_step(
     return step
 
 
-def _get(session: Session, case: Case, step_id: uuid.UUID) -> RemediationStep:
+def step_of(session: Session, case: Case, step_id: uuid.UUID) -> RemediationStep:
     step = session.get(RemediationStep, step_id)
     if step is None or step.case_id != case.id:
         raise NotFound("no such remediation step")
@@ -226,8 +226,8 @@ def update_step(
     """Change a step. Changing what the worker reads (summary or worker text) of a step
     already put to them makes it a new proposal: the next `propose` asks again. Marking
     it done asks the worker to confirm."""
-    require_actor(actor, case)
-    step = _get(session, case, step_id)
+    service.require_case_staff(actor, case)
+    step = step_of(session, case, step_id)
     if step.status in FINAL:
         raise Conflict(
             "the step is %(state)s and cannot change any more",
@@ -280,7 +280,7 @@ def update_step(
 
 def propose(session: Session, vault: Vault, *, case: Case, actor: User) -> list[RemediationStep]:
     """Put every step not yet put to the reporter to them, one question per step."""
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     if case.status in CLOSED:
         raise Conflict(
             "the case is %(state)s: reopen it first", code="case_closed", state=Term(case.status)
@@ -321,8 +321,8 @@ def record_for_reporter(
     reason: str | None,
 ) -> RemediationStep:
     """A field case's monitor records the answer the reporter gave them in person."""
-    require_actor(actor, case)
-    step = _get(session, case, step_id)
+    service.require_case_staff(actor, case)
+    step = step_of(session, case, step_id)
     question = next(
         (
             q

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 
 class CasePublic(BaseModel):
@@ -59,10 +59,6 @@ class CasePublic(BaseModel):
 class CasePage(BaseModel):
     items: list[CasePublic]
     next: str | None
-
-
-class MessageIn(BaseModel):
-    body: str = Field(min_length=1, max_length=4000)
 
 
 class MediaRef(BaseModel):
@@ -131,78 +127,11 @@ class CaseExport(BaseModel):
     )
 
 
-# staff actions ----------------------------------------------------------------------------
-
-
-class Versioned(BaseModel):
-    expected_version: StrictInt | None = Field(
-        default=None,
-        description="the case `version` you saw; a different current version answers 409",
-    )
-
-
-class AcknowledgeIn(Versioned):
-    pass
-
-
-class StatusIn(Versioned):
-    to: str = Field(description="new, acknowledged, investigating, remediation, resolved, closed")
-    reason: str = Field(min_length=1, max_length=300, description="why; kept in the audit log")
-    closure_reason: str | None = Field(
-        default=None, description="needed to close: resolved, unfounded, withdrawn, unreachable"
-    )
-    explanation: str | None = Field(
-        default=None,
-        max_length=4000,
-        description="needed for `unfounded`; sent to the reporter",
-    )
-    override: Literal["unreachable", "opted_out", "other"] | None = Field(
-        default=None,
-        description="resolve although a step is unanswered, disagreed or unconfirmed, and why "
-        "(`reason` says more); audited, and buyers see it as an override",
-    )
-
-
-class CategoryIn(Versioned):
-    category: str
-    reason: str = Field(min_length=1, max_length=300)
-
-
-class UrgencyIn(Versioned):
-    urgent: bool = Field(description="true: the case comes first in the queue")
-    reason: str = Field(min_length=1, max_length=300)
-
-
-class AssignIn(Versioned):
-    assignee_id: uuid.UUID | None = Field(description="a monitor of the case's partner, or null")
-
-
-class WorkplaceLinkIn(Versioned):
-    workplace_id: uuid.UUID
-    confirm: StrictBool = Field(
-        default=False, description="needed when the workplace is in another country than the case"
-    )
-
-
-class RerouteIn(Versioned):
-    partner: str = Field(description="slug of the monitoring partner")
-    reason: str = Field(min_length=1, max_length=300)
-
-
-class NoteIn(BaseModel):
-    body: str = Field(min_length=1, max_length=10_000)
-
-
 class NotePublic(BaseModel):
     id: uuid.UUID
     author_user_id: uuid.UUID
     body: str
     created_at: datetime
-
-
-class LinkIn(BaseModel):
-    other: str = Field(description="the other case's id or reference")
-    kind: str = Field(description="duplicate or related")
 
 
 class CaseSummary(BaseModel):
@@ -247,44 +176,6 @@ def _utc(value: datetime) -> datetime:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
 # A day in a query (`from`, `to`): YYYY-MM-DD, never a number read as Unix seconds.
 IsoDay = Annotated[date, BeforeValidator(_iso_only)]
-
-
-class StepIn(BaseModel):
-    summary: str = Field(
-        min_length=1, max_length=300, description="for buyers to read: never identify anyone"
-    )
-    worker_text: str | None = Field(
-        default=None,
-        max_length=300,
-        description="what the worker reads, in the case's language; required when that is "
-        "not English; must fit one SMS question for SMS and WhatsApp cases",
-    )
-    detail: str | None = Field(default=None, max_length=10_000, description="staff only")
-    due_at: IsoDateTime | None = None
-
-
-class StepUpdate(BaseModel):
-    summary: str | None = Field(default=None, min_length=1, max_length=300)
-    worker_text: str | None = Field(
-        default=None,
-        max_length=300,
-        description="changing it (or the summary) on a step already put to the worker makes "
-        "the next `propose` ask again",
-    )
-    detail: str | None = Field(default=None, max_length=10_000)
-    status: str | None = Field(
-        default=None,
-        description="proposed, in_progress, done (asks the worker to confirm), cancelled",
-    )
-    due_at: IsoDateTime | None = None
-
-
-class StepAnswerIn(BaseModel):
-    """The answer a field case's reporter gave their monitor in person."""
-
-    question: Literal["consent", "verification"]
-    answer: Literal["yes", "no"]
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 class StepPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import timedelta
 
@@ -62,8 +63,20 @@ def get_case_for(session: Session, user: User, case_id: uuid.UUID) -> Case:
     return case
 
 
-def may_read_content(user: User, case: Case) -> bool:
-    """Narratives, messages and notes: admins, and monitors of the partner it is routed to."""
+def case_for_receipt(session: Session, vault: Vault, code: str) -> Case | None:
+    """The case a reporter's receipt code opens. The index lookup is on a slow salted hash,
+    so its timing says nothing about the code; the final comparison is constant-time."""
+    wanted = vault.receipt_hash(code)
+    case = session.exec(select(Case).where(Case.receipt_hash == wanted)).first()
+    if case is None or case.receipt_hash is None:
+        return None
+    return case if hmac.compare_digest(case.receipt_hash, wanted) else None
+
+
+def is_case_staff(user: User, case: Case) -> bool:
+    """Admins, and monitors of the partner the case is routed to: the people who read what
+    the reporter wrote (narrative, messages, notes, worker texts) and act on the case. One
+    rule, so reading and acting can never drift apart."""
     if user.role == Role.admin:
         return True
     return (
@@ -73,9 +86,27 @@ def may_read_content(user: User, case: Case) -> bool:
     )
 
 
-def require_content_access(user: User, case: Case) -> None:
-    if not may_read_content(user, case):
-        raise Forbidden("a %(role)s cannot read what the reporter wrote", role=Term(user.role))
+def require_case_staff(user: User, case: Case) -> None:
+    """Buyers and auditors only ever follow progress; to a monitor of another partner the
+    case does not exist."""
+    if is_case_staff(user, case):
+        return
+    if user.role == Role.monitor:
+        raise NotFound("no such case")
+    raise Forbidden(
+        "a %(role)s cannot read what the reporter wrote or change cases", role=Term(user.role)
+    )
+
+
+def find_case_for(session: Session, user: User, wanted: str) -> Case | None:
+    """A case the user may read, named by its id or its reference."""
+    try:
+        case_id = uuid.UUID(wanted.strip())
+    except ValueError:
+        query = readable_by(user).where(col(Case.reference) == wanted.strip().upper())
+    else:
+        query = readable_by(user).where(col(Case.id) == case_id)
+    return session.exec(query).first()
 
 
 def narrative(session: Session, vault: Vault, case: Case) -> str | None:
@@ -288,7 +319,7 @@ def send_to_reporter(
     session: Session, vault: Vault, *, case: Case, author: User, body: str
 ) -> CaseMessage:
     """Store a staff message and, for SMS/WhatsApp, its outbox item in one transaction;
-    web reporters read it on the status page."""
+    web reporters read it on the status page. (Commands check the author first.)"""
     body = body.strip()
     if not body:
         raise AppError("the message is empty")

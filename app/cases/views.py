@@ -10,46 +10,52 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.accounts.models import Organisation, Role, User
+from app.accounts.models import Role, User
+from app.accounts.service import slugs_of
 from app.audit.models import AuditEvent
-from app.audit.service import Actor, record
+from app.audit.service import Actor, case_events, record
 from app.cases import queue as triage
-from app.cases import remediation, service, workflow, workplaces
+from app.cases import remediation, service, workflow
+from app.cases.access import Acting, CaseForCaller, StaffCase
+from app.cases.commands import (
+    AcknowledgeIn,
+    AssignIn,
+    CategoryIn,
+    LinkIn,
+    MessageIn,
+    NoteIn,
+    OnCase,
+    ProposeIn,
+    RerouteIn,
+    StatusIn,
+    StepAnswerIn,
+    StepIn,
+    StepUpdate,
+    UrgencyIn,
+    WorkplaceLinkIn,
+)
 from app.cases.models import Case, Category, RemediationStep, Status
 from app.cases.schemas import (
-    AcknowledgeIn,
     AlertPublic,
-    AssignIn,
     AuditEventPublic,
     CaseExport,
     CasePage,
     CasePublic,
     CaseSummary,
-    CategoryIn,
     ExportedEvent,
-    LinkIn,
     LinkPublic,
     MediaRef,
     MessageAccepted,
-    MessageIn,
     MessagePublic,
-    NoteIn,
     NotePublic,
     ProposeAccepted,
-    RerouteIn,
-    StatusIn,
-    StepAnswerIn,
-    StepIn,
     StepPublic,
-    StepUpdate,
-    UrgencyIn,
-    WorkplaceLinkIn,
 )
 from app.cases.timers import alerts_for
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
-from app.errors import API_ERRORS, AppError, Forbidden, NotFound, Term
+from app.errors import API_ERRORS, Forbidden, Term
 from app.identity.vault import Vault
 from app.media import service as media
 from app.remediation import questions
@@ -69,7 +75,7 @@ def shown_time(user: User, moment: datetime) -> datetime:
 def to_public(
     session: Session, vault: Vault, user: User, case: Case, partners: dict[uuid.UUID, str]
 ) -> CasePublic:
-    text = service.narrative(session, vault, case) if service.may_read_content(user, case) else None
+    text = service.narrative(session, vault, case) if service.is_case_staff(user, case) else None
     at = functools.partial(shown_time, user)
     return CasePublic(
         id=case.id,
@@ -82,7 +88,7 @@ def to_public(
         partner=partners.get(case.partner_id) if case.partner_id else None,
         workplace=(
             service.workplace_text(session, vault, case)
-            if service.may_read_content(user, case)
+            if service.is_case_staff(user, case)
             else None
         ),
         workplace_id=case.workplace_id,
@@ -103,18 +109,14 @@ def to_public(
         resolved_at=case.resolved_at and at(case.resolved_at),
         resolution_override=case.resolution_override,
         resolution_override_reason=case.resolution_override_reason
-        if service.may_read_content(user, case)
+        if service.is_case_staff(user, case)
         else None,
         satisfaction=case.satisfaction,
     )
 
 
 def partner_slugs(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
-    ids = {c.partner_id for c in cases if c.partner_id}
-    if not ids:
-        return {}
-    rows = session.exec(select(Organisation).where(col(Organisation.id).in_(ids))).all()
-    return {o.id: o.slug for o in rows}
+    return slugs_of(session, [c.partner_id for c in cases])
 
 
 def one(session: Session, vault: Vault, user: User, case: Case) -> CasePublic:
@@ -166,16 +168,10 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CasePublic, summary="One case")
-def get_case(case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep) -> CasePublic:
-    return one(session, vault, user, service.get_case_for(session, user, case_id))
-
-
-def _case_events(session: Session, case: Case) -> list[AuditEvent]:
-    return list(
-        session.exec(
-            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
-        ).all()
-    )
+def get_case(
+    case: CaseForCaller, user: ApiUser, session: SessionDep, vault: VaultDep
+) -> CasePublic:
+    return one(session, vault, user, case)
 
 
 @router.get(
@@ -183,9 +179,8 @@ def _case_events(session: Session, case: Case) -> list[AuditEvent]:
     response_model=list[AuditEventPublic],
     summary="The case's audit events, oldest first (buyers: its progress only)",
 )
-def case_history(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list[AuditEventPublic]:
-    case = service.get_case_for(session, user, case_id)
-    events = _case_events(session, case)
+def case_history(case: CaseForCaller, user: ApiUser, session: SessionDep) -> list[AuditEventPublic]:
+    events = case_events(session, case.id)
     if user.role == Role.buyer:
         return [_for_buyer(e) for e in events if e.action in BUYER_HISTORY]
     datas = [_history_data(user, e.data) for e in events]
@@ -250,7 +245,7 @@ def export_case(
     case = service.get_case_for(session, user, case_id)
     if user.role not in (Role.auditor, Role.admin):
         raise Forbidden("a %(role)s cannot export case histories", role=Term(user.role))
-    events = _case_events(session, case)
+    events = case_events(session, case.id)
     exported = [
         ExportedEvent(
             seq=e.seq,
@@ -296,11 +291,7 @@ def _history_data(user: User, data: str) -> dict[str, object]:
     response_model=list[MessagePublic],
     summary="The conversation with the reporter, oldest first",
 )
-def list_messages(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> list[MessagePublic]:
-    case = service.get_case_for(session, user, case_id)
-    service.require_content_access(user, case)
+def list_messages(case: StaffCase, session: SessionDep, vault: VaultDep) -> list[MessagePublic]:
     attached = media.by_message(session, case)
     return [
         MessagePublic(
@@ -326,29 +317,25 @@ def list_messages(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Write to the reporter through their own channel",
 )
-def post_message(
-    case_id: uuid.UUID, payload: MessageIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> MessageAccepted:
-    case = service.get_case_for(session, user, case_id)
-    service.require_content_access(user, case)
-    message = service.send_to_reporter(session, vault, case=case, author=user, body=payload.body)
-    session.commit()
+def post_message(payload: MessageIn, on: Acting) -> MessageAccepted:
+    message = payload.run(on)
+    on.session.commit()
     return MessageAccepted(id=message.id, delivery_state=message.delivery_state)
 
 
 # workflow -------------------------------------------------------------------------------
 
 
+def changed(on: OnCase) -> CasePublic:
+    """Commit the change and its audit event together, then answer the case as it is now."""
+    on.session.commit()
+    return one(on.session, on.vault, on.user, on.case)
+
+
 @router.post("/{case_id}/acknowledge", response_model=CasePublic, summary="Acknowledge a new case")
-def acknowledge(
-    case_id: uuid.UUID, payload: AcknowledgeIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.acknowledge(
-        session, vault, case=case, actor=user, expected_version=payload.expected_version
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def acknowledge(payload: AcknowledgeIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.post(
@@ -356,24 +343,9 @@ def acknowledge(
     response_model=CasePublic,
     summary="Move the case along the state machine (the reporter is told)",
 )
-def change_status(
-    case_id: uuid.UUID, payload: StatusIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.change_status(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        to=payload.to,
-        reason=payload.reason,
-        closure_reason=payload.closure_reason,
-        explanation=payload.explanation,
-        expected_version=payload.expected_version,
-        override=payload.override,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def change_status(payload: StatusIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.post(
@@ -381,20 +353,9 @@ def change_status(
     response_model=CasePublic,
     summary="Correct the category (an urgent case stays urgent)",
 )
-def recategorise(
-    case_id: uuid.UUID, payload: CategoryIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.recategorise(
-        session,
-        case=case,
-        actor=user,
-        category=payload.category,
-        reason=payload.reason,
-        expected_version=payload.expected_version,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def recategorise(payload: CategoryIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.post(
@@ -403,64 +364,23 @@ def recategorise(
     summary="Mark the case urgent (first in the queue) or not urgent",
     description="Monitors of the case and admins; audited. 409 when it already is so.",
 )
-def set_urgency(
-    case_id: uuid.UUID, payload: UrgencyIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.mark_urgent(
-        session,
-        case=case,
-        actor=user,
-        urgent=payload.urgent,
-        reason=payload.reason,
-        expected_version=payload.expected_version,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def set_urgency(payload: UrgencyIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.post("/{case_id}/assign", response_model=CasePublic, summary="Assign to a monitor")
-def assign(
-    case_id: uuid.UUID, payload: AssignIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.assign(
-        session,
-        case=case,
-        actor=user,
-        assignee_id=payload.assignee_id,
-        expected_version=payload.expected_version,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def assign(payload: AssignIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.post(
     "/{case_id}/reroute", response_model=CasePublic, summary="Send to another partner (admin)"
 )
-def reroute(
-    case_id: uuid.UUID, payload: RerouteIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    if user.role != Role.admin:  # refused before the slug is looked up: the same answer
-        # whether that organisation exists or not
-        if user.role == Role.monitor and not workflow.may_act(user, case):
-            raise NotFound("no such case")
-        raise Forbidden("only an admin can re-route a case")
-    partner = session.exec(select(Organisation).where(Organisation.slug == payload.partner)).first()
-    if partner is None:
-        raise AppError("no organisation with slug %(slug)s", slug=repr(payload.partner))
-    workflow.reroute(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        partner=partner,
-        reason=payload.reason,
-        expected_version=payload.expected_version,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def reroute(payload: RerouteIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 @router.put(
@@ -468,35 +388,16 @@ def reroute(
     response_model=CasePublic,
     summary="Link the case to a registered workplace (monitors of the case, admins)",
 )
-def link_workplace(
-    case_id: uuid.UUID,
-    payload: WorkplaceLinkIn,
-    user: ApiUser,
-    session: SessionDep,
-    vault: VaultDep,
-) -> CasePublic:
-    case = service.get_case_for(session, user, case_id)
-    workplaces.link(
-        session,
-        case=case,
-        actor=user,
-        workplace_id=payload.workplace_id,
-        confirm=payload.confirm,
-        expected_version=payload.expected_version,
-    )
-    session.commit()
-    return one(session, vault, user, case)
+def link_workplace(payload: WorkplaceLinkIn, on: Acting) -> CasePublic:
+    payload.run(on)
+    return changed(on)
 
 
 # notes and links ----------------------------------------------------------------------
 
 
 @router.get("/{case_id}/notes", response_model=list[NotePublic], summary="Internal notes")
-def list_notes(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> list[NotePublic]:
-    case = service.get_case_for(session, user, case_id)
-    service.require_content_access(user, case)
+def list_notes(case: StaffCase, session: SessionDep, vault: VaultDep) -> list[NotePublic]:
     return [
         NotePublic(id=n.id, author_user_id=n.author_user_id, body=body, created_at=n.created_at)
         for n, body in workflow.list_notes(session, vault, case=case)
@@ -509,12 +410,9 @@ def list_notes(
     status_code=status.HTTP_201_CREATED,
     summary="Add an internal note (staff of the partner and admins only)",
 )
-def add_note(
-    case_id: uuid.UUID, payload: NoteIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> NotePublic:
-    case = service.get_case_for(session, user, case_id)
-    note = workflow.add_note(session, vault, case=case, author=user, body=payload.body)
-    session.commit()
+def add_note(payload: NoteIn, on: Acting) -> NotePublic:
+    note = payload.run(on)
+    on.session.commit()
     return NotePublic(
         id=note.id,
         author_user_id=note.author_user_id,
@@ -534,24 +432,11 @@ def summary_of(case: Case) -> CaseSummary:
 
 
 @router.get("/{case_id}/links", response_model=list[LinkPublic], summary="Linked cases")
-def list_links(case_id: uuid.UUID, user: ApiUser, session: SessionDep) -> list[LinkPublic]:
-    case = service.get_case_for(session, user, case_id)
+def list_links(case: CaseForCaller, user: ApiUser, session: SessionDep) -> list[LinkPublic]:
     return [
         LinkPublic(id=link.id, kind=link.kind, other=summary_of(other), created_at=link.created_at)
         for link, other in workflow.links_of(session, case=case, user=user)
     ]
-
-
-def _other_case(session: Session, user: User, other: str) -> Case:
-    try:
-        return service.get_case_for(session, user, uuid.UUID(other))
-    except ValueError:
-        found = session.exec(
-            service.readable_by(user).where(col(Case.reference) == other.strip().upper())
-        ).first()
-        if found is None:
-            raise NotFound("no such case to link") from None
-        return found
 
 
 @router.post(
@@ -560,12 +445,9 @@ def _other_case(session: Session, user: User, other: str) -> Case:
     status_code=status.HTTP_201_CREATED,
     summary="Link a duplicate or related case",
 )
-def add_link(case_id: uuid.UUID, payload: LinkIn, user: ApiUser, session: SessionDep) -> LinkPublic:
-    case = service.get_case_for(session, user, case_id)
-    workflow.require_actor(user, case)
-    other = _other_case(session, user, payload.other)
-    link = workflow.link_cases(session, case=case, other=other, kind=payload.kind, actor=user)
-    session.commit()
+def add_link(payload: LinkIn, on: Acting) -> LinkPublic:
+    link, other = payload.run(on)
+    on.session.commit()
     return LinkPublic(
         id=link.id, kind=link.kind, other=summary_of(other), created_at=link.created_at
     )
@@ -577,13 +459,11 @@ def add_link(case_id: uuid.UUID, payload: LinkIn, user: ApiUser, session: Sessio
     summary="Suggested related cases: same workplace and category within 30 days",
 )
 def related(
-    case_id: uuid.UUID,
+    case: StaffCase,
     user: ApiUser,
     session: SessionDep,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ) -> list[CaseSummary]:
-    case = service.get_case_for(session, user, case_id)
-    workflow.require_actor(user, case)
     found = workflow.related_suggestions(session, case=case, user=user, days=days)
     return [summary_of(c) for c in found]
 
@@ -594,7 +474,7 @@ def related(
 def step_public(
     session: Session, vault: Vault, user: User, case: Case, step: RemediationStep
 ) -> StepPublic:
-    inside = service.may_read_content(user, case)
+    inside = service.is_case_staff(user, case)
     awaiting = remediation.awaiting(session, case=case).get(step.id)
     at = functools.partial(shown_time, user)
     return StepPublic(
@@ -619,6 +499,11 @@ def step_public(
         else None,
         detail=remediation.detail_of(session, vault, case, step) if inside else None,
     )
+
+
+def step_changed(on: OnCase, step: RemediationStep) -> StepPublic:
+    on.session.commit()
+    return step_public(on.session, on.vault, on.user, on.case, step)
 
 
 def _steps_out(
@@ -662,22 +547,8 @@ def list_steps(
     "`worker_text` is given; 422 `worker_text_too_long` when the question about it would "
     "not fit the SMS budget; 409 `case_closed` on a closed case.",
 )
-def add_step(
-    case_id: uuid.UUID, payload: StepIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> StepPublic:
-    case = service.get_case_for(session, user, case_id)
-    step = remediation.add_step(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        summary=payload.summary,
-        worker_text=payload.worker_text,
-        detail=payload.detail,
-        due_at=payload.due_at,
-    )
-    session.commit()
-    return step_public(session, vault, user, case, step)
+def add_step(payload: StepIn, on: Acting) -> StepPublic:
+    return step_changed(on, payload.run(on))
 
 
 @router.post(
@@ -688,12 +559,9 @@ def add_step(
     description="One question per step (SMS and WhatsApp: one at a time, each answer brings "
     "the next). 409 `nothing_to_propose` when every step was already put; 409 `case_closed`.",
 )
-def propose(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> ProposeAccepted:
-    case = service.get_case_for(session, user, case_id)
-    fresh = remediation.propose(session, vault, case=case, actor=user)
-    session.commit()
+def propose(on: Acting) -> ProposeAccepted:
+    fresh = ProposeIn().run(on)
+    on.session.commit()
     return ProposeAccepted(proposed=[s.id for s in fresh])
 
 
@@ -704,29 +572,8 @@ def propose(
     description='`{"status": "done"}` asks the worker to confirm; 409 `step_not_agreed` '
     "when the worker has not agreed, 409 `step_final` on a done or cancelled step.",
 )
-def update_step(
-    case_id: uuid.UUID,
-    step_id: uuid.UUID,
-    payload: StepUpdate,
-    user: ApiUser,
-    session: SessionDep,
-    vault: VaultDep,
-) -> StepPublic:
-    case = service.get_case_for(session, user, case_id)
-    step = remediation.update_step(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        step_id=step_id,
-        summary=payload.summary,
-        worker_text=payload.worker_text,
-        detail=payload.detail,
-        status=payload.status,
-        due_at=payload.due_at,
-    )
-    session.commit()
-    return step_public(session, vault, user, case, step)
+def update_step(step_id: uuid.UUID, payload: StepUpdate, on: Acting) -> StepPublic:
+    return step_changed(on, payload.run(on, step_id=step_id))
 
 
 @router.post(
@@ -735,27 +582,8 @@ def update_step(
     summary="Record the answer a reporter gave their monitor in person (field cases)",
     description="409 `no_open_question` when the reporter was not asked that question.",
 )
-def record_answer(
-    case_id: uuid.UUID,
-    step_id: uuid.UUID,
-    payload: StepAnswerIn,
-    user: ApiUser,
-    session: SessionDep,
-    vault: VaultDep,
-) -> StepPublic:
-    case = service.get_case_for(session, user, case_id)
-    step = remediation.record_for_reporter(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        step_id=step_id,
-        kind=payload.question,
-        yes=payload.answer == "yes",
-        reason=payload.reason,
-    )
-    session.commit()
-    return step_public(session, vault, user, case, step)
+def record_answer(step_id: uuid.UUID, payload: StepAnswerIn, on: Acting) -> StepPublic:
+    return step_changed(on, payload.run(on, step_id=step_id))
 
 
 # deadline alerts ------------------------------------------------------------------------

@@ -50,25 +50,6 @@ class EditConflict(Conflict):
 # permission and concurrency ----------------------------------------------------------
 
 
-def may_act(user: User, case: Case) -> bool:
-    if user.role == Role.admin:
-        return True
-    return (
-        user.role == Role.monitor
-        and case.partner_id is not None
-        and (case.partner_id == user.org_id)
-    )
-
-
-def require_actor(user: User, case: Case) -> None:
-    """Buyers and auditors only ever read; a monitor of another partner never saw it."""
-    if may_act(user, case):
-        return
-    if user.role == Role.monitor:
-        raise NotFound("no such case")
-    raise Forbidden("a %(role)s cannot change cases", role=Term(user.role))
-
-
 def _bump(session: Session, case: Case, expected_version: int | None) -> None:
     """Claim the next version; a concurrent writer that got there first makes this a 409."""
     if expected_version is not None and expected_version != case.version:
@@ -164,7 +145,7 @@ def change_status(
     """Move a case along the state machine; the reporter is told in their language.
     Resolving (or closing as resolved) waits for the worker's agreement and confirmation
     of every step, unless `override` says why it cannot."""
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     target = _target(case, to)
     reason = _reason(reason)
     closing: tuple[str, str | None] | None = None
@@ -260,7 +241,7 @@ def recategorise(
 ) -> Case:
     """Correct the category. Urgency is only ever added: a case once flagged for violence,
     child or forced labour stays urgent (the first account is what put someone at risk)."""
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     if category not in Category.__members__:
         raise AppError(
             "unknown category %(value)s; one of %(choices)s",
@@ -300,7 +281,7 @@ def mark_urgent(
     expected_version: int | None = None,
 ) -> Case:
     """A monitor marks the case urgent (it comes first in the queue) or no longer urgent."""
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     reason = _reason(reason)
     if case.urgent == urgent and urgent:
         raise Conflict("the case is already urgent", code="urgency_unchanged")
@@ -330,7 +311,7 @@ def assign(
     expected_version: int | None = None,
 ) -> Case:
     """Give the case to a monitor of its partner (or to nobody)."""
-    require_actor(actor, case)
+    service.require_case_staff(actor, case)
     if assignee_id is not None:
         assignee = session.get(User, assignee_id)
         if (
@@ -366,7 +347,7 @@ def assign(
 
 
 def add_note(session: Session, vault: Vault, *, case: Case, author: User, body: str) -> Note:
-    require_actor(author, case)
+    service.require_case_staff(author, case)
     body = (body or "").strip()
     if not body:
         raise AppError("the note is empty")
@@ -393,7 +374,7 @@ def add_note(session: Session, vault: Vault, *, case: Case, author: User, body: 
 
 
 def list_notes(session: Session, vault: Vault, *, case: Case) -> list[tuple[Note, str]]:
-    """Decrypted notes, oldest first. Callers check `service.require_content_access` first."""
+    """Decrypted notes, oldest first. Callers check `service.require_case_staff` first."""
     notes = session.exec(
         select(Note).where(Note.case_id == case.id).order_by(col(Note.created_at), col(Note.id))
     ).all()
@@ -418,8 +399,8 @@ def list_notes(session: Session, vault: Vault, *, case: Case) -> list[tuple[Note
 
 def link_cases(session: Session, *, case: Case, other: Case, kind: str, actor: User) -> CaseLink:
     """Mark two cases as duplicates or related; the actor must be able to act on both."""
-    require_actor(actor, case)
-    require_actor(actor, other)
+    service.require_case_staff(actor, case)
+    service.require_case_staff(actor, other)
     if kind not in LINK_KINDS:
         raise AppError("kind must be one of %(choices)s", choices=", ".join(LINK_KINDS))
     if other.id == case.id:
@@ -520,6 +501,15 @@ def related_suggestions(session: Session, *, case: Case, user: User, days: int =
 # re-routing -------------------------------------------------------------------------------
 
 
+def require_rerouter(actor: User, case: Case) -> None:
+    """Only admins re-route. Checked before the new partner is looked up, so the answer is
+    the same whether that organisation exists or not."""
+    if actor.role != Role.admin:
+        if actor.role == Role.monitor and not service.is_case_staff(actor, case):
+            raise NotFound("no such case")
+        raise Forbidden("only an admin can re-route a case")
+
+
 def reroute(
     session: Session,
     vault: Vault,
@@ -531,10 +521,7 @@ def reroute(
     expected_version: int | None = None,
 ) -> Case:
     """An admin sends the case to another partner (audited with the reason)."""
-    if actor.role != Role.admin:
-        if actor.role == Role.monitor and not may_act(actor, case):
-            raise NotFound("no such case")
-        raise Forbidden("only an admin can re-route a case")
+    require_rerouter(actor, case)
     return move_to_partner(
         session,
         case=case,

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.audit.service import Actor, record
-from app.cases import workflow
+from app.cases import service, workflow
 from app.cases.models import Case
 from app.errors import Conflict, NotFound
 from app.routing.models import Workplace
@@ -85,7 +85,7 @@ def link(
 ) -> Case:
     """Link the case to a workplace (monitors of the case, admins; audited). A workplace in
     another country than the case's needs `confirm`; routing applies to an unrouted case."""
-    workflow.require_actor(actor, case)
+    service.require_case_staff(actor, case)
     place = session.get(Workplace, workplace_id)
     if place is None:
         raise NotFound("there is no registered workplace with that id")

@@ -8,20 +8,21 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.models import Organisation, OrgKind, Role, User
 from app.accounts.web import CsrfStaff, Staff, StaffContext, require_role
 from app.admin import service as admin_service
+from app.admin.schemas import OrgUpdate, UserUpdate
 from app.audit.service import Actor
 from app.cases.models import Category, Channel
 from app.console.i18n import _
 from app.console.web import ConsoleRoute, page, redirect, refusal
 from app.deps import SessionDep, VaultDep
-from app.errors import AppError, NotFound, Term
+from app.errors import AppError, NotFound, Term, command
 from app.routing import service as routing
-from app.routing.models import ConflictExclusion, RoutingRule, Workplace, WorkplaceBuyer
+from app.routing.models import ConflictExclusion, RoutingRule, Workplace
 
 router = APIRouter(prefix="/admin", route_class=ConsoleRoute)
 Text = Annotated[str, Form()]
@@ -66,24 +67,10 @@ def _get(session: Session, model: type[T], ident: uuid.UUID | None, what: str) -
     return row
 
 
-def _days(value: str, what: str) -> int:
-    days = _int(value, what)
-    if not 1 <= days <= 3650:
-        raise AppError("%(what)s must be between 1 and 3650", what=Term(what))
-    return days
-
-
-def _orgs(session: Session, kind: str | None = None) -> list[Organisation]:
-    query = select(Organisation).order_by(col(Organisation.kind), col(Organisation.name))
-    if kind:
-        query = query.where(Organisation.kind == kind)
-    return list(session.exec(query).all())
-
-
 def _context(session: Session, section: str) -> dict[str, Any]:
-    orgs = _orgs(session)
+    orgs = accounts.organisations(session)
     names = {o.id: o.name for o in orgs}
-    places = list(session.exec(select(Workplace).order_by(col(Workplace.name))).all())
+    places = routing.all_workplaces(session)
     values: dict[str, Any] = {
         "section": section,
         "title": TITLES[section],
@@ -95,27 +82,19 @@ def _context(session: Session, section: str) -> dict[str, Any]:
         "place_names": {p.id: p.name for p in places},
     }
     if section == "users":
-        values["users"] = session.exec(select(User).order_by(col(User.email))).all()
+        values["users"] = accounts.all_users(session)
         values["roles"] = list(Role)
     elif section == "workplaces":
-        links = session.exec(select(WorkplaceBuyer)).all()
+        links = routing.buyer_links(session)
         values["place_buyers"] = {
             p.id: [names[lk.buyer_id] for lk in links if lk.workplace_id == p.id] for p in places
         }
     elif section == "routing":
-        values["rules"] = session.exec(
-            select(RoutingRule).order_by(
-                col(RoutingRule.is_active).desc(),
-                col(RoutingRule.priority),
-                col(RoutingRule.created_at),
-            )
-        ).all()
+        values["rules"] = routing.routing_rules(session, active_first=True)
         values["categories"] = list(Category)
         values["channels"] = list(Channel)
     elif section == "exclusions":
-        values["exclusions"] = session.exec(
-            select(ConflictExclusion).order_by(col(ConflictExclusion.created_at))
-        ).all()
+        values["exclusions"] = routing.conflict_exclusions(session)
     return values
 
 
@@ -199,13 +178,14 @@ def update_org(
 ) -> Response:
     def run(actor: Actor) -> None:
         org = _get(session, Organisation, org_id, "partner")
-        changes: dict[str, object] = {
-            "is_fallback": fallback == "1",
-            "ack_days": _days(ack_days, "acknowledgement days"),
-            "feedback_days": _days(feedback_days, "feedback days"),
-            "reassign_after_days": _days(reassign_after_days, "re-assignment days"),
-        }
-        admin_service.update_org(session, org=org, changes=changes, actor=actor)
+        update = command(
+            OrgUpdate,
+            is_fallback=fallback == "1",
+            ack_days=_int(ack_days, "acknowledgement days"),
+            feedback_days=_int(feedback_days, "feedback days"),
+            reassign_after_days=_int(reassign_after_days, "re-assignment days"),
+        )
+        update.apply(session, org=org, actor=actor)
 
     return _do(request, session, staff, "organisations", run)
 
@@ -368,8 +348,7 @@ def update_user(
         user = _get(session, User, user_id, "user")
         if user.id == staff.user.id and active != "1":
             raise AppError("you cannot deactivate your own account")
-        admin_service.update_user(
-            session, user=user, is_lead=lead == "1", is_active=active == "1", actor=actor
-        )
+        update = command(UserUpdate, is_lead=lead == "1", is_active=active == "1")
+        update.apply(session, user=user, actor=actor)
 
     return _do(request, session, staff, "users", run)

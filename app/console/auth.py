@@ -12,10 +12,10 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts
-from app.accounts.models import StaffSession, User
+from app.accounts.models import User
 from app.accounts.web import (
     COOKIE,
     CsrfStaff,
@@ -29,7 +29,6 @@ from app.console.web import LOGIN_PATH, ConsoleRoute, page, redirect, refusal
 from app.deps import RuntimeDep, SessionDep, VaultDep
 from app.errors import AppError, Forbidden, TooManyRequests, Unauthorized
 from app.ratelimit import client_address, limiter
-from app.timeutil import utcnow
 
 router = APIRouter(route_class=ConsoleRoute)
 LOGIN_COOKIE = "gd_login"  # double-submit token against login CSRF, before any session
@@ -37,17 +36,6 @@ TOTP_PATH = "/console/login/totp"
 FORM_EXPIRED = _("The sign-in form had expired. Please try again.")
 LOGINS = (30, 900.0)  # sign-in attempts per client per 15 minutes, whatever the e-mail
 TOO_MANY_LOGINS = _("Too many sign-in attempts from this address. Wait 15 minutes and try again.")
-
-
-def _revoke(session: Session, token: str | None) -> None:
-    if not token:
-        return
-    row = session.exec(
-        select(StaffSession).where(StaffSession.token_hash == accounts.sha256_hex(token))
-    ).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
 
 
 def _login_form(
@@ -79,7 +67,8 @@ def login_form(request: Request, runtime: RuntimeDep, staff: OptionalStaff) -> R
 def _start(
     session: Session, request: Request, user: User, *, mfa_passed: bool, secure: bool, to: str
 ) -> Response:
-    _revoke(session, request.cookies.get(COOKIE))
+    if token := request.cookies.get(COOKIE):
+        accounts.revoke_session(session, token)  # the session this browser had before
     token = accounts.start_session(session, user=user, mfa_passed=mfa_passed)
     session.commit()
     response = redirect(to)

@@ -1,5 +1,7 @@
-"""The forms on a case page: each runs one use case in one transaction, then sends the
-browser back to the case (POST, redirect, GET) with a fixed notice key, never user text.
+"""The forms on a case page: each builds the API's own command (app/cases/commands.py)
+from its fields, runs it in one transaction, then sends the browser back to the case
+(POST, redirect, GET) with a fixed notice key, never user text. A limit is written once,
+in the command, and the console and the API refuse the same input by the same rule.
 
 Forms that change the case's state carry its `version`; a stale one is a 409 page and
 nothing changes. Messages, notes and remediation steps only add, so an older page may
@@ -10,25 +12,106 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Form, Request, Response
-from sqlmodel import Session, col
+from fastapi import APIRouter, Depends, Form, Request, Response
+from pydantic import ValidationError
+from sqlmodel import Session
 
-from app.accounts.models import Organisation
 from app.accounts.web import CsrfStaff, StaffContext
-from app.cases import remediation, service, workflow, workplaces
-from app.cases.models import Case, RemediationStep, Status
+from app.cases import remediation, service, workflow
+from app.cases.commands import (
+    AcknowledgeIn,
+    AssignIn,
+    CategoryIn,
+    LinkIn,
+    MessageIn,
+    NoteIn,
+    OnCase,
+    ProposeIn,
+    RerouteIn,
+    StatusIn,
+    StepAnswerIn,
+    StepIn,
+    StepUpdate,
+    UrgencyIn,
+    WorkplaceLinkIn,
+)
+from app.cases.models import Case, Status
 from app.console.case_page import render_case
 from app.console.web import ConsoleRoute, redirect, refusal
 from app.deps import SessionDep, VaultDep
-from app.disclosure import service as disclosure
-from app.errors import AppError, NotFound
+from app.disclosure.commands import AskIn, InPersonIn
+from app.errors import AppError, invalid_input
 from app.identity.vault import Vault
 
 router = APIRouter(route_class=ConsoleRoute)
 Text = Annotated[str, Form()]
+
+
+class CaseCommand(Protocol):
+    def run(self, on: OnCase) -> object: ...
+
+
+class StepCommand(Protocol):
+    def run(self, on: OnCase, *, step_id: uuid.UUID) -> object: ...
+
+
+@dataclass(frozen=True)
+class _OnStep:
+    command: StepCommand
+    step_id: uuid.UUID
+
+    def run(self, on: OnCase) -> object:
+        return self.command.run(on, step_id=self.step_id)
+
+
+@dataclass(frozen=True)
+class CaseForm:
+    """A form posted on a case page by a signed-in staff member (CSRF checked)."""
+
+    request: Request
+    case_id: uuid.UUID
+    staff: StaffContext
+    session: Session
+    vault: Vault
+
+    def act(self, done: str, build: Callable[[Case], CaseCommand]) -> Response:
+        """Build the command from the form and run it in one transaction; on refusal roll
+        back and show the case again with the reason, its form unfolded."""
+        case = service.get_case_for(self.session, self.staff.user, self.case_id)
+        on = OnCase(session=self.session, vault=self.vault, user=self.staff.user, case=case)
+        try:
+            try:
+                command = build(case)
+            except ValidationError as exc:
+                raise invalid_input(exc) from None
+            command.run(on)
+        except AppError as exc:
+            self.session.rollback()
+            case = service.get_case_for(self.session, self.staff.user, self.case_id)
+            return render_case(
+                self.request,
+                self.session,
+                self.vault,
+                self.staff,
+                case,
+                error=refusal(self.request, self.staff, exc),
+                status=exc.status_code,
+            )
+        self.session.commit()
+        return redirect(f"/console/cases/{self.case_id}?done={done}")
+
+
+def case_form(
+    request: Request, case_id: uuid.UUID, staff: CsrfStaff, session: SessionDep, vault: VaultDep
+) -> CaseForm:
+    return CaseForm(request=request, case_id=case_id, staff=staff, session=session, vault=vault)
+
+
+OnCaseForm = Annotated[CaseForm, Depends(case_form)]
 
 
 def _version(raw: str) -> int | None:
@@ -39,6 +122,7 @@ def _version(raw: str) -> int | None:
 
 
 def _check_version(case: Case, raw: str) -> None:
+    """For a command without a version of its own (a link): the page must be current."""
     expected = _version(raw)
     if expected is not None and expected != case.version:
         raise workflow.EditConflict(
@@ -49,268 +133,15 @@ def _check_version(case: Case, raw: str) -> None:
         )
 
 
-def _act(
-    request: Request,
-    session: Session,
-    vault: Vault,
-    staff: StaffContext,
-    case_id: uuid.UUID,
-    action: Callable[[Case], str],
-) -> Response:
-    """Run one action in one transaction; on refusal roll back and show the case again."""
-    case = service.get_case_for(session, staff.user, case_id)
+def _chosen(raw: str, refused: AppError) -> uuid.UUID | None:
     try:
-        done = action(case)
-    except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        session.rollback()
-        case = service.get_case_for(session, staff.user, case_id)
-        message = refusal(request, staff, exc)
-        return render_case(
-            request, session, vault, staff, case, error=message, status=exc.status_code
-        )
-    session.commit()
-    return redirect(f"/console/cases/{case_id}?done={done}")
-
-
-@router.post("/cases/{case_id}/acknowledge", summary="Acknowledge a new case")
-def acknowledge(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        workflow.acknowledge(
-            session, vault, case=case, actor=staff.user, expected_version=_version(version)
-        )
-        return "acknowledged"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/assign", summary="Assign to a monitor of the partner")
-def assign(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    assignee: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        try:
-            who = uuid.UUID(assignee) if assignee.strip() else None
-        except ValueError:
-            raise AppError("choose a monitor from the list") from None
-        workflow.assign(
-            session,
-            case=case,
-            actor=staff.user,
-            assignee_id=who,
-            expected_version=_version(version),
-        )
-        return "assigned"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/urgency", summary="Mark the case urgent or not urgent")
-def urgency(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    urgent: Text = "",
-    reason: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        if urgent not in ("0", "1"):
-            raise AppError("the form is damaged (urgent); reload the case")
-        workflow.mark_urgent(
-            session,
-            case=case,
-            actor=staff.user,
-            urgent=urgent == "1",
-            reason=reason,
-            expected_version=_version(version),
-        )
-        return "urgency"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/category", summary="Correct the category")
-def category(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    category: Text = "",
-    reason: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        workflow.recategorise(
-            session,
-            case=case,
-            actor=staff.user,
-            category=category,
-            reason=reason,
-            expected_version=_version(version),
-        )
-        return "category"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/disclosure", summary="Ask whether the reporter agrees to be named")
-def ask_disclosure(
-    request: Request, case_id: uuid.UUID, staff: CsrfStaff, session: SessionDep, vault: VaultDep
-) -> Response:
-    def run(case: Case) -> str:
-        disclosure.ask(session, vault, case=case, actor=staff.user)
-        return "disclosure"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post(
-    "/cases/{case_id}/disclosure/answer",
-    summary="Record a field reporter's answer about being identified",
-)
-def disclosure_answer(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    answer: Text = "",
-    details: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        if answer not in ("yes", "no"):
-            raise AppError("choose the reporter's answer: yes or no")
-        disclosure.record_in_person(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
-            yes=answer == "yes",
-            details=details.strip() or None,
-        )
-        return "answer"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/message", summary="Write to the reporter")
-def message(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    body: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        workflow.require_actor(staff.user, case)
-        service.require_content_access(staff.user, case)
-        _version(version)  # a message adds to the case; an older page may still send it
-        service.send_to_reporter(session, vault, case=case, author=staff.user, body=body)
-        return "message"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/status", summary="Change the status, with a reason")
-def change_status(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    to: Text = "",
-    reason: Text = "",
-    closure_reason: Text = "",
-    explanation: Text = "",
-    override: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        if not to.strip():  # the form's default is "no change"
-            raise AppError("choose the new status")
-        workflow.change_status(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
-            to=to,
-            reason=reason,
-            closure_reason=(closure_reason or None) if to == Status.closed else None,
-            explanation=explanation or None,
-            expected_version=_version(version),
-            override=override or None,
-        )
-        return "status"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/note", summary="Add an internal note")
-def note(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    body: Text = "",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        _version(version)  # notes only add; they never conflict with other edits
-        workflow.add_note(session, vault, case=case, author=staff.user, body=body)
-        return "note"
-
-    return _act(request, session, vault, staff, case_id, run)
-
-
-@router.post("/cases/{case_id}/link", summary="Link a related or duplicate case")
-def link(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    reference: Text = "",
-    kind: Text = "related",
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
-        _check_version(case, version)
-        wanted = reference.strip().upper()
-        other = session.exec(
-            service.readable_by(staff.user).where(col(Case.reference) == wanted)
-        ).first()
-        if not wanted:
-            raise AppError("no such case to link")
-        if other is None:
-            raise AppError("no case %(reference)s that you can see", reference=wanted)
-        workflow.link_cases(session, case=case, other=other, kind=kind, actor=staff.user)
-        return "linked"
-
-    return _act(request, session, vault, staff, case_id, run)
+        return uuid.UUID(raw) if raw.strip() else None
+    except ValueError:
+        raise refused from None
 
 
 def _due(raw: str) -> datetime | None:
+    """A day from the date field: due at its end (UTC)."""
     if not raw.strip():
         return None
     try:
@@ -319,80 +150,163 @@ def _due(raw: str) -> datetime | None:
         raise AppError("the due date must look like 2026-05-31") from None
 
 
+@router.post("/cases/{case_id}/acknowledge", summary="Acknowledge a new case")
+def acknowledge(form: OnCaseForm, version: Text = "") -> Response:
+    return form.act("acknowledged", lambda _: AcknowledgeIn(expected_version=_version(version)))
+
+
+@router.post("/cases/{case_id}/assign", summary="Assign to a monitor of the partner")
+def assign(form: OnCaseForm, assignee: Text = "", version: Text = "") -> Response:
+    return form.act(
+        "assigned",
+        lambda _: AssignIn(
+            assignee_id=_chosen(assignee, AppError("choose a monitor from the list")),
+            expected_version=_version(version),
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/urgency", summary="Mark the case urgent or not urgent")
+def urgency(form: OnCaseForm, urgent: Text = "", reason: Text = "", version: Text = "") -> Response:
+    def build(_: Case) -> UrgencyIn:
+        if urgent not in ("0", "1"):
+            raise AppError("the form is damaged (urgent); reload the case")
+        return UrgencyIn(urgent=urgent == "1", reason=reason, expected_version=_version(version))
+
+    return form.act("urgency", build)
+
+
+@router.post("/cases/{case_id}/category", summary="Correct the category")
+def category(
+    form: OnCaseForm, category: Text = "", reason: Text = "", version: Text = ""
+) -> Response:
+    return form.act(
+        "category",
+        lambda _: CategoryIn(category=category, reason=reason, expected_version=_version(version)),
+    )
+
+
+@router.post("/cases/{case_id}/disclosure", summary="Ask whether the reporter agrees to be named")
+def ask_disclosure(form: OnCaseForm) -> Response:
+    return form.act("disclosure", lambda _: AskIn())
+
+
+@router.post(
+    "/cases/{case_id}/disclosure/answer",
+    summary="Record a field reporter's answer about being identified",
+)
+def disclosure_answer(form: OnCaseForm, answer: Text = "", details: Text = "") -> Response:
+    return form.act(
+        "answer",
+        lambda _: InPersonIn.model_validate({"answer": answer, "details": details.strip() or None}),
+    )
+
+
+@router.post("/cases/{case_id}/message", summary="Write to the reporter")
+def message(form: OnCaseForm, body: Text = "", version: Text = "") -> Response:
+    def build(_: Case) -> MessageIn:
+        _version(version)  # a message adds to the case; an older page may still send it
+        return MessageIn(body=body)
+
+    return form.act("message", build)
+
+
+@router.post("/cases/{case_id}/status", summary="Change the status, with a reason")
+def change_status(
+    form: OnCaseForm,
+    to: Text = "",
+    reason: Text = "",
+    closure_reason: Text = "",
+    explanation: Text = "",
+    override: Text = "",
+    version: Text = "",
+) -> Response:
+    def build(_: Case) -> StatusIn:
+        if not to.strip():  # the form's default is "no change"
+            raise AppError("choose the new status")
+        return StatusIn.model_validate(
+            {
+                "to": to,
+                "reason": reason,
+                "closure_reason": (closure_reason or None) if to == Status.closed else None,
+                "explanation": explanation or None,
+                "override": override or None,
+                "expected_version": _version(version),
+            }
+        )
+
+    return form.act("status", build)
+
+
+@router.post("/cases/{case_id}/note", summary="Add an internal note")
+def note(form: OnCaseForm, body: Text = "", version: Text = "") -> Response:
+    def build(_: Case) -> NoteIn:
+        _version(version)  # notes only add; they never conflict with other edits
+        return NoteIn(body=body)
+
+    return form.act("note", build)
+
+
+@router.post("/cases/{case_id}/link", summary="Link a related or duplicate case")
+def link(
+    form: OnCaseForm, reference: Text = "", kind: Text = "related", version: Text = ""
+) -> Response:
+    def build(case: Case) -> LinkIn:
+        _check_version(case, version)
+        return LinkIn(other=reference, kind=kind)
+
+    return form.act("linked", build)
+
+
 @router.post("/cases/{case_id}/remediation", summary="Add a remediation step")
 def add_step(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
+    form: OnCaseForm,
     summary: Text = "",
     worker_text: Text = "",
     detail: Text = "",
     due: Text = "",
     version: Text = "",
 ) -> Response:
-    def run(case: Case) -> str:
+    def build(_: Case) -> StepIn:
         _version(version)  # steps only add to the plan
-        remediation.add_step(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
+        return StepIn(
             summary=summary,
             worker_text=worker_text or None,
             detail=detail or None,
             due_at=_due(due),
         )
-        return "step"
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("step", build)
 
 
 @router.post("/cases/{case_id}/remediation/{step_id}", summary="Move a remediation step on")
 def update_step(
-    request: Request,
-    case_id: uuid.UUID,
+    form: OnCaseForm,
     step_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
     status: Text = "",
     worker_text: Text = "",
     version: Text = "",
 ) -> Response:
-    def run(case: Case) -> str:
+    def build(case: Case) -> CaseCommand:
         _version(version)
-        step = session.get(RemediationStep, step_id)
-        remediation.update_step(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
-            step_id=step_id,
-            status=(status or None) if step is None or status != step.status else None,
+        # The form always sends the step's status; only a different one moves it.
+        current = remediation.step_of(form.session, case, step_id).status
+        update = StepUpdate(
+            status=(status or None) if status != current else None,
             worker_text=worker_text or None,
         )
-        return "step"
+        return _OnStep(update, step_id)
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("step", build)
 
 
 @router.post("/cases/{case_id}/remediation-propose", summary="Put the plan to the reporter")
-def propose(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    version: Text = "",
-) -> Response:
-    def run(case: Case) -> str:
+def propose(form: OnCaseForm, version: Text = "") -> Response:
+    def build(_: Case) -> ProposeIn:
         _version(version)
-        remediation.propose(session, vault, case=case, actor=staff.user)
-        return "proposed"
+        return ProposeIn()
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("proposed", build)
 
 
 @router.post(
@@ -400,90 +314,41 @@ def propose(
     summary="Record the answer the reporter gave in person (field cases)",
 )
 def record_answer(
-    request: Request,
-    case_id: uuid.UUID,
+    form: OnCaseForm,
     step_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
     question: Text = "",
     answer: Text = "",
     reason: Text = "",
 ) -> Response:
-    def run(case: Case) -> str:
-        if answer not in ("yes", "no") or question not in ("consent", "verification"):
-            raise AppError("choose the reporter's answer: yes or no")
-        remediation.record_for_reporter(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
-            step_id=step_id,
-            kind=question,
-            yes=answer == "yes",
-            reason=reason or None,
-        )
-        return "answer"
+    def build(_: Case) -> CaseCommand:
+        fields = {"question": question, "answer": answer, "reason": reason or None}
+        return _OnStep(StepAnswerIn.model_validate(fields), step_id)
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("answer", build)
 
 
 @router.post("/cases/{case_id}/reroute", summary="Send the case to another partner (admins)")
 def reroute(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    partner: Text = "",
-    reason: Text = "",
-    version: Text = "",
+    form: OnCaseForm, partner: Text = "", reason: Text = "", version: Text = ""
 ) -> Response:
-    def run(case: Case) -> str:
-        try:
-            org = session.get(Organisation, uuid.UUID(partner)) if partner else None
-        except ValueError:
-            org = None
-        if org is None:
+    def build(_: Case) -> RerouteIn:
+        if not partner.strip():
             raise AppError("choose a partner from the list")
-        workflow.reroute(
-            session,
-            vault,
-            case=case,
-            actor=staff.user,
-            partner=org,
-            reason=reason,
-            expected_version=_version(version),
-        )
-        return "rerouted"
+        return RerouteIn(partner=partner, reason=reason, expected_version=_version(version))
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("rerouted", build)
 
 
 @router.post("/cases/{case_id}/workplace", summary="Link the case to a registered workplace")
 def link_workplace(
-    request: Request,
-    case_id: uuid.UUID,
-    staff: CsrfStaff,
-    session: SessionDep,
-    vault: VaultDep,
-    workplace: Text = "",
-    confirm: Text = "",
-    version: Text = "",
+    form: OnCaseForm, workplace: Text = "", confirm: Text = "", version: Text = ""
 ) -> Response:
-    def run(case: Case) -> str:
-        try:
-            place_id = uuid.UUID(workplace)
-        except ValueError:
-            raise AppError("choose a workplace from the list") from None
-        workplaces.link(
-            session,
-            case=case,
-            actor=staff.user,
-            workplace_id=place_id,
-            confirm=confirm == "yes",
-            expected_version=_version(version),
+    def build(_: Case) -> WorkplaceLinkIn:
+        place_id = _chosen(workplace, AppError("choose a workplace from the list"))
+        if place_id is None:
+            raise AppError("choose a workplace from the list")
+        return WorkplaceLinkIn(
+            workplace_id=place_id, confirm=confirm == "yes", expected_version=_version(version)
         )
-        return "workplace"
 
-    return _act(request, session, vault, staff, case_id, run)
+    return form.act("workplace", build)

@@ -8,11 +8,12 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.accounts.models import Organisation, OrgKind, Role, User
+from app.accounts import service as accounts
+from app.accounts.models import Organisation, Role, User
 from app.accounts.web import Staff, StaffContext
-from app.audit.service import Actor, record
+from app.audit.service import Actor, case_events, record
 from app.cases import remediation, service, workflow, workplaces
 from app.cases.models import Case, Category, Status
 from app.cases.queue import is_overdue
@@ -24,6 +25,7 @@ from app.disclosure import service as disclosure
 from app.identity.vault import Vault
 from app.media import service as media
 from app.remediation import closure, questions
+from app.routing import service as routing
 from app.routing.models import Workplace
 from app.timeutil import utcnow
 
@@ -47,34 +49,10 @@ NOTICES = {
 }
 
 
-def _monitors(session: Session, case: Case) -> list[User]:
-    if case.partner_id is None:
-        return []
-    return list(
-        session.exec(
-            select(User)
-            .where(User.org_id == case.partner_id, User.role == Role.monitor, User.is_active)
-            .order_by(col(User.email))
-        ).all()
-    )
-
-
-def _other_partners(session: Session, case: Case) -> list[Organisation]:
-    if case.status == Status.closed:
-        return []
-    return list(
-        session.exec(
-            select(Organisation)
-            .where(Organisation.kind == OrgKind.partner, col(Organisation.id) != case.partner_id)
-            .order_by(col(Organisation.name))
-        ).all()
-    )
-
-
 def _workplace_choice(session: Session, case: Case, said: str | None) -> dict[str, Any]:
     """The registered workplaces to pick from (the case's country first) and the one the
     reporter's words suggest."""
-    places = session.exec(select(Workplace)).all()
+    places = routing.all_workplaces(session)
     ordered = sorted(places, key=lambda p: (p.country != case.country, p.country or "", p.name))
     hint = (
         workplaces.suggest(session, text=said, country=case.country)
@@ -85,8 +63,8 @@ def _workplace_choice(session: Session, case: Case, said: str | None) -> dict[st
 
 
 def _audit_rows(session: Session, case: Case) -> list[dict[str, Any]]:
-    events = timeline.audit_events(session, case)
-    names = timeline.staff_names(session, {e.actor_id for e in events if e.actor_id})
+    events = case_events(session, case.id)
+    names = accounts.emails_of(session, {e.actor_id for e in events if e.actor_id})
     return [
         {
             "seq": e.seq,
@@ -137,8 +115,8 @@ def _may_see_identity(session: Session, user: User, case: Case) -> bool:
 def _context(
     session: Session, vault: Vault, user: User, case: Case, _: timeline.Translate
 ) -> dict[str, Any]:
-    content = service.may_read_content(user, case)
-    can_act = workflow.may_act(user, case)
+    content = service.is_case_staff(user, case)
+    can_act = service.is_case_staff(user, case)
     partner = session.get(Organisation, case.partner_id) if case.partner_id else None
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     place = session.get(Workplace, case.workplace_id) if case.workplace_id else None
@@ -185,10 +163,14 @@ def _context(
         ),
         "blockers": closure.blockers(session, case=case) if can_act else [],
         "overrides": closure.OVERRIDES,
-        "monitors": _monitors(session, case) if can_act else [],
+        "monitors": accounts.active_monitors(session, case.partner_id) if can_act else [],
         "targets": sorted(workflow.ALLOWED[Status(case.status)]) if can_act else [],
         "closure_reasons": workflow.CLOSURE_REASONS,
-        "other_partners": _other_partners(session, case) if user.role == Role.admin else [],
+        "other_partners": (
+            accounts.partners_except(session, case.partner_id)
+            if user.role == Role.admin and case.status != Status.closed
+            else []
+        ),
         "link_kinds": workflow.LINK_KINDS,
         "links": workflow.links_of(session, case=case, user=user),
         "categories": list(Category),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlmodel import col, select
 
-from app.accounts.models import Organisation, Role
+from app.accounts import service as accounts
+from app.accounts.models import OrgKind, Role
 from app.accounts.web import CsrfStaff, Staff, require_role
 from app.console.i18n import _
 from app.console.web import ConsoleRoute, page
@@ -21,9 +21,7 @@ Optional = Annotated[str | None, Form()]
 @router.get("/exports", summary="Download a signed export bundle")
 def exports_page(request: Request, staff: Staff, session: SessionDep) -> Response:
     require_role(staff, Role.auditor, Role.admin)
-    partners = session.exec(
-        select(Organisation).where(Organisation.kind == "partner").order_by(col(Organisation.slug))
-    ).all()
+    partners = sorted(accounts.organisations(session, OrgKind.partner), key=lambda o: o.slug)
     return page(request, "exports.html", {"title": _("Exports"), "partners": partners}, staff=staff)
 
 

@@ -4,15 +4,15 @@ and internal notes. Only what the caller's role may read goes in."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from app.accounts import service as accounts
 from app.accounts.models import User
-from app.audit.models import AuditEvent
+from app.audit.service import case_events
 from app.cases import service, workflow
 from app.cases.models import Case
 from app.console.i18n import _
@@ -179,36 +179,12 @@ def describe(
     return action.replace(".", ": ").replace("_", " ").capitalize(), None
 
 
-def audit_events(session: Session, case: Case) -> list[AuditEvent]:
-    return list(
-        session.exec(
-            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(col(AuditEvent.seq))
-        ).all()
-    )
-
-
-def staff_names(session: Session, ids: set[str]) -> dict[str, str]:
-    wanted = [uuid.UUID(i) for i in ids if _is_uuid(i)]
-    if not wanted:
-        return {}
-    rows = session.exec(select(User).where(col(User.id).in_(wanted))).all()
-    return {str(u.id): u.email for u in rows}
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def build(
     session: Session, vault: Vault, *, case: Case, user: User, _: Translate = _same
 ) -> list[Entry]:
     """The case's entries, worded in the reader's language (`_` translates a msgid)."""
-    events = audit_events(session, case)
-    content = service.may_read_content(user, case)
+    events = case_events(session, case.id)
+    content = service.is_case_staff(user, case)
     datas = [json.loads(e.data) for e in events]
     workflow.hide_unseen_links(session, user, [e.action for e in events], datas)
     ids = {e.actor_id for e in events if e.actor_id}
@@ -217,7 +193,7 @@ def build(
     notes = workflow.list_notes(session, vault, case=case) if content else []
     ids |= {str(m.author_user_id) for m in messages if m.author_user_id}
     ids |= {str(n.author_user_id) for n, _ in notes}
-    users = staff_names(session, ids)
+    users = accounts.emails_of(session, ids)
     entries: list[Entry] = []
     for event, data in zip(events, datas, strict=True):
         if content and event.action in CONTENT_ACTIONS:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import col, select
 
-from app.accounts.models import Organisation, Role
+from app.accounts import service as accounts
+from app.accounts.models import Role
 from app.accounts.web import Staff
 from app.cases.models import Category, Status
 from app.cases.queue import SORTS, QueueFilters, is_overdue
@@ -18,7 +17,7 @@ from app.console import admin, alerts, auth, case_actions, case_page, exports, f
 from app.console.i18n import _
 from app.console.web import ConsoleRoute, install, page
 from app.deps import SessionDep
-from app.routing.models import Workplace
+from app.routing import service as routing
 from app.timeutil import utcnow
 
 __all__ = ["install", "router"]
@@ -73,18 +72,10 @@ def queue(
     cases, next_cursor = fetch_queue(
         session, user=staff.user, filters=filters, cursor=cursor, urgent_first=True
     )
-    partner_ids = {c.partner_id for c in cases if c.partner_id}
-    partners: dict[uuid.UUID, str] = {}
-    if partner_ids:
-        rows = session.exec(select(Organisation).where(col(Organisation.id).in_(partner_ids)))
-        partners = {o.id: o.name for o in rows}
+    partners = accounts.names_of(session, [c.partner_id for c in cases])
     # The registered workplace a case is linked to; the reporter's own words about it are
     # sealed content and shown only on the case page.
-    workplace_ids = {c.workplace_id for c in cases if c.workplace_id}
-    workplaces: dict[uuid.UUID, str] = {}
-    if workplace_ids:
-        places = session.exec(select(Workplace).where(col(Workplace.id).in_(workplace_ids)))
-        workplaces = {w.id: w.name for w in places}
+    workplaces = routing.workplace_names(session, [c.workplace_id for c in cases])
     now = utcnow()
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     return page(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.audit.service import Actor, record
-from app.cases import workflow
+from app.cases import service as cases
 from app.cases.models import Case, Disclosure, Question, Status
 from app.disclosure.records import MAX_DETAILS, TABLE, active, revoke
 from app.errors import AppError, Conflict, NotFound, Term
@@ -46,7 +46,7 @@ def latest(session: Session, case: Case) -> Disclosure | None:
 
 
 def _require_monitor(user: User, case: Case) -> None:
-    workflow.require_actor(user, case)
+    cases.require_case_staff(user, case)
     if user.role != Role.monitor or case.partner_id is None or user.org_id != case.partner_id:
         raise AppError(
             "only a monitor of the partner the case is routed to can ask the reporter",
@@ -132,7 +132,7 @@ def show(session: Session, vault: Vault, *, case: Case, user: User, reveal: bool
     """The latest disclosure of the case for staff who may act on it; with `reveal` the
     granted details themselves (audited as `disclosure.viewed`, and the sender's number
     through `reveal_identity`, audited as `identity.revealed`)."""
-    workflow.require_actor(user, case)
+    cases.require_case_staff(user, case)
     found = latest(session, case)
     if found is None:
         return None

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.cases import service as cases
+from app.cases.access import Acting, CaseForCaller
+from app.cases.commands import OnCase
 from app.deps import ApiUser, SessionDep, VaultDep, WriteSessionDep
 from app.disclosure import service
+from app.disclosure.commands import AskIn, InPersonIn
 from app.errors import API_ERRORS, NotFound
 
 router = APIRouter(prefix="/api/v1/cases", tags=["disclosure"], responses=API_ERRORS)
@@ -51,6 +54,13 @@ def _public(shown: service.Shown) -> DisclosurePublic:
     )
 
 
+def _changed(on: OnCase) -> DisclosurePublic:
+    on.session.commit()
+    shown = service.show(on.session, on.vault, case=on.case, user=on.user, reveal=False)
+    assert shown is not None
+    return _public(shown)
+
+
 @router.post(
     "/{case_id}/disclosure",
     response_model=DisclosurePublic,
@@ -60,20 +70,9 @@ def _public(shown: service.Shown) -> DisclosurePublic:
     description="Monitors of the case's partner. The question reaches the reporter on their "
     "channel in their language; only their yes lets this partner's monitors see who they are.",
 )
-def ask(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> DisclosurePublic:
-    case = cases.get_case_for(session, user, case_id)
-    service.ask(session, vault, case=case, actor=user)
-    session.commit()
-    shown = service.show(session, vault, case=case, user=user, reveal=False)
-    assert shown is not None
-    return _public(shown)
-
-
-class InPersonIn(BaseModel):
-    answer: Literal["yes", "no"]
-    details: str | None = Field(None, max_length=500, description="who they are, on a yes")
+def ask(on: Acting) -> DisclosurePublic:
+    AskIn().run(on)
+    return _changed(on)
 
 
 @router.post(
@@ -82,22 +81,9 @@ class InPersonIn(BaseModel):
     responses=ERRORS,
     summary="Record a field reporter's answer given in person",
 )
-def answer_in_person(
-    case_id: uuid.UUID, payload: InPersonIn, user: ApiUser, session: SessionDep, vault: VaultDep
-) -> DisclosurePublic:
-    case = cases.get_case_for(session, user, case_id)
-    service.record_in_person(
-        session,
-        vault,
-        case=case,
-        actor=user,
-        yes=payload.answer == "yes",
-        details=payload.details,
-    )
-    session.commit()
-    shown = service.show(session, vault, case=case, user=user, reveal=False)
-    assert shown is not None
-    return _public(shown)
+def answer_in_person(payload: InPersonIn, on: Acting) -> DisclosurePublic:
+    payload.run(on)
+    return _changed(on)
 
 
 @router.get(
@@ -107,9 +93,8 @@ def answer_in_person(
     summary="Where the latest request to be identified stands (no details)",
 )
 def state(
-    case_id: uuid.UUID, user: ApiUser, session: SessionDep, vault: VaultDep
+    case: CaseForCaller, user: ApiUser, session: SessionDep, vault: VaultDep
 ) -> DisclosurePublic:
-    case = cases.get_case_for(session, user, case_id)
     shown = service.show(session, vault, case=case, user=user, reveal=False)
     if shown is None:
         raise NotFound("the reporter was never asked")

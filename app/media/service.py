@@ -79,7 +79,7 @@ def play(
     case = cases.get_case_for(session, user, case_id)
     item = session.get(CaseMedia, media_id)
     if (
-        not cases.may_read_content(user, case)
+        not cases.is_case_staff(user, case)
         or item is None
         or item.case_id != case.id
         or item.data_enc is None

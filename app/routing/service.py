@@ -4,7 +4,7 @@ never a partner with a conflict of interest in the case's workplace or its buyer
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from babel import Locale
@@ -308,3 +308,36 @@ def remove_exclusion(session: Session, *, exclusion: ConflictExclusion, actor: A
         action="routing.exclusion_removed",
         data={"exclusion": str(exclusion.id), "partner_id": str(exclusion.partner_id)},
     )
+
+
+# reading, for the admin pages and the API ---------------------------------------------------
+
+
+def all_workplaces(session: Session) -> list[Workplace]:
+    return list(session.exec(select(Workplace).order_by(col(Workplace.name))).all())
+
+
+def workplace_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(select(Workplace).where(col(Workplace.id).in_(wanted))).all()
+    return {w.id: w.name for w in rows}
+
+
+def buyer_links(session: Session) -> list[WorkplaceBuyer]:
+    return list(session.exec(select(WorkplaceBuyer)).all())
+
+
+def routing_rules(session: Session, *, active_first: bool = False) -> list[RoutingRule]:
+    """Rules in priority order (the active ones first, when asked)."""
+    query = select(RoutingRule)
+    if active_first:
+        query = query.order_by(col(RoutingRule.is_active).desc())
+    query = query.order_by(col(RoutingRule.priority), col(RoutingRule.created_at))
+    return list(session.exec(query).all())
+
+
+def conflict_exclusions(session: Session) -> list[ConflictExclusion]:
+    query = select(ConflictExclusion).order_by(col(ConflictExclusion.created_at))
+    return list(session.exec(query).all())

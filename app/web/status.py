@@ -8,14 +8,14 @@ client under a daily-rotating keyed hash, and each check costs an Argon2id hash.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.audit.service import Actor, record
+from app.cases import service
 from app.cases.models import Case
 from app.cases.service import MAX_MESSAGE, conversation, message_body
 from app.deps import FormDep, RuntimeDep, SessionDep
@@ -33,16 +33,6 @@ MAX_COMMENT = status_remediation.MAX_COMMENT
 STEP_TABLE = "remediation_step"
 
 
-def find_case(session: Session, vault: Vault, code: str) -> Case | None:
-    """The case for a receipt code. The index lookup is on a slow salted hash, so its
-    timing says nothing about the code; the final comparison is constant-time."""
-    wanted = vault.receipt_hash(code)
-    case = session.exec(select(Case).where(Case.receipt_hash == wanted)).first()
-    if case is None or case.receipt_hash is None:
-        return None
-    return case if hmac.compare_digest(case.receipt_hash, wanted) else None
-
-
 def open_case(
     request: Request, session: Session, vault: Vault, code: str | None
 ) -> tuple[Case | None, tuple[str, int]]:
@@ -55,7 +45,7 @@ def open_case(
     guess of an 80-bit code is out of reach however many tries it gets.
     """
     address = client_address(request)
-    case = find_case(session, vault, code) if code else None
+    case = service.case_for_receipt(session, vault, code) if code else None
     if case is None:
         guesses = limiter(request, "receipt_codes", limit=WRONG_CODES[0], window=WRONG_CODES[1])
         if not guesses.hit(address):

@@ -35,7 +35,7 @@ from app.messaging.models import OutboxItem
 from app.messaging.outbox import providers
 from app.metrics import metrics_of
 from app.runtime import Runtime
-from app.timeutil import utcnow
+from app.timeutil import using, utcnow
 from app.webhooks.service import Outcome, receive
 from channels import registry
 from channels.adapter import ChannelAdapter, Webhook, WebhookRequest
@@ -222,6 +222,11 @@ async def _in_writer(runtime: Runtime, message: InboundMessage) -> Outcome:
 
 
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
+    with using(runtime.clock):  # the SQLite intake thread starts with an empty context
+        return _receive_locked(runtime, message, relay=relay)
+
+
+def _receive_locked(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
     if runtime.engine.dialect.name == "sqlite":
         with _SQLITE_WRITER:
             return _receive_in_session(runtime, message, relay=relay)

@@ -16,7 +16,6 @@ from app.accounts import totp
 from app.accounts.models import ApiToken, LoginFailure, User
 from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import PASSWORD, TEST_ACTOR, make_org, make_token, make_user
 
 
@@ -85,7 +84,7 @@ def test_slow_down_then_lock_out(runtime: Runtime) -> None:
     # Now even the right password waits, longer after each further failure.
     with pytest.raises(TooManyRequests):
         _login(runtime, "a@x.example", PASSWORD)
-    advance_clock(2)
+    runtime.clock.advance(2)
     assert _login(runtime, "a@x.example", PASSWORD).user.email == "a@x.example"
 
 
@@ -102,7 +101,7 @@ def test_at_most_100_failures_an_hour(runtime: Runtime) -> None:
         session.commit()
     with pytest.raises(Unauthorized):
         _login(runtime, "a@x.example", "wrong password here")
-    advance_clock(20 * 60)  # well past any exponential wait, still inside the hour
+    runtime.clock.advance(20 * 60)  # well past any exponential wait, still inside the hour
     with pytest.raises(TooManyRequests):
         _login(runtime, "a@x.example", PASSWORD)
 
@@ -183,11 +182,11 @@ def test_session_idle_and_absolute_timeouts(runtime: Runtime) -> None:
             return found is not None
 
     assert alive()
-    advance_clock(29 * 60)
+    runtime.clock.advance(29 * 60)
     assert alive()  # activity slides the idle window
-    advance_clock(29 * 60)
+    runtime.clock.advance(29 * 60)
     assert alive()
-    advance_clock(31 * 60)
+    runtime.clock.advance(31 * 60)
     assert not alive()  # 30 minutes idle
 
     with runtime.session() as session:
@@ -195,7 +194,7 @@ def test_session_idle_and_absolute_timeouts(runtime: Runtime) -> None:
         session.commit()
     survived = 0
     for _ in range(30):  # active every 29 minutes...
-        advance_clock(29 * 60)
+        runtime.clock.advance(29 * 60)
         if not alive():
             break
         survived += 1

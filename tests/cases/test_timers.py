@@ -12,7 +12,6 @@ from app.audit.models import AuditEvent
 from app.cases import timers, workflow
 from app.cases.models import Case, CaseTimer
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import make_case, make_org, make_user
 
 DAY = 86400.0
@@ -29,7 +28,7 @@ def _alerts(runtime: Runtime) -> list[tuple[str, dict[str, object]]]:
 
 
 def _tick(runtime: Runtime, days: float) -> int:
-    advance_clock(days * DAY)
+    runtime.clock.advance(days * DAY)
     return worker.run_once(runtime)
 
 

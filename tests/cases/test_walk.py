@@ -20,7 +20,6 @@ from app.messaging.models import OutboxItem
 from app.remediation.texts import SATISFACTION, Texts
 from app.routing.models import RoutingRule
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import auth, make_org, make_token, make_user
 from tests.messaging.helpers import run_sender
 from tests.messaging.standin import provider_standin
@@ -70,7 +69,7 @@ def _actions(runtime: Runtime, case: Case) -> list[str]:
 
 
 def _tick(runtime: Runtime, days: float) -> None:
-    advance_clock(days * DAY)
+    runtime.clock.advance(days * DAY)
     worker.run_once(runtime)
 
 

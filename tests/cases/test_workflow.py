@@ -157,12 +157,10 @@ def test_due_order_pages_through_every_deadline_state(
 ) -> None:
     from datetime import timedelta
 
-    from app.timeutil import advance_clock
-
     ids = []
     for _ in range(9):
         ids.append(make_case(runtime).id)
-        advance_clock(3600)
+        runtime.clock.advance(3600)
     mon = world["mon"]
     with runtime.session() as session:
         cases = [session.get_one(Case, i) for i in ids]

@@ -212,10 +212,8 @@ def test_queue_pages_with_a_cursor(client: TestClient, runtime: Runtime, world: 
 def test_overdue_and_urgent_show_in_the_queue(
     client: TestClient, runtime: Runtime, world: World
 ) -> None:
-    from app.timeutil import advance_clock
-
     make_case(runtime, category="child_labour")
-    advance_clock(8 * 24 * 3600)
+    runtime.clock.advance(8 * 24 * 3600)
     sign_in(client, world.monitor)
     html = client.get("/console").text
     assert 'class="badge urgent"' in html and 'class="badge overdue"' in html
@@ -235,7 +233,7 @@ def test_admin_reroutes_a_case(client: TestClient, runtime: Runtime, world: Worl
         client,
         case,
         "reroute",
-        partner=str(world.other_partner.id),
+        partner=world.other_partner.slug,
         reason="conflict found",
         version="1",
     )

@@ -15,7 +15,6 @@ from app.accounts.totp import code_at, new_secret, provisioning_uri
 from app.accounts.web import COOKIE
 from app.console.auth import LOGINS
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.console.helpers import (
     code,
     csrf_of,
@@ -96,7 +95,7 @@ def test_repeated_failures_lock_the_account(client: TestClient, runtime: Runtime
     while failures < 8:
         answer = password_step(client, admin.email, "wrong wrong wrong")
         if answer.status_code == 429:
-            advance_clock(60)  # wait out the current lock, then fail again
+            runtime.clock.advance(60)  # wait out the current lock, then fail again
             continue
         assert answer.status_code == 401
         failures += 1
@@ -157,9 +156,9 @@ def test_the_authenticator_label_is_encoded_once() -> None:
 def test_idle_timeout(client: TestClient, runtime: Runtime) -> None:
     admin, secret = _admin(runtime)
     sign_in(client, admin, secret)
-    advance_clock(29 * 60)
+    runtime.clock.advance(29 * 60)
     assert client.get("/console").status_code == 200  # activity slides the idle timer
-    advance_clock(31 * 60)
+    runtime.clock.advance(31 * 60)
     assert _goes_to_login(client)
 
 
@@ -167,9 +166,9 @@ def test_absolute_timeout(client: TestClient, runtime: Runtime) -> None:
     admin, secret = _admin(runtime)
     sign_in(client, admin, secret)
     for _ in range(28):  # active every 25 minutes: 11 h 40 min in all
-        advance_clock(25 * 60)
+        runtime.clock.advance(25 * 60)
         assert client.get("/console").status_code == 200
-    advance_clock(25 * 60)  # 12 h 5 min after signing in
+    runtime.clock.advance(25 * 60)  # 12 h 5 min after signing in
     assert _goes_to_login(client)
 
 
@@ -264,7 +263,7 @@ def test_a_lock_out_answers_alike_for_accounts_and_unknown_addresses(
         while failures < 8:  # as test_repeated_failures_lock_the_account does
             answer = password_step(client, email, "wrong wrong wrong")
             if answer.status_code == 429:
-                advance_clock(60)
+                runtime.clock.advance(60)
                 continue
             assert answer.status_code == 401
             failures += 1

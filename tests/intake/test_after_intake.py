@@ -14,7 +14,6 @@ from app.identity.models import Reporter
 from app.media.models import CaseMedia
 from app.messaging.models import Conversation, OutboxItem
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from channels.base import Media
 from tests.intake.helpers import BD, GB, cases, messages, said_workplace, send
 
@@ -147,10 +146,10 @@ def _run_worker(runtime: Runtime) -> None:
 
 def test_idle_intake_is_filed_by_the_time_out_job(runtime: Runtime) -> None:
     send(runtime, STORY)  # the workplace question is never answered
-    advance_clock(23 * 3600)
+    runtime.clock.advance(23 * 3600)
     _run_worker(runtime)
     assert cases(runtime) == []
-    advance_clock(2 * 3600)
+    runtime.clock.advance(2 * 3600)
     _run_worker(runtime)
     [case] = cases(runtime)
     assert (
@@ -172,7 +171,7 @@ def test_idle_intake_is_filed_by_the_time_out_job(runtime: Runtime) -> None:
 
 def test_greeting_only_intake_times_out_without_a_case(runtime: Runtime) -> None:
     send(runtime, "hi")
-    advance_clock(25 * 3600)
+    runtime.clock.advance(25 * 3600)
     _run_worker(runtime)
     assert cases(runtime) == []
     with runtime.session() as session:
@@ -186,7 +185,7 @@ def test_greeting_only_intake_times_out_without_a_case(runtime: Runtime) -> None
 def test_time_out_is_configurable(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIEVANCE_INTAKE_TIMEOUT_HOURS", "2")
     send(runtime, STORY)
-    advance_clock(3 * 3600)
+    runtime.clock.advance(3 * 3600)
     _run_worker(runtime)
     assert len(cases(runtime)) == 1
 
@@ -259,7 +258,7 @@ def test_time_out_skips_an_erased_reporter(runtime: Runtime) -> None:
         shred_reporter(session, runtime.vault, reporter=reporter, actor=Actor("cli", "test"))
         session.commit()
     runtime.vault.forget_cached_keys()
-    advance_clock(25 * 3600)
+    runtime.clock.advance(25 * 3600)
     _run_worker(runtime)
     assert cases(runtime) == []
     with runtime.session() as session:

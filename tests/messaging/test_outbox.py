@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from app.worker import run_once
 from tests.factories import auth
 from tests.messaging.helpers import (
@@ -110,17 +109,17 @@ def test_retryable_failures_back_off_exponentially_then_succeed(
     run_sender(runtime)
     assert len(standin.sent) == 1  # not due yet
 
-    advance_clock(first_wait + 1)
+    runtime.clock.advance(first_wait + 1)
     run_sender(runtime)
     assert len(standin.sent) == 2
     [item] = outbox(runtime)
     second_wait = (item.next_attempt_at - item.updated_at).total_seconds()
     assert item.last_error == "twilio_20429" and second_wait > first_wait * 2
-    advance_clock(second_wait / 2)
+    runtime.clock.advance(second_wait / 2)
     run_sender(runtime)
     assert len(standin.sent) == 2
 
-    advance_clock(second_wait)
+    runtime.clock.advance(second_wait)
     run_sender(runtime)
     assert len(standin.sent) == 3
     assert delivery_states(client, admin_token, case) == ["sent"]
@@ -137,7 +136,7 @@ def test_attempts_are_bounded_then_failed_is_visible_to_staff(
     write_to_reporter(client, admin_token, case, "Hello")
     for _ in range(8):
         run_sender(runtime)
-        advance_clock(3 * 3600)
+        runtime.clock.advance(3 * 3600)
     assert len(standin.sent) == 4
     [item] = outbox(runtime)
     assert item.state == "failed"
@@ -153,7 +152,7 @@ def test_a_refused_message_fails_at_once(
     _, case = reporter_with_case(runtime)
     write_to_reporter(client, admin_token, case, "Hello")
     run_sender(runtime)
-    advance_clock(3600)
+    runtime.clock.advance(3600)
     run_sender(runtime)
     assert len(standin.sent) == 1
     assert delivery_states(client, admin_token, case) == ["failed"]
@@ -173,7 +172,7 @@ def test_a_dead_sender_claim_expires_and_another_sends(
     assert handled == 1 and len(sends) == 1
     run_sender(runtime)
     assert standin.sent == []  # still leased
-    advance_clock(runtime.settings.outbox_lease_seconds + 1)
+    runtime.clock.advance(runtime.settings.outbox_lease_seconds + 1)
     run_sender(runtime)  # Twilio has no such message: sent now, once
     assert len(standin.sent) == 1
     assert delivery_states(client, admin_token, case) == ["sent"]
@@ -221,7 +220,7 @@ def test_opted_out_reporters_get_nothing(
     set_reporter(runtime, reporter.id, opted_out=True)
     write_to_reporter(client, admin_token, case, "Written after STOP")
     run_sender(runtime)
-    advance_clock(3600)
+    runtime.clock.advance(3600)
     run_sender(runtime)
     assert standin.sent == []
     assert delivery_states(client, admin_token, case) == ["opted_out", "opted_out"]
@@ -246,7 +245,7 @@ def test_without_credentials_messages_wait_and_go_once_configured(
     _, case = reporter_with_case(runtime)
     write_to_reporter(client, admin_token, case, "Kept, not dropped")
     run_sender(runtime)
-    advance_clock(3600)
+    runtime.clock.advance(3600)
     run_sender(runtime)
     assert standin.sent == []
     assert delivery_states(client, admin_token, case) == ["no_credentials"]
@@ -254,7 +253,7 @@ def test_without_credentials_messages_wait_and_go_once_configured(
     assert item.attempts == 0 and item.last_error == "no_credentials"
 
     runtime.settings.twilio_sms_from = SMS_FROM
-    advance_clock(61)
+    runtime.clock.advance(61)
     run_sender(runtime)
     assert [s.form["Body"] for s in standin.sent] == ["Kept, not dropped"]
     assert delivery_states(client, admin_token, case) == ["sent"]
@@ -313,7 +312,7 @@ def test_a_send_that_timed_out_is_looked_up_not_resent(
     run_sender(runtime)
     assert outbox(runtime)[0].state == "sending" and len(standin.sent) == 1
     standin.delay = lambda: 0.0
-    advance_clock(3)
+    runtime.clock.advance(3)
     run_sender(runtime)
     [item] = outbox(runtime)
     assert len(standin.sent) == 1
@@ -335,7 +334,7 @@ def test_a_whatsapp_message_whose_sender_died_is_unknown_not_resent(
     write_to_reporter(client, admin_token, case, "Hello")
     handled, sends = claim(runtime, utcnow())  # claimed, then the process "dies"
     assert handled == 1 and sends[0].provider == "meta"
-    advance_clock(runtime.settings.outbox_lease_seconds + 1)
+    runtime.clock.advance(runtime.settings.outbox_lease_seconds + 1)
     run_sender(runtime)
     assert standin.sent == []
     assert delivery_states(client, admin_token, case) == ["unknown"]

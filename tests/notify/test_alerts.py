@@ -12,7 +12,6 @@ from app.cases.models import Case
 from app.notify.models import AlertCursor, StaffAlert
 from app.notify.service import fan_out, inbox, mark_read, unread_count
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.cases.world import REPORTER_SAYS, World, build
 from tests.factories import auth, make_case, make_user
 
@@ -78,12 +77,12 @@ def test_step_disagreed_deadlines_and_escalation(runtime: Runtime, client: TestC
     worker.run_once(runtime)
     assert "step_disagreed" in _kinds(runtime, world.users["monitor"])
 
-    advance_clock(6 * DAY)  # acknowledgement is due at 7 days: reminder
+    runtime.clock.advance(6 * DAY)  # acknowledgement is due at 7 days: reminder
     worker.run_once(runtime)
     worker.run_once(runtime)
     assert "deadline_near" in _kinds(runtime, world.users["monitor"])
     assert _kinds(runtime, world.users["admin"]) == []
-    advance_clock(2 * DAY)  # missed: escalated to the partner's monitors and the admins
+    runtime.clock.advance(2 * DAY)  # missed: escalated to the partner's monitors and the admins
     worker.run_once(runtime)
     worker.run_once(runtime)
     assert "escalated" in _kinds(runtime, world.users["monitor"])

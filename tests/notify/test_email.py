@@ -24,7 +24,7 @@ from app.messaging.models import OutboxItem
 from app.messaging.outbox import claim
 from app.notify.models import StaffAlert
 from app.runtime import Runtime
-from app.timeutil import advance_clock, utcnow
+from app.timeutil import utcnow
 from tests.cases.world import NARRATIVE, REPORTER_SAYS, SECRETS, World, build
 
 DAY = 86400.0
@@ -74,7 +74,9 @@ def mailed(runtime: Runtime, port: int) -> Runtime:
     """The runtime with GRIEVANCE_SMTP_URL pointing at `port`."""
     url = f"smtp://127.0.0.1:{port}?from=alerts@grievance.example.org"
     settings = runtime.settings.model_copy(update={"smtp_url": url})
-    return Runtime(settings=settings, engine=runtime.engine, vault=runtime.vault)
+    return Runtime(
+        settings=settings, engine=runtime.engine, vault=runtime.vault, clock=runtime.clock
+    )
 
 
 @pytest.fixture
@@ -168,7 +170,7 @@ def test_the_daily_digest_groups_a_days_alerts_into_one_mail(
 
     now = utcnow()
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
-    advance_clock((midnight - now).total_seconds())
+    mailed.clock.advance((midnight - now).total_seconds())
     _work(mailed)
     assert len(smtp_server.mails) == 1
     text = smtp_server.text(smtp_server.mails[0])
@@ -186,7 +188,7 @@ def test_the_daily_digest_groups_a_days_alerts_into_one_mail(
         ).all()
         assert pending == []
 
-    advance_clock(DAY)  # the next day: nothing new happened, so no mail
+    mailed.clock.advance(DAY)  # the next day: nothing new happened, so no mail
     _work(mailed)
     assert len(smtp_server.mails) == 1
 
@@ -204,11 +206,11 @@ def test_smtp_down_is_retried_later_and_not_lost(mailed: Runtime, port: int) -> 
     inbox = Inbox()
     controller = _start(inbox, port)
     try:
-        advance_clock(60)  # past the first back-off
+        mailed.clock.advance(60)  # past the first back-off
         _work(mailed)
         assert len(inbox.mails) == 3
         assert {i.state for i in _emails(mailed)} == {"sent"}
-        advance_clock(3600)
+        mailed.clock.advance(3600)
         _work(mailed)
         assert len(inbox.mails) == 3
     finally:
@@ -229,7 +231,7 @@ def test_an_email_whose_outcome_is_unknown_is_not_sent_again(
     later = now + timedelta(seconds=mailed.settings.outbox_lease_seconds + 1)
     claim(mailed, later)
     assert {i.state for i in _emails(mailed)} == {"unknown"}
-    advance_clock(mailed.settings.outbox_lease_seconds * 3)
+    mailed.clock.advance(mailed.settings.outbox_lease_seconds * 3)
     _work(mailed)
     assert smtp_server.mails == []
 
@@ -311,7 +313,7 @@ def test_a_digest_in_arabic_counts_its_alerts_in_arabic_plural(
     _work(mailed)
     now = utcnow()
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
-    advance_clock((midnight - now).total_seconds())
+    mailed.clock.advance((midnight - now).total_seconds())
     _work(mailed)
     (mail,) = smtp_server.mails
     text = smtp_server.text(mail)

@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 
 from app import worker
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.cases.world import build
 from tests.factories import auth
 
@@ -15,7 +14,7 @@ DAY = 86400.0
 
 
 def _tick(runtime: Runtime, days: float) -> None:
-    advance_clock(days * DAY)
+    runtime.clock.advance(days * DAY)
     worker.run_once(runtime)
 
 

@@ -11,7 +11,6 @@ from app.cases.models import Case
 from app.intake.replies import Replies
 from app.remediation import texts as t
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import auth
 from tests.messaging.standin import provider_standin
 from tests.remediation.test_sms_walk import BD, BN, setup, sms_case
@@ -31,7 +30,7 @@ def test_a_late_sms_starts_a_new_grievance(runtime: Runtime, client: TestClient)
                 headers=monitor,
             )
             assert answer.status_code == 200, answer.text
-        advance_clock(91 * 86400)  # the default reopen period is 90 days
+        runtime.clock.advance(91 * 86400)  # the default reopen period is 90 days
         assert sms(client, BD, "আবার খুলুন") == BN.fill(t.TOO_LATE, ref=case.reference)
         story = "নতুন মালিক ওভারটাইমের টাকা দিচ্ছে না, দুই মাস ধরে।"
         assert sms(client, BD, story) == Replies("bn").ask_workplace()

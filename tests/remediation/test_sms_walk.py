@@ -18,7 +18,6 @@ from app.remediation import texts as t
 from app.remediation.texts import Texts
 from app.routing.models import RoutingRule
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from channels.segments import segments
 from tests.factories import auth, make_org, make_token, make_user
 from tests.messaging.helpers import run_sender
@@ -171,7 +170,7 @@ def test_a_bengali_sms_reporter_drives_remediation(runtime: Runtime, client: Tes
         assert client.get(url, headers=monitor).json()["satisfaction"] == 4
 
         # weeks later the problem is back: the message joins the closed case, REOPEN reopens
-        advance_clock(20 * 86400)
+        runtime.clock.advance(20 * 86400)
         assert say("আবার বেতন বন্ধ") == BN.fill(t.JOINED_CLOSED, ref=case.reference)
         assert say("আবার খুলুন") == BN.fill(t.REOPENED, ref=case.reference)
         reopened = client.get(url, headers=monitor).json()

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from app.remediation import texts as t
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import auth, make_org, make_token, make_user
 from tests.remediation.test_sms_walk import BN, REASON
 from tests.web.helpers import cases, file_without_js
@@ -102,7 +101,7 @@ def test_the_partners_reopen_period_bounds_reopening(runtime: Runtime, client: T
     assert client.post(f"{url}/status", json=closing, headers=admin).status_code == 200
     page = client.post("/status?lang=bn", data={"code": code}).text
     assert html.escape(BN.gettext(t.WEB_REOPEN)) in page
-    advance_clock(6 * 86400)
+    runtime.clock.advance(6 * 86400)
     page = client.post("/status?lang=bn", data={"code": code}).text
     assert 'value="reopen"' not in page
     late = client.post("/status?lang=bn", data={"code": code, "action": "reopen"}).text

@@ -9,7 +9,6 @@ from sqlmodel import select
 from app.cases.models import Case
 from app.remediation import texts as t
 from app.runtime import Runtime
-from app.timeutil import advance_clock
 from tests.factories import auth
 from tests.messaging.helpers import run_sender
 from tests.messaging.standin import provider_standin
@@ -81,7 +80,7 @@ def test_a_bengali_whatsapp_reporter_drives_remediation(
             assert client.post(f"{url}/status", json=body, headers=monitor).status_code == 200
         assert heard() == BN.fill(t.SATISFACTION, ref=case.reference)
         assert say("5") == BN.gettext(t.THANKS)
-        advance_clock(3600)  # (the WhatsApp window follows the webhook's real timestamps)
+        runtime.clock.advance(3600)  # (the WhatsApp window follows the webhook's real timestamps)
         assert say("আবার খুলুন") == BN.fill(t.REOPENED, ref=case.reference)
         assert client.get(url, headers=monitor).json()["status"] == "investigating"
         sent = [str(m.json["text"]["body"]) for m in graph.of("meta")]
