@@ -152,7 +152,7 @@ class RerouteIn(Versioned):
         workflow.require_rerouter(on.user, on.case)
         partner = organisation_by_slug(on.session, self.partner)
         if partner is None:
-            raise AppError(f"no organisation with slug {self.partner!r}")
+            raise AppError("no organisation with slug %(slug)s", slug=repr(self.partner))
         return workflow.reroute(
             on.session,
             on.vault,
@@ -187,7 +187,10 @@ class LinkIn(BaseModel):
 
     def run(self, on: OnCase) -> tuple[CaseLink, Case]:
         service.require_case_staff(on.user, on.case)
-        other = service.find_case_for(on.session, on.user, self.other)
+        wanted = self.other.strip()
+        if not wanted:
+            raise NotFound("no such case to link")
+        other = service.find_case_for(on.session, on.user, wanted)
         if other is None:
             raise NotFound("no such case to link")
         link = workflow.link_cases(
