@@ -184,9 +184,10 @@ class _SqliteIntake:
                 runtime = batch[0][0]
                 mine = [item for item in batch if item[0] is runtime]
                 batch = [item for item in batch if item[0] is not runtime]
-                self._write(
-                    runtime, [(m, f) for _, m, f in mine if f.set_running_or_notify_cancel()]
-                )
+                with using(runtime.clock):  # this thread starts with an empty context
+                    self._write(
+                        runtime, [(m, f) for _, m, f in mine if f.set_running_or_notify_cancel()]
+                    )
 
     @staticmethod
     def _write(runtime: Runtime, items: list[tuple[InboundMessage, Future[Outcome]]]) -> None:
