@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape as xml_escape
 
 import httpx
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
     BadRequest,
@@ -217,19 +217,14 @@ def parse_status(params: Mapping[str, str]) -> DeliveryStatus:
     )
 
 
-_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-_TWIML_EMPTY_MESSAGE = '<?xml version="1.0" encoding="UTF-8"?><Response><Message /></Response>'
-_TWIML_MESSAGE = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
-
-
 def twiml(reply: str | None) -> str:
-    """TwiML answering with `reply` as one message, or with no message for None: the same
-    bytes as twilio's MessagingResponse().message(reply).to_xml() (a test compares them),
-    written directly because building its ElementTree took a twentieth of a webhook."""
-    if reply is None:
-        return _TWIML_EMPTY
-    text = _XML_INVALID.sub("", reply)
-    return _TWIML_MESSAGE.format(xml_escape(text)) if text else _TWIML_EMPTY_MESSAGE
+    """TwiML answering with `reply` as one message, or with no message for None, built with
+    the twilio package's own MessagingResponse (issue 12 asks for its builders, not string
+    formatting; written by hand it saved about a twentieth of a webhook)."""
+    response = MessagingResponse()
+    if reply is not None:
+        response.message(_XML_INVALID.sub("", reply))
+    return str(response.to_xml())
 
 
 def _whatsapp(address: str) -> str:
