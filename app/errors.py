@@ -237,6 +237,26 @@ def install_error_handler(app: FastAPI) -> None:
         )
 
 
+# The words a console form's fields are called by in a refusal (a field not named here is
+# called by its own name).
+FIELD_NAMES: dict[str, Text] = {
+    "body": Text("message"),
+    "reason": Text("reason"),
+    "summary": Text("summary"),
+    "worker_text": Text("text for the worker"),
+    "detail": Text("details"),
+    "explanation": Text("explanation"),
+    "closure_reason": Text("closing reason"),
+    "ack_days": Text("days to acknowledge"),
+    "feedback_days": Text("days to give feedback"),
+    "reassign_after_days": Text("days before reassignment"),
+    "reopen_days": Text("days to reopen"),
+    "retention_days": Text("days to keep"),
+    "name": Text("name"),
+    "email": Text("e-mail"),
+}
+
+
 def invalid_input(exc: ValidationError) -> AppError:
     """A command a form could not fill (the API answers the same refusal as its 422 field
     list): the first problem, in the words of the form."""
@@ -245,7 +265,7 @@ def invalid_input(exc: ValidationError) -> AppError:
     label = where.replace("_", " ")
     ctx = err.get("ctx") or {}
     kind = err["type"]
-    field = Term(label)
+    field: Term | Text = FIELD_NAMES.get(where) or Term(label)
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return AppError("fill in the %(field)s", status=422, code="invalid_request", field=field)
     if kind == "string_too_long":

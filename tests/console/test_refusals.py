@@ -113,9 +113,11 @@ def test_a_refusal_with_a_number_and_a_console_form_error_in_bengali(
     assert status == 422  # the shared command's own limit, as the API refuses it
     said = _tr("bn", "the %(field)s is longer than %(limit)s characters")
     assert said != "the %(field)s is longer than %(limit)s characters"
-    tail = said.split("%(limit)s")[1]  # the words after the number, in Bengali
-    assert _shown("4000" + tail + "।") in page  # a Bengali sentence ends with a dari
-    assert "longer than" not in page
+    field = _tr("bn", "message")  # the form's field by its name in Bengali, not "body"
+    assert field != "message"
+    shown = said % {"field": field, "limit": 4000}
+    assert _shown(shown + "।") in page  # a Bengali sentence ends with a dari
+    assert "longer than" not in page and "body" not in shown
     status, page = _post(client, case, "status", to="", reason="x", version="1")
     assert status == 400
     assert _shown(_tr("bn", "choose the new status") + "।") in page
