@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -61,6 +62,10 @@ from channels.registry import Registry
 
 BATCH = 20
 CONCURRENCY = 8
+# A sender that died mid-send is not the provider failing: its item is looked up before any
+# resend, so kills do not count against GRIEVANCE_OUTBOX_MAX_ATTEMPTS; this many claims in
+# all (an item that kills every sender that takes it) is where that stops.
+CLAIM_CEILING = 4
 RECHECK = timedelta(minutes=1)
 WINDOW = timedelta(hours=24)
 FIRST_RETRY_SECONDS = 20.0
@@ -80,6 +85,8 @@ class Send:
     # Reconciling an item left `sending`: ask the provider for it (sent since this time)
     # before sending it again.
     look_since: datetime | None = None
+    # When the claim (and its lease) began, on this process's monotonic clock.
+    claimed: float = field(default_factory=time.monotonic)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -266,6 +273,7 @@ def _mark_sending(
     item.attempts += 1
     item.provider = provider
     item.claimed_at = now
+    item.last_error = None
     item.next_attempt_at = now + timedelta(seconds=settings.outbox_lease_seconds)
     set_state(session, item, OutboxState.sending, actor=SENDER)
 
@@ -281,7 +289,10 @@ def _reclaim(
             session, item, OutboxState.unknown, actor=SENDER, error="outcome_unknown_not_resent"
         )
         return []
-    if item.attempts >= settings.outbox_max_attempts:
+    # `last_error` is cleared at each claim: set, the last claim ended in a failed lookup or
+    # a send whose outcome is not known; unset, its sender died before it could record one.
+    gave_up = item.attempts >= settings.outbox_max_attempts and item.last_error is not None
+    if gave_up or item.attempts >= CLAIM_CEILING * settings.outbox_max_attempts:
         set_state(
             session, item, OutboxState.unknown, actor=SENDER, error="lookup_failed_not_resent"
         )
@@ -340,7 +351,34 @@ async def _look_up(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> s
     return await adapter.find_sent(client, send.message, since=send.look_since, exclude=known)
 
 
-async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> SendResult:
+def _hold_lease(runtime: Runtime, send: Send) -> bool:
+    """Whether this sender still holds the item for long enough to send it. A claim is
+    leased for `outbox_lease_seconds`; a send is cut off at half of that. Late in the lease
+    (the item waited behind the reporter's earlier messages), the lease is renewed, fenced
+    by the attempt number: False when another sender has reclaimed the item meanwhile."""
+    lease = runtime.settings.outbox_lease_seconds
+    if time.monotonic() - send.claimed < 0.4 * lease:
+        return True
+    with runtime.session() as session:
+        renewed = (
+            session.connection()
+            .execute(
+                update(OutboxItem)
+                .where(
+                    col(OutboxItem.id) == send.item_id,
+                    col(OutboxItem.state) == OutboxState.sending,
+                    col(OutboxItem.attempts) == send.attempt,
+                )
+                .values(next_attempt_at=utcnow() + timedelta(seconds=lease))
+            )
+            .rowcount
+        )
+        session.commit()
+    return bool(renewed)
+
+
+async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> SendResult | None:
+    """What became of one send; None when the item was taken over by another sender."""
     settings = runtime.settings
     try:
         if send.look_since is not None:
@@ -351,8 +389,12 @@ async def _outcome(client: httpx.AsyncClient, runtime: Runtime, send: Send) -> S
                                   uncertain=True)  # fmt: skip
             if sid is not None:
                 return SendResult(sid, accepted=True, retryable=False)
-        # Cut off well inside the lease, so no other sender reclaims it while we wait.
+        # Cut off well inside the lease, so no other sender reclaims it while we wait; a
+        # send that waited its turn behind the reporter's earlier messages renews the lease
+        # first, or leaves the item to whoever took it over.
         limit = settings.outbox_lease_seconds / 2
+        if not await asyncio.to_thread(_hold_lease, runtime, send):
+            return None
         return await asyncio.wait_for(_send_one(client, settings, send), limit)
     except NotConfigured:
         return SendResult(None, accepted=False, retryable=False, error="no_credentials")
@@ -378,7 +420,8 @@ async def send_all(runtime: Runtime, sends: list[Send]) -> None:
         async with limit:
             for send in queue:
                 result = await _outcome(client, runtime, send)
-                await asyncio.to_thread(record_result, runtime, send, result)
+                if result is not None:
+                    await asyncio.to_thread(record_result, runtime, send, result)
 
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         await asyncio.gather(*(in_order(client, q) for q in queues.values()))

@@ -73,6 +73,8 @@ class StandIn:
     created: list[dict[str, str]] = field(default_factory=list)
     # Seconds to wait before answering a send (after it is recorded), e.g. a slow provider.
     delay: Callable[[], float] = lambda: 0.0
+    # Twilio's Messages list (the outbox's lookup) answers 503 while this is set.
+    list_down: bool = False
     # Twilio Voice recordings by SID, the (method, SID, Basic auth) of each request for
     # one, and the SIDs deleted.
     recordings: dict[str, bytes] = field(default_factory=dict)
@@ -113,6 +115,8 @@ class StandIn:
 
     async def twilio_list(self, request: Request) -> JSONResponse:
         """Twilio's Messages list, filtered by `To` as the real one is."""
+        if self.list_down:
+            return JSONResponse({"code": 20503, "message": "Service unavailable"}, 503)
         to = request.query_params.get("To")
         with self.lock:
             found = [m for m in reversed(self.created) if to is None or m["to"] == to]
