@@ -29,10 +29,17 @@ class ManualClock(Clock):
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
+        self._frozen: datetime | None = None
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        return (self._frozen or datetime.now(UTC)) + self._offset
+
+    def freeze(self) -> None:
+        """Stop wall time here: only `advance` moves it (a test whose timing must not
+        depend on how fast the machine is)."""
+        with self._lock:
+            self._frozen = datetime.now(UTC)
 
     def advance(self, seconds: float) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,7 +50,7 @@ def context(browser: Any, base_url: str) -> Iterator[Any]:
     ctx = browser.new_context(
         bypass_csp=True, base_url=base_url, viewport={"width": 360, "height": 740}
     )
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(30_000)
     yield ctx
     ctx.close()
 
@@ -82,8 +83,11 @@ def outbox(page: Any) -> list[dict[str, Any]]:
     return result
 
 
-def wait_for_cases(runtime: Runtime, count: int, page: Any) -> list[Case]:
-    for _ in range(100):
+def wait_for_cases(runtime: Runtime, count: int, page: Any, seconds: float = 30.0) -> list[Case]:
+    """Chromium's sync after reconnecting can take seconds on a busy machine (the suite
+    runs on 2 cores beside the browser): wait generously, return as soon as it is there."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         found = cases(runtime)
         if len(found) >= count:
             return found
@@ -235,7 +239,7 @@ def test_offline_grievance_survives_a_closed_browser(
             base_url=base_url,
             bypass_csp=True,
         )
-        ctx.set_default_timeout(15_000)
+        ctx.set_default_timeout(30_000)
         return ctx
 
     ctx = open_browser()
