@@ -42,36 +42,83 @@ def fold(text: str) -> str:
     return " ".join(w for w in words if w not in _NOISE) or " ".join(words)
 
 
-def _score(said: str, name: str) -> float:
+def _word_starts(said: str, size: int) -> list[int]:
+    """Where a name may begin inside what was said: at each word, and the last full window."""
+    starts = [0] + [i + 1 for i, ch in enumerate(said) if ch == " "]
+    last = len(said) - size
+    return sorted({min(i, last) for i in starts})
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 3] for i in range(len(text) - 2))
+
+
+def _may_be_inside(said_grams: frozenset[str], name: str) -> bool:
+    """Whether `name` can be inside the text at all: a window matching MATCH_RATIO of the
+    name's n characters keeps them in at most 0.2n + 1 runs, so it shares at least
+    0.8n - 2(0.2n + 1) = 0.4n - 2 of the name's trigrams with the text."""
+    grams = _trigrams(name)
+    return len(grams & said_grams) >= min(len(grams), 0.4 * len(name) - 2)
+
+
+def _score(
+    said: str,
+    name: str,
+    *,
+    floor: float = 0.0,
+    starts: list[int] | None = None,
+    grams: frozenset[str] | None = None,
+) -> float:
+    """How closely `said` names `name` (both folded): as a whole, or the name inside a
+    longer text ("blue star garments dhaka line 4" names "Blue Star Garments"), at a word's
+    start. A score under `floor` may be reported lower than it is: comparisons that cannot
+    reach it are skipped on difflib's cheap upper bounds, and the text's windows are only
+    compared when its trigrams allow the name in it."""
     if not said or not name:
         return 0.0
     if said == name:
         return 1.0
-    whole = SequenceMatcher(None, said, name).ratio()
-    # "blue star garments dhaka line 4" names "Blue Star Garments": the name inside the text.
+    matcher = SequenceMatcher(None, said, name)
+    whole = matcher.ratio() if matcher.real_quick_ratio() >= floor else 0.0
     inside = 0.0
-    if len(name) >= 4 and len(said) > len(name):
-        size = len(name)
-        inside = max(
-            SequenceMatcher(None, said[i : i + size], name).ratio()
-            for i in range(len(said) - size + 1)
-        )
+    size = len(name)
+    if size >= 4 and len(said) > size and _may_be_inside(grams or _trigrams(said), name):
+        for i in starts if starts is not None else _word_starts(said, size):
+            matcher.set_seq1(said[i : i + size])
+            bar = max(inside, floor + 0.02)
+            if matcher.quick_ratio() < bar:
+                continue
+            inside = max(inside, matcher.ratio())
+            if inside == 1.0:
+                break
     return max(whole, inside - 0.02)
 
 
 def suggest(session: Session, *, text: str | None, country: str | None) -> Workplace | None:
     """The registered workplace the reporter most likely meant, if any is close enough;
-    one in the case's own country wins a tie."""
+    one in the case's own country wins a tie. Runs on the intake's path (a reporter's
+    answer may be a 1,600-character story): names and countries are read as plain rows,
+    and only the winner as a Workplace."""
     said = fold(text or "")
     if not said:
         return None
-    best: tuple[float, bool, Workplace] | None = None
-    for place in session.exec(select(Workplace).order_by(col(Workplace.name))).all():
-        score = _score(said, fold(place.name))
-        same = place.country == country
+    best: tuple[float, bool, uuid.UUID] | None = None
+    starts: dict[int, list[int]] = {}
+    grams = _trigrams(said)
+    rows = session.exec(
+        select(Workplace.id, Workplace.name, Workplace.country).order_by(col(Workplace.name))
+    ).all()
+    for place_id, place_name, place_country in rows:
+        name = fold(place_name)
+        if not name:
+            continue
+        if len(name) not in starts:
+            starts[len(name)] = _word_starts(said, len(name))
+        score = _score(said, name, floor=MATCH_RATIO, starts=starts[len(name)], grams=grams)
+        same = place_country == country
         if score >= MATCH_RATIO and (best is None or (score, same) > best[:2]):
-            best = (score, same, place)
-    return best[2] if best else None
+            best = (score, same, place_id)
+    return session.get(Workplace, best[2]) if best else None
 
 
 def link(

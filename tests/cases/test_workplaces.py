@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from difflib import SequenceMatcher
+
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.cases.models import Case
-from app.cases.workplaces import fold, suggest
+from app.cases.workplaces import MATCH_RATIO, _score, _word_starts, fold, suggest
 from app.runtime import Runtime
 from tests.cases.world import build
 from tests.factories import auth, make_case, make_org, make_workplace
@@ -34,6 +37,49 @@ def test_suggestion_tolerates_spelling_and_prefers_the_case_country(runtime: Run
         assert hit is not None and hit.country == "VN"
         assert suggest(session, text="Sun Shoes", country="BD") is None
         assert suggest(session, text="", country="BD") is None
+
+
+def _plain_score(said: str, name: str) -> float:
+    """The score compared in full: the whole text, and every word-start window."""
+    whole = SequenceMatcher(None, said, name).ratio()
+    windows = [
+        SequenceMatcher(None, said[i : i + len(name)], name).ratio()
+        for i in _word_starts(said, len(name))
+    ]
+    inside = max(windows) if len(name) >= 4 and len(said) > len(name) else 0.0
+    return max(whole, inside - 0.02)
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    chars = list(text)
+    for _ in range(rng.randrange(4)):
+        at = rng.randrange(len(chars))
+        action = rng.choice(("drop", "swap", "add"))
+        if action == "drop" and len(chars) > 1:
+            del chars[at]
+        elif action == "swap":
+            chars[at] = rng.choice("abcdefghijklmnopqrstuvwxyz ")
+        else:
+            chars.insert(at, rng.choice("abcdefghijklmnopqrstuvwxyz"))
+    return "".join(chars)
+
+
+def test_the_pruned_score_decides_as_the_full_comparison_does() -> None:
+    """The intake compares a reporter's answer (up to a 1,600-character story) with every
+    registered workplace inside the one writer: the cheap bounds that skip comparisons may
+    never change whether a workplace matches, nor its score when it does."""
+    rng = random.Random(7)
+    words = "blue star moon apex garments knit textile dhaka line shift paid wage exit".split()
+    for _ in range(400):
+        name = fold(" ".join(rng.choices(words, k=rng.randrange(1, 4))))
+        story = [rng.choice(words) for _ in range(rng.randrange(0, 40))]
+        story.insert(rng.randrange(len(story) + 1), _typo(name, rng))
+        said = fold(" ".join(story))
+        full = _plain_score(said, name)
+        pruned = _score(said, name, floor=MATCH_RATIO)
+        assert (pruned >= MATCH_RATIO) == (full >= MATCH_RATIO), (said, name)
+        if full >= MATCH_RATIO:
+            assert pruned == full, (said, name)
 
 
 def test_monitor_links_a_case_and_the_buyer_then_sees_it(
