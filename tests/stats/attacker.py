@@ -82,12 +82,34 @@ def _assignments(
                         return False
         return True
 
+    def inside(line: Key, cell: Key) -> bool:
+        return (line[0] is None or cell[0] == line[0]) and (line[1] is None or cell[1] == line[1])
+
+    # A shown total whose last withheld cell (in the order walked) is unknown i fixes it:
+    # the same completions as trying every value, without trying them.
+    closes: dict[int, Key] = {}
+    for line, total in shown.items():
+        if total is not None and (line[0] is None or line[1] is None):
+            members = [i for i, cell in enumerate(unknowns) if inside(line, cell)]
+            if members:
+                closes.setdefault(max(members), line)
+
+    def forced(i: int) -> range:
+        line = closes.get(i)
+        if line is None:
+            return range(cap + 1)
+        others = sum(
+            v for cell, v in grid.items() if cell != unknowns[i] and inside(line, cell) and v
+        )
+        value = shown[line] - others  # type: ignore[operator]
+        return range(value, value + 1) if 0 <= value <= cap else range(0)
+
     def walk(i: int) -> Iterator[dict[Key, int]]:
         if i == len(unknowns):
             if fits(partial=False):
                 yield dict(grid)  # type: ignore[arg-type]
             return
-        for value in range(cap + 1):
+        for value in forced(i):
             grid[unknowns[i]] = value
             if fits(partial=True):
                 yield from walk(i + 1)
