@@ -48,7 +48,6 @@ from app.remediation import texts as remediation_texts
 from app.retention.service import retention_for_reporter
 from channels import registry as channel_registry
 from channels.base import InboundMessage
-from channels.segments import segments
 
 # An answer to "which workplace?" that is this long is the story (issue 13, item 6).
 STORY_WORDS, STORY_CHARS, STORY_CJK = 10, 100, 20
@@ -128,11 +127,8 @@ def _help(turn: Turn) -> str:
     added only while the whole stays within the conversation's SMS budget."""
     code = turn.say.language.code
     days = retention_for_reporter(turn.session, turn.reporter)
-    reply = turn.say.help()
-    for extra in (danger_texts.texts(code).gettext(danger_texts.OFFER), turn.say.retention(days)):
-        if segments(f"{reply} {extra}")[1] <= remediation_texts.budget(code):
-            reply = f"{reply} {extra}"
-    return reply
+    offer = danger_texts.texts(code).gettext(danger_texts.OFFER)
+    return turn.say.fitting(turn.say.help(), offer, turn.say.retention(days))
 
 
 def _on_keyword(turn: Turn, word: Keyword) -> str | None:
@@ -470,6 +466,8 @@ def _next_question(turn: Turn, convo: Conversation, draft: Draft, *, chose: bool
             channel=message.channel,
         )
         drafts.save(turn.session, turn.vault, turn.reporter, convo, None)
-        return say.filed(case.reference)
+        # The receipt says how long the words are kept, where the SMS budget allows.
+        days = retention_for_reporter(turn.session, turn.reporter)
+        return say.fitting(say.filed(case.reference), say.retention(days))
     drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
     return reply

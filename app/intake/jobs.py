@@ -23,6 +23,7 @@ from app.intake.filing import file_draft
 from app.intake.languages import guess
 from app.intake.replies import Replies
 from app.messaging.models import Conversation
+from app.retention.service import retention_for_reporter
 from app.runtime import Runtime
 from app.timeutil import utcnow
 from app.worker import job
@@ -77,7 +78,9 @@ def file_idle_intake(session: Session, vault: Vault, convo: Conversation) -> str
     say = Replies(reporter.language or guess(reporter.country))
     # Queued like any message to the reporter: held when opted out or outside WhatsApp's
     # window, never dropped.
-    cases.enqueue(session, vault, reporter=reporter, body=say.filed_after_timeout(case.reference))
+    days = retention_for_reporter(session, reporter)
+    body = say.fitting(say.filed_after_timeout(case.reference), say.retention(days))
+    cases.enqueue(session, vault, reporter=reporter, body=body)
     return case.reference
 
 

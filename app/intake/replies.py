@@ -11,6 +11,8 @@ from babel.numbers import format_decimal
 
 from app.cases.models import Status
 from app.i18n import BY_CODE, DEFAULT, translations
+from app.remediation.texts import budget
+from channels.segments import segments
 
 DOMAIN = "sms"
 
@@ -30,6 +32,13 @@ class Replies:
 
     def number(self, n: int) -> str:
         return str(format_decimal(n, locale=self.language.locale))
+
+    def fitting(self, reply: str, *extras: str) -> str:
+        """`reply`, then each of `extras` in turn that still keeps the whole in budget."""
+        for extra in extras:
+            if segments(f"{reply} {extra}")[1] <= budget(self.language.code):
+                reply = f"{reply} {extra}"
+        return reply
 
     # the language menu -------------------------------------------------------------------
 

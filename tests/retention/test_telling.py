@@ -10,6 +10,9 @@ from app.runtime import Runtime
 from app.settings import get_settings
 from channels.segments import segments
 from tests.factories import make_org
+from app.i18n import LANGUAGES
+from app.intake.replies import Replies
+from app.remediation.texts import budget
 from tests.intake.helpers import MY, send
 from tests.web.helpers import form_submission_id
 
@@ -64,3 +67,23 @@ def test_help_tells_the_period_where_it_fits(
         assert reply is not None and " 1 hari " in reply
     finally:
         get_settings.cache_clear()
+
+
+def test_the_sms_receipt_tells_the_period(runtime: Runtime) -> None:
+    """The receipt by SMS says how long the words are kept, within one English segment."""
+    send(runtime, "The supervisor hit a worker on line 4 and nobody was paid overtime.")
+    receipt = send(runtime, "Star Garments Ltd")
+    assert receipt is not None and "Your case number is" in receipt, receipt
+    assert receipt.endswith(EN), receipt
+    assert segments(receipt)[1] == 1
+
+
+@pytest.mark.parametrize("code", [language.code for language in LANGUAGES])
+def test_receipts_keep_the_budget_and_tell_the_period_where_it_fits(code: str) -> None:
+    say = Replies(code)
+    period = say.retention(1095)
+    for receipt in (say.filed("ABCD-EFGH"), say.filed_after_timeout("ABCD-EFGH")):
+        told = say.fitting(receipt, period)
+        assert segments(told)[1] <= budget(code), (code, told)
+        fits = segments(f"{receipt} {period}")[1] <= budget(code)
+        assert told.endswith(period) == fits, (code, told)
