@@ -30,7 +30,7 @@ from app.identity.models import Reporter
 from app.identity.vault import Vault
 from app.intake import draft as drafts
 from app.intake.draft import LANGUAGE, MAX_WORKPLACE, NARRATIVE, OPEN, WORKPLACE, Draft
-from app.intake.filing import file_draft
+from app.intake.filing import file_draft, with_period
 from app.intake.keywords import (
     TWILIO_OPT_IN,
     TWILIO_OPT_OUT,
@@ -466,8 +466,9 @@ def _next_question(turn: Turn, convo: Conversation, draft: Draft, *, chose: bool
             channel=message.channel,
         )
         drafts.save(turn.session, turn.vault, turn.reporter, convo, None)
-        # The receipt says how long the words are kept, where the SMS budget allows.
-        days = retention_for_reporter(turn.session, turn.reporter)
-        return say.fitting(say.filed(case.reference), say.retention(days))
+        receipt, period = with_period(turn.session, case, say.filed(case.reference))
+        if period is not None:  # queued now, sent after the receipt is answered
+            cases.enqueue(turn.session, turn.vault, reporter=turn.reporter, body=period)
+        return receipt
     drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
     return reply

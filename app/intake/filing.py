@@ -12,8 +12,10 @@ from app.identity.vault import Vault
 from app.intake.categories import infer
 from app.intake.draft import MAX_WORKPLACE, OPEN, Draft
 from app.intake.languages import guess
+from app.intake.replies import Replies
 from app.media import service as media
 from app.messaging.models import Conversation
+from app.retention.service import retention_for_case
 from channels.base import Media
 
 
@@ -54,3 +56,14 @@ def file_draft(
     convo.draft_enc = None
     session.add(convo)
     return case
+
+
+def with_period(session: Session, case: Case, receipt: str) -> tuple[str, str | None]:
+    """A receipt that tells how long the reporter's words are kept: in the same message
+    where the SMS budget allows (English, and a few languages whose receipt is short), else
+    the period comes back as a message of its own, to send right after the receipt: the law
+    asks that they are told, and the budget asks that no one reply grows past it."""
+    say = Replies(case.language)
+    period = say.retention(retention_for_case(session, case))
+    told = say.fitting(receipt, period)
+    return (receipt, period) if told == receipt else (told, None)

@@ -19,11 +19,10 @@ from app.cases import service as cases
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake import draft as drafts
-from app.intake.filing import file_draft
+from app.intake.filing import file_draft, with_period
 from app.intake.languages import guess
 from app.intake.replies import Replies
 from app.messaging.models import Conversation
-from app.retention.service import retention_for_reporter
 from app.runtime import Runtime
 from app.timeutil import utcnow
 from app.worker import job
@@ -78,9 +77,9 @@ def file_idle_intake(session: Session, vault: Vault, convo: Conversation) -> str
     say = Replies(reporter.language or guess(reporter.country))
     # Queued like any message to the reporter: held when opted out or outside WhatsApp's
     # window, never dropped.
-    days = retention_for_reporter(session, reporter)
-    body = say.fitting(say.filed_after_timeout(case.reference), say.retention(days))
-    cases.enqueue(session, vault, reporter=reporter, body=body)
+    receipt, period = with_period(session, case, say.filed_after_timeout(case.reference))
+    for body in (receipt, period) if period is not None else (receipt,):
+        cases.enqueue(session, vault, reporter=reporter, body=body)
     return case.reference
 
 

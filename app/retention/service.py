@@ -51,6 +51,13 @@ def days_for_case(session: Session, override: int | None, case: Case | None) -> 
     return period_days(override, partner)
 
 
+def retention_for_case(session: Session, case: Case) -> int:
+    """The period the reporter of `case` is told on its receipt."""
+    from app.settings import get_settings
+
+    return days_for_case(session, get_settings().retention_days, case)
+
+
 def retention_for_reporter(session: Session, reporter: Reporter) -> int:
     """The period a reporter asking HELP is told: their latest case's. The conversation has
     no settings of its own, so the service-wide override is read from the environment."""

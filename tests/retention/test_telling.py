@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
+from app.cases.service import OUTBOX_TABLE
+from app.i18n import LANGUAGES
+from app.identity.models import Reporter
+from app.intake.replies import Replies
+from app.messaging.models import OutboxItem
+from app.remediation.texts import budget
 from app.routing.models import RoutingRule
 from app.runtime import Runtime
 from app.settings import get_settings
 from channels.segments import segments
 from tests.factories import make_org
-from app.i18n import LANGUAGES
-from app.intake.replies import Replies
-from app.remediation.texts import budget
-from tests.intake.helpers import MY, send
+from tests.intake.helpers import BD, MY, send
+from tests.intake.test_languages import BN_STORY
 from tests.web.helpers import form_submission_id
 
 EN = "What you wrote is deleted 1,095 days after your case is closed."
@@ -69,6 +74,26 @@ def test_help_tells_the_period_where_it_fits(
         get_settings.cache_clear()
 
 
+def _queued_bodies(runtime: Runtime) -> list[str]:
+    with runtime.session() as session:
+        rows = session.exec(
+            select(OutboxItem, Reporter)
+            .join(Reporter, col(Reporter.id) == col(OutboxItem.reporter_id))
+            .order_by(col(OutboxItem.created_at))
+        ).all()
+        return [
+            runtime.vault.decrypt(
+                session,
+                key_id=reporter.data_key_id,
+                table=OUTBOX_TABLE,
+                row_id=item.id,
+                column="body",
+                blob=item.body_enc,
+            )
+            for item, reporter in rows
+        ]
+
+
 def test_the_sms_receipt_tells_the_period(runtime: Runtime) -> None:
     """The receipt by SMS says how long the words are kept, within one English segment."""
     send(runtime, "The supervisor hit a worker on line 4 and nobody was paid overtime.")
@@ -76,6 +101,18 @@ def test_the_sms_receipt_tells_the_period(runtime: Runtime) -> None:
     assert receipt is not None and "Your case number is" in receipt, receipt
     assert receipt.endswith(EN), receipt
     assert segments(receipt)[1] == 1
+    assert _queued_bodies(runtime) == []
+
+
+def test_where_the_receipt_has_no_room_the_period_follows_it(runtime: Runtime) -> None:
+    """In Bengali the receipt alone takes the two segments: the period is queued as a
+    message of its own, never lost to the budget."""
+    send(runtime, BN_STORY, sender=BD)
+    receipt = send(runtime, "স্টার গার্মেন্টস, গাজীপুর", sender=BD)
+    assert receipt is not None and segments(receipt)[1] <= 2
+    period = Replies("bn").retention(1095)
+    assert period not in receipt
+    assert _queued_bodies(runtime) == [period]
 
 
 @pytest.mark.parametrize("code", [language.code for language in LANGUAGES])
