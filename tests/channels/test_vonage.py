@@ -89,12 +89,13 @@ def status_update(message_uuid: str, status: str, error: dict[str, Any] | None =
 
 
 def signed(
-    body: bytes, *, secret: str = SIGNATURE_SECRET, over: bytes | None = None
+    body: bytes, *, secret: str = SIGNATURE_SECRET, over: bytes | None = None, age: int = 0
 ) -> dict[str, str]:
     """The headers Vonage sends: a bearer JWT, HS256 with the signature secret, whose
-    payload_hash is the SHA-256 of the body (or of `over`, to forge a mismatch)."""
+    payload_hash is the SHA-256 of the body (or of `over`, to forge a mismatch), issued
+    `age` seconds ago."""
     claims = {
-        "iat": int(time.time()),
+        "iat": int(time.time()) - age,
         "jti": str(uuid.uuid4()),
         "iss": "Vonage",
         "payload_hash": hashlib.sha256(body if over is None else over).hexdigest(),
@@ -146,8 +147,8 @@ def test_a_signed_inbound_sms_is_answered_through_vonage_and_its_status_is_follo
     assert item.state == "sent" and item.provider == "vonage"
     assert item.provider_message_id is not None
 
-    # The same delivery again (Vonage retries): one effect.
-    again = client.post(INBOUND, content=body, headers=signed(body))
+    # The same delivery again, hours later (Vonage retries for a day): one effect.
+    again = client.post(INBOUND, content=body, headers=signed(body, age=3 * 3600))
     assert again.status_code == 200
     assert stored(runtime) == (1, 1, 1) and run_sender(runtime) == 0
 
@@ -237,11 +238,18 @@ def test_forged_unsigned_or_mismatched_webhooks_get_403_and_store_nothing(
     body = inbound_sms(SENDER, "They did not pay us")
     other = inbound_sms(SENDER, "Something else")
     bearer_without_hash = jwt.encode({"iat": int(time.time())}, SIGNATURE_SECRET, "HS256")
+    digest = hashlib.sha256(body).hexdigest()
+    unsigned = jwt.encode({"iat": int(time.time()), "payload_hash": digest}, None, "none")
+    from_the_future = jwt.encode(
+        {"iat": int(time.time()) + 3600, "payload_hash": digest}, SIGNATURE_SECRET, "HS256"
+    )
     refused = [
         signed(body, secret="another-accounts-signature-secret-0000"),  # forged
         signed(body, over=other),  # a real token, for another body
         {"Content-Type": "application/json"},  # no Authorization at all
         {"Authorization": f"Bearer {bearer_without_hash}"},  # no payload_hash claim
+        {"Authorization": f"Bearer {unsigned}"},  # alg "none"
+        {"Authorization": f"Bearer {from_the_future}"},  # issued an hour from now
         {"Authorization": signed(body)["Authorization"].replace("Bearer", "Basic")},
     ]
     for headers in refused:
