@@ -119,13 +119,13 @@ def _time(value: Any) -> datetime | None:
     """ISO 8601 as Vonage writes it ("2025-02-03T12:14:25Z", milliseconds or not)."""
     try:
         found = datetime.fromisoformat(_str(value))
-    except ValueError:
+        return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # not a time, or one at the edge of the calendar
         return None
-    return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _number(value: Any) -> str:
-    """ "+E164" from Vonage's digits; "" when it is not a phone number."""
+    """The number as "+E164" (Vonage writes the digits only); "" when it is not one."""
     digits = _str(value).removeprefix("+")
     return "+" + digits if _DIGITS.fullmatch(digits) else ""
 
@@ -135,7 +135,7 @@ def _segments(data: dict[str, Any]) -> int:
     raw = sms.get("num_messages") if isinstance(sms, dict) else None
     try:
         return max(int(raw), 1) if raw is not None else 1
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON's Infinity is a float too
         return 1
 
 

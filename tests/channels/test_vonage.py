@@ -358,3 +358,16 @@ def test_the_registry_holds_vonage_as_a_second_sms_provider() -> None:
     assert only_vonage.sms_number == "+" + VONAGE_FROM
     named = Settings(GRIEVANCE_ENV="test", VONAGE_SMS_FROM="GrievDesk")
     assert named.sms_number is None  # an alphanumeric sender cannot be written to
+
+
+def test_odd_fields_are_read_defensively() -> None:
+    """Vonage delivers for a day until it gets a 200: a payload that cannot be read the
+    same way every time must not fail every retry (a 500)."""
+    body = inbound_sms(SENDER, "hi\x00", timestamp="0001-01-01T00:00:00+01:00")
+    body = body.replace(b'{"num_messages": "1"}', b'{"num_messages": Infinity}')
+    [message] = vonage.parse_inbound(body).messages
+    assert message.text == "hi" and message.num_segments == 1
+    assert message.sender == SENDER and message.recipient == "+" + VONAGE_FROM
+    assert message.received_at.year == datetime.now(UTC).year  # ours, not the odd one
+    unknown = json.dumps({"message_uuid": "u-1", "status": "accepted"}).encode()
+    assert vonage.parse_status(unknown).skipped == 1
