@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     meta_api_base: str = Field(
         "https://graph.facebook.com/v21.0", validation_alias="GRIEVANCE_META_API_BASE"
     )
+    # Vonage Messages API, SMS: the API key and secret send (HTTP Basic auth); the signature
+    # secret verifies the webhooks' signed JWT. The sender is a number (E.164, with or
+    # without "+") or an alphanumeric sender id where the country allows one.
+    vonage_api_key: str | None = Field(None, validation_alias="VONAGE_API_KEY")
+    vonage_api_secret: str | None = Field(None, validation_alias="VONAGE_API_SECRET")
+    vonage_signature_secret: str | None = Field(None, validation_alias="VONAGE_SIGNATURE_SECRET")
+    vonage_sms_from: str | None = Field(None, validation_alias="VONAGE_SMS_FROM")
+    vonage_api_base: str = Field(
+        "https://api.nexmo.com", validation_alias="GRIEVANCE_VONAGE_API_BASE"
+    )
     # "name:language" of an approved Cloud API template that reopens the 24-hour window.
     whatsapp_template: str | None = Field(None, validation_alias="GRIEVANCE_WHATSAPP_TEMPLATE")
     # Days after closure until a case's content is crypto-shredded, for every partner at
@@ -124,7 +134,11 @@ class Settings(BaseSettings):
 
     @property
     def sms_number(self) -> str | None:
-        return self.twilio_sms_from or None
+        """The number shown to reporters: Twilio's, else Vonage's when it is a number."""
+        if self.twilio_sms_from:
+            return self.twilio_sms_from
+        digits = (self.vonage_sms_from or "").strip().removeprefix("+")
+        return "+" + digits if digits.isascii() and digits.isdigit() else None
 
     @property
     def whatsapp_public_number(self) -> str | None:
@@ -177,6 +191,8 @@ class Settings(BaseSettings):
             "meta_app_secret",
             "meta_verify_token",
             "meta_access_token",
+            "vonage_api_secret",
+            "vonage_signature_secret",
         ):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:

@@ -6,6 +6,17 @@ channel-neutral values of `channels.base`, how a synchronous reply is answered, 
 message is sent, and what the channel can do (its capabilities). It knows nothing of the
 database or the web framework; `channels.registry` holds the configured adapters and the
 app asks it instead of naming providers.
+
+A provider is one module of the `channels` package that exposes, besides its adapter:
+
+- `make_adapter(settings, public_url) -> ChannelAdapter`: the adapter built from the app's
+  settings object, each of its own settings read with `getattr` and a default (the
+  registry also builds every adapter from no settings at all, to ask what channels can do);
+- `PREFERENCE: int`: its place in the registry's order, lowest first; for a channel several
+  providers serve, the first is asked for the channel's capabilities and sends to a
+  reporter who never wrote through any.
+
+`channels.registry` finds such modules by itself; nothing else names them.
 """
 
 from __future__ import annotations
@@ -26,6 +37,10 @@ from channels.base import (
     OutboundMessage,
     SendResult,
 )
+
+# WhatsApp allows free text only this long after the reporter's last message, whoever
+# carries it.
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 class ChannelName(StrEnum):

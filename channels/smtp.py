@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -217,3 +218,20 @@ class SmtpAdapter:
 
     async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
         raise FetchFailed("SMTP carries no media")
+
+
+# Staff e-mail is the only provider of its channel; last in channels.registry's order.
+PREFERENCE = 90
+
+
+def make_adapter(settings: Any, public_url: str) -> SmtpAdapter:
+    """The adapter from GRIEVANCE_SMTP_URL; the sender defaults to an address at the host
+    of GRIEVANCE_PUBLIC_URL."""
+    return SmtpAdapter(
+        url=getattr(settings, "smtp_url", None) or "", default_sender=_default_sender(public_url)
+    )
+
+
+def _default_sender(public_url: str) -> str:
+    host = httpx.URL(public_url).host if public_url else ""
+    return f"grievance-desk@{host or 'localhost'}"

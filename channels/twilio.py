@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.adapter import (
+    WHATSAPP_WINDOW,
+    Capabilities,
+    ChannelName,
+    Parsed,
+    Reply,
+    Webhook,
+    WebhookKind,
+    WebhookRequest,
+)
 from channels.base import (
     BadRequest,
     DeliveryStatus,
@@ -31,6 +43,12 @@ from channels.base import (
 )
 
 TWILIO_MAX_BODY = 64 * 1024
+# Twilio acts on these single-word messages itself (PROVIDERS.md); they still arrive.
+TWILIO_KEYWORDS = frozenset(
+    {"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"}
+    | {"START", "YES", "UNSTOP", "HELP", "INFO"}
+)
+TWILIO_STATUS_PATH = "/channels/twilio/status"
 # Twilio sends a few dozen fields (at most 10 media items); the cap bounds parsing work.
 _MAX_FIELDS = 1000
 _MAX_MEDIA = 10
@@ -388,3 +406,165 @@ async def delete_media(
         raise FetchFailed(type(exc).__name__) from None
     if response.status_code not in (200, 204, 404):
         raise FetchFailed(f"http_{response.status_code}")
+
+
+# the adapter ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwilioAdapter:
+    """Twilio Messaging (SMS, WhatsApp) and Voice, on one account. Its methods call this
+    module's functions (the same names: `send`, `find_sent`, ...), and channels.voice's for
+    recordings."""
+
+    account_sid: str
+    auth_token: str
+    sms_from: str
+    whatsapp_from: str
+    api_base: str
+    public_url: str = ""
+    provider: str = "twilio"
+    channels: frozenset[ChannelName] = frozenset(
+        {ChannelName.sms, ChannelName.whatsapp, ChannelName.voice}
+    )
+    max_body: int = TWILIO_MAX_BODY
+
+    def capabilities(self, channel: ChannelName) -> Capabilities:
+        if channel == ChannelName.voice:
+            # A caller is answered by SMS to the number they called from.
+            return Capabilities(media=True, deletes_media=True, outbound_channel=ChannelName.sms)
+        window = WHATSAPP_WINDOW if channel == ChannelName.whatsapp else None
+        return Capabilities(
+            reply_window=window,
+            provider_keywords=TWILIO_KEYWORDS if channel == ChannelName.sms else frozenset(),
+            media=True,
+            deletes_media=True,
+            outbound_channel=channel,
+            can_look_up=True,
+        )
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        return (
+            Webhook("POST", "/channels/twilio/sms", WebhookKind.inbound, ChannelName.sms,
+                    "Twilio inbound SMS (answers TwiML)"),
+            Webhook("POST", "/channels/twilio/whatsapp", WebhookKind.inbound,
+                    ChannelName.whatsapp, "Twilio inbound WhatsApp (answers TwiML)"),
+            Webhook("POST", TWILIO_STATUS_PATH, WebhookKind.status, None,
+                    "Twilio delivery status callbacks"),
+            Webhook("POST", "/channels/twilio/voice", WebhookKind.call, ChannelName.voice,
+                    "Twilio Voice: an incoming call (answers TwiML)"),
+        )  # fmt: skip
+
+    def receives(self) -> bool:
+        return bool(self.auth_token)
+
+    def sends(self, channel: ChannelName) -> bool:
+        sender = {ChannelName.sms: self.sms_from, ChannelName.whatsapp: self.whatsapp_from}
+        return bool(self.account_sid and self.auth_token and sender.get(channel))
+
+    def verify(self, request: WebhookRequest) -> None:
+        verify_signature(
+            auth_token=self.auth_token,
+            public_url=self.public_url,
+            path=request.path,
+            query=request.query,
+            params=parse_form(request.body),
+            signature=request.headers.get("x-twilio-signature"),
+        )
+
+    def parse(self, request: WebhookRequest, channel: ChannelName | None) -> Parsed:
+        params = parse_form(request.body)
+        if channel is None:
+            return Parsed(statuses=[parse_status(params)])
+        if channel == ChannelName.voice:
+            raise BadRequest("a call is not a message: app.voice handles it")
+        return Parsed(messages=[parse_inbound(params, channel=channel.value)])
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        raise BadRequest("Twilio makes no subscription handshake")
+
+    def reply(self, text: str | None) -> Reply:
+        return Reply(twiml(text), "text/xml")
+
+    def status_callback(self, public_url: str) -> str | None:
+        return public_url + TWILIO_STATUS_PATH
+
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        template: tuple[str, str] | None = None,
+    ) -> SendResult:
+        sms = message.channel == ChannelName.sms
+        return await send(
+            client,
+            api_base=self.api_base,
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            sender=self.sms_from if sms else self.whatsapp_from,
+            message=message,
+        )
+
+    async def find_sent(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        since: datetime,
+        exclude: frozenset[str],
+    ) -> str | None:
+        return await find_sent(
+            client,
+            api_base=self.api_base,
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            message=message,
+            since=since,
+            exclude=exclude,
+        )
+
+    # media: recordings ("RE...") and the media of messages ("MM.../ME...")
+
+    def media_ref(self, media: Media) -> str | None:
+        return media_ref(media.url)
+
+    def _account(self) -> dict[str, str]:
+        if not (self.account_sid and self.auth_token):
+            raise FetchFailed("no_credentials")
+        return {
+            "api_base": self.api_base,
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+        }
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        from channels import voice  # imported here: channels.voice imports this module
+
+        if "/" not in ref:
+            return await voice.fetch_recording(client, recording_sid=ref, **self._account())
+        return await fetch_media(client, ref=ref, **self._account())
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        from channels import voice  # imported here: channels.voice imports this module
+
+        if "/" not in ref:
+            await voice.delete_recording(client, recording_sid=ref, **self._account())
+        else:
+            await delete_media(client, ref=ref, **self._account())
+
+
+# Where this provider comes in channels.registry's order (Meta's WhatsApp is preferred).
+PREFERENCE = 20
+
+
+def make_adapter(settings: Any, public_url: str) -> TwilioAdapter:
+    """The adapter from the app's settings (absent ones read as unset)."""
+    return TwilioAdapter(
+        account_sid=getattr(settings, "twilio_account_sid", None) or "",
+        auth_token=getattr(settings, "twilio_auth_token", None) or "",
+        sms_from=getattr(settings, "twilio_sms_from", None) or "",
+        whatsapp_from=getattr(settings, "twilio_whatsapp_from", None) or "",
+        api_base=getattr(settings, "twilio_api_base", ""),
+        public_url=public_url,
+    )

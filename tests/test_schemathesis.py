@@ -25,8 +25,10 @@ def test_the_api_answers_as_its_schema_says(runtime: Runtime, tmp_path: Path) ->
         GRIEVANCE_DATABASE_URL=runtime.settings.db_url,
         GRIEVANCE_MASTER_KEY_FILE=str(runtime.settings.key_file),
     )
-    # Meta too: an unconfigured provider answers 503, which the checks count as a failure.
+    # Meta and Vonage too: an unconfigured provider answers 503, which the checks count as
+    # a failure.
     env.update(META_APP_SECRET="schemathesis-app-secret", META_VERIFY_TOKEN="verify-me")
+    env.update(VONAGE_SIGNATURE_SECRET="schemathesis-vonage-signature-secret")
     with serve(env) as (url, _process):
         world = set_up(env, url)
         run = subprocess.run(

@@ -15,13 +15,14 @@ is `sent`, with the SID; not found: it is sent now). The Graph API cannot be ask
 an item becomes `unknown`, shown to staff, and is not sent again: a duplicate message to a
 worker who fears retaliation costs more than one that staff can see may be missing.
 
-Which provider sends: SMS always goes through Twilio. WhatsApp goes through the one
-provider that has credentials; when both Twilio and Meta are configured, through the one
-the reporter last wrote through (InboundEvent.provider), and Meta for a reporter who never
-wrote. WhatsApp only allows free text within 24 hours of the reporter's last message:
-outside it the item waits as `held_window` until they write again (the inbound path
-releases it); with GRIEVANCE_WHATSAPP_TEMPLATE set and Meta sending, one approved template
-is sent to invite them to write back.
+Which provider sends (channels.registry decides, naming none): the one provider of the
+reporter's channel that has credentials; when several have (Twilio and Meta for WhatsApp,
+two SMS providers), the one the reporter last wrote through (InboundEvent.provider), and
+for a reporter who never wrote the first in the registry's order (Meta for WhatsApp,
+Twilio for SMS). WhatsApp only allows free text within 24 hours of the reporter's last
+message: outside it the item waits as `held_window` until they write again (the inbound
+path releases it); with GRIEVANCE_WHATSAPP_TEMPLATE set and Meta sending, one approved
+template is sent to invite them to write back.
 
 Staff alert e-mails (`email` items, app/notify) go through the same claim, lease and
 recording, and are sent through the SMTP adapter (channels/smtp.py) like any other; SMTP

@@ -10,7 +10,8 @@ import pytest
 
 from channels import registry
 from channels.base import Fetched, Media, TooBig
-from channels.registry import MetaAdapter, TwilioAdapter
+from channels.meta import MetaAdapter
+from channels.twilio import TwilioAdapter
 
 MM, ME = "MM" + "ab" * 16, "ME" + "cd" * 16
 

@@ -3,6 +3,8 @@ providers: who can send on a channel, which endpoints there are, which providers
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.settings import Settings
 from channels import registry
 from channels.adapter import ChannelAdapter, ChannelName
@@ -30,3 +32,26 @@ def test_every_adapter_keeps_the_contract_and_is_listed() -> None:
     assert served == set(ChannelName)
     paths = [(hook.method, hook.path) for _, hook in registry.webhooks()]
     assert len(paths) == len(set(paths))
+
+
+def test_providers_are_found_in_the_package_in_order_of_preference() -> None:
+    """Each provider module brings its own factory and place; registry.py names none."""
+    found = [m.__name__ for m in registry._provider_modules()]
+    assert found[:2] == ["channels.meta", "channels.twilio"] and found[-1] == "channels.smtp"
+    assert registry.providers()[:2] == ["meta", "twilio"]
+    # A WhatsApp reporter who never wrote: the Cloud API, which can invite by template.
+    assert registry.capabilities("whatsapp").templates
+    assert registry.build(Settings(GRIEVANCE_ENV="test")).choose("whatsapp", None) is None
+    both = Settings(
+        GRIEVANCE_ENV="test",
+        META_ACCESS_TOKEN="t",
+        META_PHONE_NUMBER_ID="1",
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="x",
+        TWILIO_WHATSAPP_FROM="whatsapp:+1",
+    )
+    assert registry.build(both).choose("whatsapp", None) == "meta"
+    assert registry.build(both).choose("whatsapp", "twilio") == "twilio"
+    source = Path(registry.__file__).read_text()
+    for module in found:
+        assert module.rpartition(".")[2] not in source.lower()

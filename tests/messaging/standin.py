@@ -1,6 +1,6 @@
 """Real HTTP servers on 127.0.0.1 for tests: any ASGI app served by uvicorn in a thread,
-and a stand-in for Twilio's Messages API and the Graph API that records what arrived and
-can be told to fail."""
+and a stand-in for Twilio's Messages API, the Graph API and the Vonage Messages API that
+records what arrived and can be told to fail."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def serve_asgi(app: Any) -> Iterator[str]:
 
 @dataclass
 class Sent:
-    provider: str  # twilio | meta
+    provider: str  # twilio | meta | vonage
     path: str
     headers: dict[str, str]
     form: dict[str, str]  # Twilio
-    json: dict[str, Any]  # Meta
+    json: dict[str, Any]  # Meta, Vonage
 
 
 @dataclass
@@ -130,6 +130,17 @@ class StandIn:
         if failure is not None:
             return JSONResponse(failure[1], status_code=failure[0])
         return JSONResponse({"messages": [{"id": "wamid." + uuid.uuid4().hex}]})
+
+    async def vonage(self, request: Request) -> JSONResponse:
+        """The Vonage Messages API: 202 with a message_uuid, problem+json when failing."""
+        payload = json.loads(await request.body())
+        with self.lock:
+            self.sent.append(Sent("vonage", request.url.path, dict(request.headers), {}, payload))
+        failure = self._failure()
+        if failure is not None:
+            return JSONResponse(failure[1], status_code=failure[0])
+        await asyncio.sleep(self.delay())
+        return JSONResponse({"message_uuid": str(uuid.uuid4())}, 202)
 
     async def calls(self, request: Request) -> JSONResponse:
         """Twilio's Calls API: the call is recorded as `Sent` (its form) and answered."""
@@ -230,6 +241,7 @@ def provider_standin() -> Iterator[StandIn]:
                 "/2010-04-01/Accounts/{sid}/Messages.json", stand_in.twilio_list, methods=["GET"]
             ),
             Route("/v21.0/{phone_number_id}/messages", stand_in.graph, methods=["POST"]),
+            Route("/v1/messages", stand_in.vonage, methods=["POST"]),
             Route("/2010-04-01/Accounts/{sid}/Calls.json", stand_in.calls, methods=["POST"]),
             Route(
                 "/2010-04-01/Accounts/{sid}/Recordings/{rec}.wav",
