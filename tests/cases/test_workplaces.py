@@ -69,7 +69,21 @@ def test_the_pruned_score_decides_as_the_full_comparison_does() -> None:
     registered workplace inside the one writer: the cheap bounds that skip comparisons may
     never change whether a workplace matches, nor its score when it does."""
     rng = random.Random(7)
-    words = "blue star moon apex garments knit textile dhaka line shift paid wage exit".split()
+    words = [
+        "blue",
+        "star",
+        "moon",
+        "apex",
+        "garments",
+        "knit",
+        "textile",
+        "dhaka",
+        "line",
+        "shift",
+        "paid",
+        "wage",
+        "exit",
+    ]
     for _ in range(400):
         name = fold(" ".join(rng.choices(words, k=rng.randrange(1, 4))))
         story = [rng.choice(words) for _ in range(rng.randrange(0, 40))]
