@@ -9,24 +9,33 @@ the floor under all of them, including ones that read the whole body first.
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KIB = 1024
-# Longest prefix first. Forms are URL-encoded, so a narrative in a non-Latin script takes
-# up to nine bytes a character; the JSON API carries it as UTF-8 or \u escapes.
+# Forms are URL-encoded, so a narrative in a non-Latin script takes up to nine bytes a
+# character; the JSON API carries it as UTF-8 or \u escapes. A provider's webhooks (and
+# the paths under them: a call's steps) take what its adapter says the provider sends.
 LIMITS: tuple[tuple[str, int], ...] = (
     ("/api/v1/submissions", 64 * KIB),
-    ("/channels/meta/", 3 * KIB * KIB),  # what the Cloud API documents as its largest
-    ("/channels/twilio/", 64 * KIB),
     ("/report", 256 * KIB),
     ("/status", 256 * KIB),
 )
 DEFAULT_LIMIT = 1024 * KIB
 
 
+@cache
+def _limits() -> tuple[tuple[str, int], ...]:
+    """Longest prefix first: the fixed ones, and each provider webhook's path."""
+    from channels import registry
+
+    hooks = [(hook.path, registry.max_body(provider)) for provider, hook in registry.webhooks()]
+    return tuple(sorted([*LIMITS, *hooks], key=lambda pair: len(pair[0]), reverse=True))
+
+
 def limit_for(path: str) -> int:
-    for prefix, limit in LIMITS:
+    for prefix, limit in _limits():
         if path.startswith(prefix):
             return limit
     return DEFAULT_LIMIT

@@ -107,6 +107,11 @@ def media_ref(provider: str, media: Media) -> str | None:
     return _KNOWN.adapter(provider).media_ref(media)
 
 
+def max_body(provider: str) -> int:
+    """The largest webhook body `provider` ever sends (its requests stop there)."""
+    return _KNOWN.adapter(provider).max_body
+
+
 def providers() -> list[str]:
     """Every provider there is an adapter for (metrics list them all, configured or not)."""
     return [a.provider for a in _KNOWN.adapters]
