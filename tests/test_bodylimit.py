@@ -116,3 +116,12 @@ def test_uvicorn_answers_413_to_a_chunked_body(runtime: Runtime) -> None:
             sock.sendall(head.encode() + chunk * 3)
             answer = sock.recv(4096).decode("latin-1")
     assert answer.startswith("HTTP/1.1 413"), answer[:80]
+
+
+def test_each_providers_webhooks_take_what_its_adapter_says_it_sends() -> None:
+    from channels import meta, twilio, vonage
+
+    assert limit_for("/channels/meta/whatsapp") == meta.META_MAX_BODY
+    assert limit_for("/channels/twilio/sms") == twilio.TWILIO_MAX_BODY
+    assert limit_for("/channels/twilio/voice/recorded") == twilio.TWILIO_MAX_BODY  # a call's step
+    assert limit_for("/channels/vonage/inbound") == vonage.VONAGE_MAX_BODY
