@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.cases import service as cases
 from app.cases import workplaces
-from app.cases.models import Case, Status
+from app.cases.models import Case, Category, Status
 from app.danger import service as danger
 from app.danger import texts as danger_texts
 from app.disclosure import service as disclosure
@@ -29,6 +29,7 @@ from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import Vault
 from app.intake import draft as drafts
+from app.intake.categories import infer
 from app.intake.draft import LANGUAGE, MAX_WORKPLACE, NARRATIVE, OPEN, WORKPLACE, Draft
 from app.intake.filing import file_draft, with_period
 from app.intake.keywords import (
@@ -345,6 +346,15 @@ def looks_like_story(text: str) -> bool:
     return len(text.split()) >= STORY_WORDS or len(text) > STORY_CHARS or cjk > STORY_CJK
 
 
+def _name_given_as_story(draft: Draft) -> str | None:
+    """The story so far when it reads as a workplace's name instead: one short answer with
+    letters and no hint of any grievance category."""
+    texts = [part for part in draft.parts if has_letters(part)]
+    if len(texts) != 1 or looks_like_story(texts[0]) or len(texts[0].split()) > NAME_WORDS:
+        return None
+    return texts[0] if infer(texts[0]) == Category.other.value else None
+
+
 def _one_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
@@ -368,6 +378,13 @@ def _absorb(turn: Turn, draft: Draft, state: str) -> str | None:
         return None
     if state == WORKPLACE and has_letters(text):
         named = workplaces.suggest(turn.session, text=text, country=turn.reporter.country)
+        earlier = _name_given_as_story(draft)
+        if named is None and looks_like_story(text) and earlier is not None:
+            # The answers came the other way round: the "story" was a short name with no
+            # sign of a grievance, and this is the story. Both stay in the story's text.
+            draft.workplace = _one_line(earlier)[:MAX_WORKPLACE]
+            draft.parts.append(text)
+            return None
         if named is None and looks_like_story(text) and not draft.workplace_reasked:
             # More of the story, not a name: kept as the story, and the name asked once
             # more (only once: a second long answer is taken as the workplace).

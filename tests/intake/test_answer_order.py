@@ -88,3 +88,29 @@ def test_a_short_story_that_names_no_workplace_is_the_story(runtime: Runtime) ->
     send(runtime, "1", sender=GB)
     reply = _fits(send(runtime, "No pay for October", sender=GB), 1)
     assert "factory, company or workplace" in reply
+
+
+def test_an_unregistered_name_given_first_then_the_story(runtime: Runtime) -> None:
+    """With no registered workplace to match, a short name with no sign of a grievance where
+    the story was asked, then the story where the name was asked: filed at once, the name as
+    the workplace, nothing lost from the story, no extra question."""
+    assert send(runtime, "Hello") is not None
+    assert send(runtime, "1") is not None
+    assert "factory, company or workplace" in _fits(send(runtime, "Sunrise Knitwear"), 1)
+    reply = _fits(send(runtime, STORY), 1)
+    assert REF.search(reply), reply
+    [case] = cases(runtime)
+    assert said_workplace(runtime, case) == "Sunrise Knitwear"
+    with runtime.session() as session:
+        told = case_service.narrative(session, runtime.vault, case)
+    assert STORY in told
+
+
+def test_a_short_complaint_first_is_not_taken_for_a_name(runtime: Runtime) -> None:
+    """ "Unpaid overtime" names a grievance (wages), not a workplace: the long answer that
+    follows is more of the story, and the name is asked once more."""
+    assert send(runtime, "Hello") is not None
+    assert send(runtime, "1") is not None
+    send(runtime, "Unpaid overtime")
+    reply = _fits(send(runtime, STORY), 1)
+    assert reply.startswith("We added that to your report.") and cases(runtime) == []
