@@ -71,6 +71,9 @@ class Capabilities:
     can_look_up: bool = False
     # An approved template may invite the reporter back outside the reply window.
     templates: bool = False
+    # Replies are billed per SMS segment (the reporter may pay to receive each): the
+    # conversation keeps every reply within its segment budget.
+    billed_per_segment: bool = False
 
 
 @dataclass(frozen=True)

@@ -432,7 +432,12 @@ class TwilioAdapter:
     def capabilities(self, channel: ChannelName) -> Capabilities:
         if channel == ChannelName.voice:
             # A caller is answered by SMS to the number they called from.
-            return Capabilities(media=True, deletes_media=True, outbound_channel=ChannelName.sms)
+            return Capabilities(
+                media=True,
+                deletes_media=True,
+                outbound_channel=ChannelName.sms,
+                billed_per_segment=True,
+            )
         window = WHATSAPP_WINDOW if channel == ChannelName.whatsapp else None
         return Capabilities(
             reply_window=window,
@@ -441,6 +446,7 @@ class TwilioAdapter:
             deletes_media=True,
             outbound_channel=channel,
             can_look_up=True,
+            billed_per_segment=channel == ChannelName.sms,
         )
 
     def webhooks(self) -> tuple[Webhook, ...]:

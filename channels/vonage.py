@@ -271,7 +271,7 @@ class VonageAdapter:
 
     def capabilities(self, channel: ChannelName) -> Capabilities:
         # Vonage acts on no keywords of its own outside the US: our STOP confirms itself.
-        return Capabilities(outbound_channel=ChannelName.sms)
+        return Capabilities(outbound_channel=ChannelName.sms, billed_per_segment=True)
 
     def webhooks(self) -> tuple[Webhook, ...]:
         return (

@@ -31,7 +31,7 @@ from app.identity.vault import Vault
 from app.intake import draft as drafts
 from app.intake.categories import infer
 from app.intake.draft import LANGUAGE, MAX_WORKPLACE, NARRATIVE, OPEN, WORKPLACE, Draft
-from app.intake.filing import file_draft, with_period
+from app.intake.filing import file_draft, segmented, with_period
 from app.intake.keywords import (
     TWILIO_OPT_IN,
     TWILIO_OPT_OUT,
@@ -69,6 +69,11 @@ class Turn:
     @property
     def say(self) -> Replies:
         return Replies(self.reporter.language or guess(self.reporter.country))
+
+    @property
+    def segmented(self) -> bool:
+        """Replies are billed per SMS segment: the conversation's budget applies."""
+        return segmented(self.message.channel, self.message.provider)
 
     def provider_confirms(self, words: frozenset[str]) -> bool:
         """A provider that acts on its own keywords (Twilio on SMS) also confirms them;
@@ -129,7 +134,9 @@ def _help(turn: Turn) -> str:
     code = turn.say.language.code
     days = retention_for_reporter(turn.session, turn.reporter)
     offer = danger_texts.texts(code).gettext(danger_texts.OFFER)
-    return turn.say.fitting(turn.say.help(), offer, turn.say.retention(days))
+    return turn.say.fitting(
+        turn.say.help(), offer, turn.say.retention(days), segmented=turn.segmented
+    )
 
 
 def _on_keyword(turn: Turn, word: Keyword) -> str | None:
@@ -483,7 +490,9 @@ def _next_question(turn: Turn, convo: Conversation, draft: Draft, *, chose: bool
             channel=message.channel,
         )
         drafts.save(turn.session, turn.vault, turn.reporter, convo, None)
-        receipt, period = with_period(turn.session, case, say.filed(case.reference))
+        receipt, period = with_period(
+            turn.session, case, say.filed(case.reference), segmented=turn.segmented
+        )
         if period is not None:  # queued now, sent after the receipt is answered
             cases.enqueue(turn.session, turn.vault, reporter=turn.reporter, body=period)
         return receipt

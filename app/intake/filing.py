@@ -16,6 +16,8 @@ from app.intake.replies import Replies
 from app.media import service as media
 from app.messaging.models import Conversation
 from app.retention.service import retention_for_case
+from channels import registry as channel_registry
+from channels.adapter import ChannelName
 from channels.base import Media
 
 
@@ -58,12 +60,23 @@ def file_draft(
     return case
 
 
-def with_period(session: Session, case: Case, receipt: str) -> tuple[str, str | None]:
+def segmented(channel: str, provider: str | None = None) -> bool:
+    """Whether replies on `channel` are billed per SMS segment (SMS, and a caller answered
+    by SMS), so the conversation's segment budget applies; not on WhatsApp."""
+    if channel not in ChannelName.__members__:
+        return False
+    return channel_registry.capabilities(channel, provider).billed_per_segment
+
+
+def with_period(
+    session: Session, case: Case, receipt: str, *, segmented: bool = True
+) -> tuple[str, str | None]:
     """A receipt that tells how long the reporter's words are kept: in the same message
-    where the SMS budget allows (English, and a few languages whose receipt is short), else
-    the period comes back as a message of its own, to send right after the receipt: the law
-    asks that they are told, and the budget asks that no one reply grows past it."""
+    where the SMS budget allows (English, and a few languages whose receipt is short) or
+    where there is no SMS budget (WhatsApp), else the period comes back as a message of its
+    own, to send right after the receipt: the law asks that they are told, and the budget
+    asks that no one reply grows past it."""
     say = Replies(case.language)
     period = say.retention(retention_for_case(session, case))
-    told = say.fitting(receipt, period)
+    told = say.fitting(receipt, period, segmented=segmented)
     return (receipt, period) if told == receipt else (told, None)

@@ -19,7 +19,7 @@ from app.cases import service as cases
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
 from app.intake import draft as drafts
-from app.intake.filing import file_draft, with_period
+from app.intake.filing import file_draft, segmented, with_period
 from app.intake.languages import guess
 from app.intake.replies import Replies
 from app.messaging.models import Conversation
@@ -77,7 +77,12 @@ def file_idle_intake(session: Session, vault: Vault, convo: Conversation) -> str
     say = Replies(reporter.language or guess(reporter.country))
     # Queued like any message to the reporter: held when opted out or outside WhatsApp's
     # window, never dropped.
-    receipt, period = with_period(session, case, say.filed_after_timeout(case.reference))
+    receipt, period = with_period(
+        session,
+        case,
+        say.filed_after_timeout(case.reference),
+        segmented=segmented(reporter.channel),
+    )
     for body in (receipt, period) if period is not None else (receipt,):
         cases.enqueue(session, vault, reporter=reporter, body=body)
     return case.reference

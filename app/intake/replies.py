@@ -33,10 +33,11 @@ class Replies:
     def number(self, n: int) -> str:
         return str(format_decimal(n, locale=self.language.locale))
 
-    def fitting(self, reply: str, *extras: str) -> str:
-        """`reply`, then each of `extras` in turn that still keeps the whole in budget."""
+    def fitting(self, reply: str, *extras: str, segmented: bool = True) -> str:
+        """`reply`, then each of `extras` in turn that still keeps the whole in budget; all
+        of them where replies are not billed per SMS segment (`segmented` False: WhatsApp)."""
         for extra in extras:
-            if segments(f"{reply} {extra}")[1] <= budget(self.language.code):
+            if not segmented or segments(f"{reply} {extra}")[1] <= budget(self.language.code):
                 reply = f"{reply} {extra}"
         return reply
 

@@ -124,3 +124,16 @@ def test_receipts_keep_the_budget_and_tell_the_period_where_it_fits(code: str) -
         assert segments(told)[1] <= budget(code), (code, told)
         fits = segments(f"{receipt} {period}")[1] <= budget(code)
         assert told.endswith(period) == fits, (code, told)
+
+
+def test_on_whatsapp_the_receipt_and_help_always_say_it(runtime: Runtime) -> None:
+    """WhatsApp is not billed per SMS segment: no budget to keep, so the receipt carries the
+    period in every language (no message of its own), and so does HELP, in English too."""
+    whatsapp = {"sender": BD, "channel": "whatsapp", "provider": "meta"}
+    send(runtime, BN_STORY, **whatsapp)
+    receipt = send(runtime, "স্টার গার্মেন্টস, গাজীপুর", **whatsapp)
+    period = Replies("bn").retention(1095)
+    assert receipt is not None and receipt.endswith(period), receipt
+    assert _queued_bodies(runtime) == []
+    english = send(runtime, "HELP", channel="whatsapp", provider="meta")
+    assert english is not None and english.endswith(EN), english
