@@ -14,7 +14,7 @@ only while opted out ("yes" is an ordinary answer otherwise).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -65,6 +65,8 @@ class Turn:
     message: InboundMessage
     reporter: Reporter
     new_reporter: bool = False  # filed by this message: it has no conversation yet
+    # Messages to send after the reply, in this order (the receipt's retention period).
+    follow_ups: list[str] = field(default_factory=list)
 
     @property
     def say(self) -> Replies:
@@ -97,12 +99,17 @@ class Turn:
 class Handled:
     reply: str | None  # in the sender's language; None when nothing should be sent
     reporter: Reporter  # the sender, found by the blind index or filed now
+    follow_ups: tuple[str, ...] = ()  # to queue after the reply, in this order
 
 
 def handle_inbound(session: Session, vault: Vault, message: InboundMessage) -> str | None:
     """Apply one inbound SMS/WhatsApp message; return the reply text to send back (in the
-    sender's language), or None when nothing should be sent. Does not commit."""
-    return handle(session, vault, message).reply
+    sender's language), or None when nothing should be sent; what follows the reply is
+    queued. Does not commit."""
+    handled = handle(session, vault, message)
+    for text in handled.follow_ups:
+        cases.enqueue(session, vault, reporter=handled.reporter, body=text)
+    return handled.reply
 
 
 def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
@@ -122,7 +129,9 @@ def handle(session: Session, vault: Vault, message: InboundMessage) -> Handled:
     if found is not None:
         return Handled(_on_keyword(turn, found[0]), reporter)
     reply = _on_content(turn)
-    return Handled(None if reporter.opted_out else reply, reporter)
+    if reporter.opted_out:
+        return Handled(None, reporter)
+    return Handled(reply, reporter, tuple(turn.follow_ups))
 
 
 # keywords ------------------------------------------------------------------------------
@@ -493,8 +502,8 @@ def _next_question(turn: Turn, convo: Conversation, draft: Draft, *, chose: bool
         receipt, period = with_period(
             turn.session, case, say.filed(case.reference), segmented=turn.segmented
         )
-        if period is not None:  # queued now, sent after the receipt is answered
-            cases.enqueue(turn.session, turn.vault, reporter=turn.reporter, body=period)
+        if period is not None:  # a message of its own, after the receipt
+            turn.follow_ups.append(period)
         return receipt
     drafts.save(turn.session, turn.vault, turn.reporter, convo, draft)
     return reply

@@ -133,6 +133,8 @@ def receive(
                 body=reply,
                 opt_out_notice=reporter.opted_out,
             )
+    for text in handled.follow_ups:  # after the reply, whichever way that goes
+        enqueue(session, vault, reporter=reporter, body=text)
     # The reporter row exists before the event points to it. A new sender's first message
     # (the costliest) changes only their reporter and conversation rows: written directly.
     flush_rows(session, inserts=(Conversation,), updates=(Reporter, Conversation))

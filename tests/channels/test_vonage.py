@@ -166,6 +166,26 @@ def test_a_signed_inbound_sms_is_answered_through_vonage_and_its_status_is_follo
 
 
 @pytest.mark.usefixtures("wired")
+def test_a_receipt_too_long_for_its_period_is_followed_by_it_in_order(
+    client: TestClient, runtime: Runtime, standin: StandIn
+) -> None:
+    """Replies through Vonage go out through the outbox; a Bengali receipt has no room for
+    the retention period, which follows it as a message of its own, after it."""
+    from app.intake.replies import Replies
+
+    configure_vonage(runtime, standin.url)
+    sender = "+8801711223399"
+    for text in ("আমাদের তিন মাসের বেতন দেওয়া হয়নি। ওভারটাইমের টাকাও পাইনি।", "স্টার গার্মেন্টস"):
+        body = inbound_sms(sender, text)
+        assert client.post(INBOUND, content=body, headers=signed(body)).status_code == 200
+        run_sender(runtime)
+    texts = [sent.json["text"] for sent in standin.of("vonage")]
+    assert len(texts) == 3, texts  # the workplace question, the receipt, then the period
+    assert texts[2] == Replies("bn").retention(1095)
+    assert Replies("bn").retention(1095) not in texts[1]
+
+
+@pytest.mark.usefixtures("wired")
 def test_a_rejected_message_is_failed_with_vonages_code_only(
     client: TestClient, runtime: Runtime, standin: StandIn, admin_token: str
 ) -> None:
