@@ -13,7 +13,8 @@ from app.console.i18n import _
 from app.console.web import ConsoleRoute, page
 from app.deps import RuntimeDep, SessionDep
 from app.stats import charts, figures, progress
-from app.stats.views import csv_text, scope_of
+from app.stats.figures import scope_of
+from app.stats.views import csv_text
 
 router = APIRouter(route_class=ConsoleRoute)
 

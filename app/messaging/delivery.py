@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.audit.service import Actor, record
 from app.cases.models import CaseMessage
@@ -22,6 +22,12 @@ from channels.base import DeliveryStatus, is_forward
 
 # States the sender still acts on; the others only move by provider status reports.
 WAITING = ("pending", "no_credentials", "held_window")
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    """How many outbox items are in each delivery state."""
+    rows = session.exec(select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state)))
+    return {str(state): int(n) for state, n in rows.all()}
 
 
 def set_state(

@@ -13,8 +13,10 @@ from sqlalchemy import extract, func
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
+from app.accounts.models import Role, User
 from app.cases.models import Case, Category
-from app.routing.models import Workplace
+from app.errors import Forbidden, NotFound, Term
+from app.routing.models import Workplace, WorkplaceBuyer
 from app.stats.models import ALL_CASES, NO_WORKPLACE, CaseTally
 from app.stats.suppression import table
 
@@ -147,3 +149,25 @@ def workplace_rows(
                 }
             )
     return out
+
+
+def buyer_workplaces(session: Session, buyer_id: uuid.UUID) -> list[uuid.UUID]:
+    """The registered workplaces a buyer organisation sources from."""
+    query = select(WorkplaceBuyer.workplace_id).where(col(WorkplaceBuyer.buyer_id) == buyer_id)
+    return list(session.exec(query).all())
+
+
+def scope_of(session: Session, user: User, workplace: uuid.UUID | None) -> list[uuid.UUID] | None:
+    """The workplaces whose figures the caller may see (None: all of them)."""
+    if user.role in (Role.admin, Role.auditor):
+        return [workplace] if workplace else None
+    if user.role != Role.buyer or user.org_id is None:
+        raise Forbidden(
+            "a %(role)s has no figures view; buyers, auditors and admins do", role=Term(user.role)
+        )
+    mine = buyer_workplaces(session, user.org_id)
+    if workplace is None:
+        return mine
+    if workplace not in mine:
+        raise NotFound("no such workplace")
+    return [workplace]

@@ -17,15 +17,13 @@ from babel import Locale
 from fastapi import APIRouter, Query, Request, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.accounts.models import Role, User
 from app.cases.models import Category
 from app.cases.schemas import IsoDay
 from app.deps import ApiUser, RuntimeDep, SessionDep
-from app.errors import API_ERRORS, AppError, Forbidden, NotFound, Term
+from app.errors import API_ERRORS, AppError
 from app.i18n import translations
-from app.routing.models import WorkplaceBuyer
 from app.stats import figures, progress
 from app.web import assets
 from app.web.pages import CATEGORY_LABELS, CSP, TEMPLATES, Page, compressed, page_for
@@ -153,26 +151,6 @@ def _dates(since: date | None, until: date | None) -> tuple[date | None, date | 
     return since, until
 
 
-def scope_of(session: Session, user: User, workplace: uuid.UUID | None) -> list[uuid.UUID] | None:
-    """The workplaces whose figures the caller may see (None: all of them)."""
-    if user.role in (Role.admin, Role.auditor):
-        return [workplace] if workplace else None
-    if user.role != Role.buyer or user.org_id is None:
-        raise Forbidden(
-            "a %(role)s has no figures view; buyers, auditors and admins do", role=Term(user.role)
-        )
-    mine = list(
-        session.exec(
-            select(WorkplaceBuyer.workplace_id).where(col(WorkplaceBuyer.buyer_id) == user.org_id)
-        ).all()
-    )
-    if workplace is None:
-        return mine
-    if workplace not in mine:
-        raise NotFound("no such workplace")
-    return [workplace]
-
-
 @router.get(
     "/api/v1/stats",
     summary="Figures per workplace (buyers: their own workplaces)",
@@ -191,7 +169,7 @@ def stats(
     format: str = Query("json", pattern="^(json|csv)$"),
 ) -> Response:
     since, until = _dates(since, until)
-    ids = scope_of(session, user, workplace)
+    ids = figures.scope_of(session, user, workplace)
     rows = figures.workplace_rows(
         session, workplace_ids=ids, min_cell=runtime.settings.min_cell, since=since, until=until
     )
@@ -238,7 +216,7 @@ def stats_progress(
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=progress.MAX_PAGE)] = progress.PAGE,
 ) -> ProgressOut:
-    ids = scope_of(session, user, workplace)
+    ids = figures.scope_of(session, user, workplace)
     found = progress.progress(
         session,
         workplace_ids=ids,

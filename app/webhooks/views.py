@@ -21,17 +21,14 @@ from concurrent.futures import Future
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import func
 from sqlalchemy.exc import DataError
-from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import Role
 from app.deps import ApiUser, SessionDep
 from app.errors import API_ERRORS, WEBHOOK_ERRORS, error_responses
 from app.errors import Forbidden as ForbiddenError
-from app.messaging.delivery import apply_status
-from app.messaging.models import OutboxItem
+from app.messaging.delivery import apply_status, state_counts
 from app.messaging.outbox import providers
 from app.metrics import metrics_of
 from app.runtime import Runtime
@@ -345,12 +342,9 @@ def admin_metrics(request: Request, user: ApiUser, session: SessionDep) -> dict[
     how many outbox items are in each delivery state. /metrics has them for every process."""
     if user.role != Role.admin:
         raise ForbiddenError("only admins read the metrics")
-    rows = session.exec(
-        select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
-    ).all()
     metrics = metrics_of(request)
     webhooks = {
         provider: {outcome: metrics.webhook_count(provider, outcome) for outcome in OUTCOMES}
         for provider in registry.providers()
     }
-    return {"webhooks": webhooks, "outbox": dict(rows)}
+    return {"webhooks": webhooks, "outbox": state_counts(session)}
