@@ -37,7 +37,7 @@ _HANDLERS: dict[WebhookKind, Handler] = {
 
 _RESPONSES = {
     WebhookKind.inbound: views.TWIML_RESPONSES,
-    WebhookKind.status: views.TWIML_RESPONSES,
+    WebhookKind.status: views.STATUS_RESPONSES,
     WebhookKind.call: views.TWIML_RESPONSES,
     WebhookKind.handshake: views.HANDSHAKE_RESPONSES,
     WebhookKind.events: views.EVENTS_RESPONSES,

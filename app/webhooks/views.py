@@ -54,6 +54,10 @@ TWIML_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {TWIML: {}}, "description": "TwiML: the reply, if any"},
     **WEBHOOK_ERRORS,
 }
+STATUS_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "received: an empty answer in the provider's format (TwiML for Twilio)"},
+    **WEBHOOK_ERRORS,
+}
 HANDSHAKE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/plain": {}}, "description": "hub.challenge"},
     **WEBHOOK_ERRORS,
