@@ -27,6 +27,7 @@ from app.i18n import BY_CODE, LANGUAGES
 from app.identity import service as identity
 from app.identity.models import Reporter
 from app.identity.vault import DecryptionError, Vault
+from app.intake.filing import segmented, with_period
 from app.intake.languages import COUNTRY_LANGUAGES, country_of, guess
 from app.media.models import CaseMedia
 from app.messaging.models import InboundEvent
@@ -277,8 +278,15 @@ def sms(step: Step) -> str:
     digits = step.event.digits
     case = step.session.get(Case, step.call.case_id) if step.call.case_id else None
     if digits == "1" and case is not None and step.reporter.address_enc is not None:
-        body = step.voice.written(prompts.SMS_BODY, reference=case.reference)
-        cases.enqueue(step.session, step.vault, reporter=step.reporter, body=body)
+        # The written receipt tells how long the words are kept, as every receipt does.
+        receipt, period = with_period(
+            step.session,
+            case,
+            step.voice.written(prompts.SMS_BODY, reference=case.reference),
+            segmented=segmented(step.reporter.channel),
+        )
+        for body in (receipt, period) if period is not None else (receipt,):
+            cases.enqueue(step.session, step.vault, reporter=step.reporter, body=body)
         return twiml.say([step.voice.fixed("sms_sent")])
     if digits in (None, "2") or step.tries:
         return twiml.say([step.voice.fixed("goodbye")])

@@ -15,6 +15,7 @@ from sqlmodel import col
 from app.audit.models import AuditEvent
 from app.cases.models import Case
 from app.identity import service as identity
+from app.intake.replies import Replies
 from app.media.models import CaseMedia
 from app.messaging.models import OutboxItem
 from app.runtime import Runtime
@@ -110,16 +111,19 @@ def test_a_whole_call_files_a_case_its_monitor_hears(
     # A replayed step has one effect: the same TwiML, nothing new stored.
     again = caller.press(reference_step, "1")
     assert said(again) == said(sms_step)
+    # The reference by SMS, and (a Bengali receipt has no room for it in its two segments)
+    # how long the words are kept, after it.
     with runtime.session() as session:
-        assert session.exec(select(OutboxItem)).scalars().all().__len__() == 1
+        assert session.exec(select(OutboxItem)).scalars().all().__len__() == 2
 
     # The worker sends the SMS and fetches the recording, then deletes it at Twilio.
     while run_once(runtime):
         pass
     texts = standin.of("twilio")
-    assert len(texts) == 1
+    assert len(texts) == 2
     assert texts[0].form["To"] == NUMBER and texts[0].form["From"] == SMS_FROM
     assert case.reference in texts[0].form["Body"]
+    assert texts[1].form["Body"] == Replies("bn").retention(1095)
     assert standin.deleted == [sid]
     basic = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
     assert [(m, s) for m, s, _ in standin.recording_requests] == [("GET", sid), ("DELETE", sid)]
