@@ -94,6 +94,12 @@ def test_the_pruned_score_decides_as_the_full_comparison_does() -> None:
         assert (pruned >= MATCH_RATIO) == (full >= MATCH_RATIO), (said, name)
         if full >= MATCH_RATIO:
             assert pruned == full, (said, name)
+    # Names that repeat their own trigrams, inside a story, with and without a typo.
+    for name in ("star star garments", "abab abab", "aaaa aaaa"):
+        for given in (name, _typo(name, rng)):
+            said = fold(f"they did not pay us at {given} for two months")
+            full, pruned = _plain_score(said, name), _score(said, name, floor=MATCH_RATIO)
+            assert (pruned >= MATCH_RATIO) == (full >= MATCH_RATIO), (said, name)
 
 
 def test_monitor_links_a_case_and_the_buyer_then_sees_it(
