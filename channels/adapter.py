@@ -30,10 +30,13 @@ from typing import Protocol, runtime_checkable
 import httpx
 
 from channels.base import (
+    BadRequest,
     DeliveryStatus,
     Fetched,
+    FetchFailed,
     InboundMessage,
     Media,
+    NotConfigured,
     OutboundMessage,
     SendResult,
 )
@@ -203,3 +206,38 @@ class ChannelAdapter(Protocol):
     async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
         """Gone at the provider (already gone counts); FetchFailed to try later."""
         ...
+
+
+class AdapterDefaults:
+    """What a provider does not do, written once: an adapter inherits these and overrides
+    only what its provider has (a subscription handshake, a status URL per send, lookups of
+    uncertain sends, media). The reply is an acknowledgement in JSON, for providers whose
+    replies go out through the outbox."""
+
+    def handshake(self, query: Mapping[str, str]) -> str:
+        raise BadRequest("this provider makes no subscription handshake")
+
+    def reply(self, text: str | None) -> Reply:
+        return Reply('{"status": "ok"}', "application/json")
+
+    def status_callback(self, public_url: str) -> str | None:
+        return None  # statuses arrive on the endpoint configured once at the provider
+
+    async def find_sent(
+        self,
+        client: httpx.AsyncClient,
+        message: OutboundMessage,
+        *,
+        since: datetime,
+        exclude: frozenset[str],
+    ) -> str | None:
+        raise NotConfigured("this provider cannot be asked what it has sent")
+
+    def media_ref(self, media: Media) -> str | None:
+        return None
+
+    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
+        raise FetchFailed("this provider carries no media")
+
+    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
+        raise FetchFailed("this provider carries no media")

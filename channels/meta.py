@@ -16,10 +16,10 @@ import httpx
 
 from channels.adapter import (
     WHATSAPP_WINDOW,
+    AdapterDefaults,
     Capabilities,
     ChannelName,
     Parsed,
-    Reply,
     Webhook,
     WebhookKind,
     WebhookRequest,
@@ -338,7 +338,7 @@ async def delete_media(
 
 
 @dataclass(frozen=True)
-class MetaAdapter:
+class MetaAdapter(AdapterDefaults):
     """The WhatsApp Cloud API. Replies go through the Graph API, never in the answer. Its
     methods call this module's functions (the same names: `send`, `media_ref`, ...)."""
 
@@ -395,12 +395,6 @@ class MetaAdapter:
             challenge=query.get("hub.challenge"),
         )
 
-    def reply(self, text: str | None) -> Reply:
-        return Reply('{"status": "ok"}', "application/json")
-
-    def status_callback(self, public_url: str) -> str | None:
-        return None  # statuses arrive on the app's webhook, configured once at Meta
-
     async def send(
         self,
         client: httpx.AsyncClient,
@@ -416,16 +410,6 @@ class MetaAdapter:
             message=message,
             template=template,
         )
-
-    async def find_sent(
-        self,
-        client: httpx.AsyncClient,
-        message: OutboundMessage,
-        *,
-        since: datetime,
-        exclude: frozenset[str],
-    ) -> str | None:
-        raise NotConfigured("the Graph API cannot be asked what it has sent")
 
     def media_ref(self, media: Media) -> str | None:
         return media_ref(media.content_type, media.url)

@@ -18,7 +18,6 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -27,18 +26,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from channels.adapter import (
+    AdapterDefaults,
     Capabilities,
     ChannelName,
     Parsed,
-    Reply,
     Webhook,
     WebhookRequest,
 )
 from channels.base import (
     BadRequest,
-    Fetched,
-    FetchFailed,
-    Media,
     NotConfigured,
     OutboundMessage,
     SendResult,
@@ -146,7 +142,7 @@ def send(
 
 
 @dataclass(frozen=True)
-class SmtpAdapter:
+class SmtpAdapter(AdapterDefaults):
     """Staff alert e-mail (channel `email`) through GRIEVANCE_SMTP_URL: it only sends.
     SMTP cannot be asked what it delivered, so an uncertain send is never repeated."""
 
@@ -177,12 +173,6 @@ class SmtpAdapter:
     def handshake(self, query: Mapping[str, str]) -> str:
         raise BadRequest("SMTP receives nothing")
 
-    def reply(self, text: str | None) -> Reply:
-        return Reply("", "text/plain")
-
-    def status_callback(self, public_url: str) -> str | None:
-        return None
-
     def _exchange(self, message: OutboundMessage) -> SendResult:
         target = parse_url(self.url, default_sender=self.default_sender)
         mail = build(target, to=message.to, subject=message.subject or "", body=message.body)
@@ -199,25 +189,6 @@ class SmtpAdapter:
             raise NotConfigured("GRIEVANCE_SMTP_URL is not set")
         # smtplib blocks: the exchange runs in a thread, never on the event loop.
         return await asyncio.to_thread(self._exchange, message)
-
-    async def find_sent(
-        self,
-        client: httpx.AsyncClient,
-        message: OutboundMessage,
-        *,
-        since: datetime,
-        exclude: frozenset[str],
-    ) -> str | None:
-        raise NotConfigured("an SMTP server cannot be asked what it has delivered")
-
-    def media_ref(self, media: Media) -> str | None:
-        return None
-
-    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
-        raise FetchFailed("SMTP carries no media")
-
-    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
-        raise FetchFailed("SMTP carries no media")
 
 
 # Staff e-mail is the only provider of its channel; last in channels.registry's order.

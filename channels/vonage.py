@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,10 +29,10 @@ import httpx
 import jwt
 
 from channels.adapter import (
+    AdapterDefaults,
     Capabilities,
     ChannelName,
     Parsed,
-    Reply,
     Webhook,
     WebhookKind,
     WebhookRequest,
@@ -41,11 +40,8 @@ from channels.adapter import (
 from channels.base import (
     BadRequest,
     DeliveryStatus,
-    Fetched,
-    FetchFailed,
     Forbidden,
     InboundMessage,
-    Media,
     NotConfigured,
     OutboundMessage,
     SendResult,
@@ -257,7 +253,7 @@ async def send(
 
 
 @dataclass(frozen=True)
-class VonageAdapter:
+class VonageAdapter(AdapterDefaults):
     """SMS through the Vonage Messages API. Its methods call this module's functions."""
 
     api_key: str
@@ -301,15 +297,6 @@ class VonageAdapter:
             return parse_status(request.body)
         return parse_inbound(request.body)
 
-    def handshake(self, query: Mapping[str, str]) -> str:
-        raise BadRequest("Vonage makes no subscription handshake")
-
-    def reply(self, text: str | None) -> Reply:
-        return Reply('{"status": "ok"}', "application/json")
-
-    def status_callback(self, public_url: str) -> str | None:
-        return None  # the status URL is set once on the Vonage application
-
     async def send(
         self,
         client: httpx.AsyncClient,
@@ -325,25 +312,6 @@ class VonageAdapter:
             sender=self.sms_from,
             message=message,
         )
-
-    async def find_sent(
-        self,
-        client: httpx.AsyncClient,
-        message: OutboundMessage,
-        *,
-        since: datetime,
-        exclude: frozenset[str],
-    ) -> str | None:
-        raise NotConfigured("the Messages API cannot be asked what it has sent")
-
-    def media_ref(self, media: Media) -> str | None:
-        return None
-
-    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
-        raise FetchFailed("Vonage SMS carries no media")
-
-    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
-        raise FetchFailed("Vonage SMS carries no media")
 
 
 # After Twilio in channels.registry's order: with both configured, an SMS reporter who

@@ -6,7 +6,7 @@ serves every provider, and its reporter's message opens a conversation."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -21,6 +21,7 @@ from app.messaging.models import InboundEvent
 from app.runtime import Runtime
 from channels import registry
 from channels.adapter import (
+    AdapterDefaults,
     Capabilities,
     ChannelName,
     Parsed,
@@ -31,11 +32,8 @@ from channels.adapter import (
 )
 from channels.base import (
     BadRequest,
-    Fetched,
-    FetchFailed,
     Forbidden,
     InboundMessage,
-    Media,
     NotConfigured,
     OutboundMessage,
     SendResult,
@@ -46,7 +44,7 @@ SECRET = "callback-secret-1"
 
 
 @dataclass(frozen=True)
-class GatewayAdapter:
+class GatewayAdapter(AdapterDefaults):
     secret: str = SECRET
     provider: str = "gateway"
     channels: frozenset[ChannelName] = field(default=frozenset({ChannelName.sms}))
@@ -86,14 +84,8 @@ class GatewayAdapter:
         )
         return Parsed(messages=[message])
 
-    def handshake(self, query: Mapping[str, str]) -> str:
-        raise BadRequest("no handshake")
-
     def reply(self, text: str | None) -> Reply:
         return Reply(text or "", "text/plain")
-
-    def status_callback(self, public_url: str) -> str | None:
-        return None
 
     async def send(
         self,
@@ -103,25 +95,6 @@ class GatewayAdapter:
         template: tuple[str, str] | None = None,
     ) -> SendResult:
         raise NotConfigured("receives only")
-
-    async def find_sent(
-        self,
-        client: httpx.AsyncClient,
-        message: OutboundMessage,
-        *,
-        since: datetime,
-        exclude: frozenset[str],
-    ) -> str | None:
-        raise NotConfigured("receives only")
-
-    def media_ref(self, media: Media) -> str | None:
-        return None
-
-    async def fetch_media(self, client: httpx.AsyncClient, ref: str, *, limit: int) -> Fetched:
-        raise FetchFailed("no media")
-
-    async def delete_media(self, client: httpx.AsyncClient, ref: str) -> None:
-        raise FetchFailed("no media")
 
 
 @pytest.fixture
