@@ -157,7 +157,10 @@ def test_each_start_counts_in_a_fresh_folder(
     for folder in (stale.parent, dead, live):
         folder.mkdir(parents=True)
     stale.write_bytes(b"old counts")
-    monkeypatch.delenv(cli.MULTIPROC_ENV, raising=False)
+    # Recorded by monkeypatch first, so the variable the call sets is undone afterwards (it
+    # leaked into later tests, whose /metrics then read the multi-process folder).
+    monkeypatch.setenv(cli.MULTIPROC_ENV, "")
+    monkeypatch.delenv(cli.MULTIPROC_ENV)
     cli._fresh_metrics_dir(data, "serve-8000")
     assert os.environ[cli.MULTIPROC_ENV] == str(stale.parent)
     assert list(stale.parent.iterdir()) == []
