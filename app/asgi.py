@@ -10,6 +10,7 @@ included, waits until the app is built and then goes to it. This module imports 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -40,6 +41,15 @@ async def _unavailable(_scope: Scope, _receive: Receive, send: Send) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def settle_heap() -> None:
+    """Once the app is built: what start-up made lives as long as the process, so the
+    cyclic garbage collector stops scanning it (gc.freeze). A full collection of that heap
+    took 150 ms on a 2-core machine and came every few hundred requests under load, a
+    stall of every request in flight (it was the p99 of the intake bench)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _stop_server() -> None:
@@ -109,6 +119,8 @@ def serve_app() -> StartingApp:
     def build() -> FastAPI:
         from app.main import create_app
 
-        return create_app(settings, run_worker=run_worker)
+        app = create_app(settings, run_worker=run_worker)
+        settle_heap()
+        return app
 
     return StartingApp(build, production=settings.is_production)

@@ -153,6 +153,9 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     runtime = _runtime()
     worker = Worker(runtime)
+    from app.asgi import settle_heap
+
+    settle_heap()
     # SIGTERM (systemd, docker stop) ends the loop after the round in progress.
     signal.signal(signal.SIGTERM, lambda _signo, _frame: worker.request_stop())
     with contextlib.suppress(KeyboardInterrupt):
