@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -100,11 +101,84 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class _Writer:
+    """The one writer of a SQLite database in this process. SQLite lets one transaction
+    write at a time, and a writer that finds the database locked waits in its busy handler
+    by sleeping in growing steps (up to 100 ms each); a thread that writes again and again
+    (the webhook intake under load) would keep winning, and a staff member's write or a
+    reporter's status check waited over a second. Waiting on this lock instead, every
+    writer gets the database as soon as it is free. A thread that already holds it (a
+    second write session in the same thread) does not wait for itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.owner: int | None = None
+
+    def acquire(self) -> bool:
+        """True when taken; False when this thread holds it already, or after the busy
+        timeout (then SQLite's own waiting decides, as before)."""
+        if self.owner == threading.get_ident():
+            return False
+        if not self._lock.acquire(timeout=10):
+            return False
+        self.owner = threading.get_ident()
+        return True
+
+    def release(self) -> None:
+        self.owner = None
+        self._lock.release()
+
+
+_writers: dict[str, _Writer] = {}
+
+
+class _WriterConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds its database's `_Writer` from BEGIN IMMEDIATE until
+    the transaction ends: commit, rollback (also the pool's reset on return) or close."""
+
+    writer: _Writer | None = None
+    holding = False
+
+    def begin_immediate(self) -> None:
+        assert self.writer is not None
+        self.holding = self.writer.acquire()
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._let_go()
+            raise
+
+    def _let_go(self) -> None:
+        if self.holding:
+            self.holding = False
+            assert self.writer is not None
+            self.writer.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._let_go()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_go()
+
+
+def _configure_sqlite(engine: Engine, writer: _Writer) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.
         dbapi_connection.isolation_level = None
+        dbapi_connection.writer = writer
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -120,7 +194,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # transaction: a consistent WAL snapshot that does not hold up writers.
         options = conn.get_execution_options()
         deferred = options.get(SNAPSHOT_OPTION) or options.get(READ_ONLY_OPTION)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if deferred:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.connection.driver_connection.begin_immediate()
 
 
 def _refuse_writes_when_read_only(
@@ -140,12 +217,18 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 10,
+                "factory": _WriterConnection,
+            },
             pool_size=kwargs.pop("pool_size", 8),
             max_overflow=kwargs.pop("max_overflow", 16),
             **kwargs,
         )
-        _configure_sqlite(engine)
+        # One writer a database file (each in-memory database is its own).
+        key = str(path.resolve()) if path is not None else f"memory:{id(engine)}"
+        _configure_sqlite(engine, _writers.setdefault(key, _Writer()))
     else:
         engine = create_engine(
             url,

@@ -14,7 +14,6 @@ details, nothing stored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import queue
 import threading
@@ -137,10 +136,6 @@ async def verified(request: Request, adapter: ChannelAdapter, path: str) -> Webh
     return arrived
 
 
-# SQLite takes one writer at a time, and its busy handler waits by sleeping in growing
-# steps, which gives queued webhooks a long tail; a lock in the process hands the write
-# over at once. (PostgreSQL needs none: rows, not the database, are locked.)
-_SQLITE_WRITER = threading.Lock()
 # Messages waiting for an intake thread are written together, at most this many to a
 # transaction (see _Intake).
 MAX_BATCH = 32
@@ -208,7 +203,7 @@ class _Intake:
         outcomes: list[Outcome] | None = None
         if len(items) > 1:
             try:
-                with _writer(runtime), runtime.session() as session:
+                with runtime.session() as session:
                     outcomes = [
                         receive(session, runtime.vault, message, now=utcnow(), relay=False)
                         for message, _ in items
@@ -230,24 +225,12 @@ class _Intake:
 _INTAKE = _Intake()
 
 
-def _writer(runtime: Runtime) -> contextlib.AbstractContextManager[object]:
-    """The process's SQLite writer lock; nothing on PostgreSQL."""
-    if runtime.engine.dialect.name == "sqlite":
-        return _SQLITE_WRITER
-    return contextlib.nullcontext()
-
-
 async def _in_writer(runtime: Runtime, message: InboundMessage) -> Outcome:
     return await asyncio.wrap_future(_INTAKE.submit(runtime, message))
 
 
 def _receive_one(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
-    with using(runtime.clock):  # the SQLite intake thread starts with an empty context
-        return _receive_locked(runtime, message, relay=relay)
-
-
-def _receive_locked(runtime: Runtime, message: InboundMessage, *, relay: bool) -> Outcome:
-    with _writer(runtime):
+    with using(runtime.clock):  # the intake threads start with an empty context
         return _receive_in_session(runtime, message, relay=relay)
 
 
