@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 # Only what the parser needs is imported here: `grievance --help` and a mistyped command
 # answer at once, and each command imports its own work (the database layer, the web app).
 from app.accounts.roles import Role
-from app.cases.categories import Category
-from app.cases.models import Channel
+from app.cases.categories import Category, Channel
 
 if TYPE_CHECKING:
     from app.audit.service import Actor

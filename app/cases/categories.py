@@ -1,5 +1,5 @@
-"""Grievance categories, apart from the tables so the command line can list them without
-loading the database layer (`grievance --help` imports nothing heavy)."""
+"""Grievance categories and channels, apart from the tables so the command line can list
+them without loading the database layer (`grievance --help` imports nothing heavy)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,11 @@ class Category(StrEnum):
     freedom_of_association = "freedom_of_association"
     environment = "environment"
     other = "other"
+
+
+class Channel(StrEnum):
+    sms = "sms"
+    whatsapp = "whatsapp"
+    web = "web"
+    field = "field"
+    voice = "voice"

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.cases.categories import Category as Category  # re-exported: apart for the CLI
+from app.cases.categories import Channel as Channel
 from app.db import UTCDateTime
 from app.timeutil import utcnow
 
@@ -22,14 +23,6 @@ class Status(StrEnum):
     remediation = "remediation"
     resolved = "resolved"
     closed = "closed"
-
-
-class Channel(StrEnum):
-    sms = "sms"
-    whatsapp = "whatsapp"
-    web = "web"
-    field = "field"
-    voice = "voice"
 
 
 URGENT_CATEGORIES = frozenset(
