@@ -165,6 +165,8 @@ class _Intake:
         # Passed by each thread between a batch's first message and the rest: tests hold it
         # to queue messages together.
         self.gate = threading.Lock()
+        self._idle = 0  # threads waiting for a message
+        self._counting = threading.Lock()
 
     def submit(self, runtime: Runtime, message: InboundMessage) -> Future[Outcome]:
         future: Future[Outcome] = Future()
@@ -181,10 +183,16 @@ class _Intake:
 
     def _run(self) -> None:
         while True:
+            with self._counting:
+                self._idle += 1
             batch = [self._queue.get()]
+            with self._counting:
+                self._idle -= 1
             with self.gate:
                 pass
-            while len(batch) < MAX_BATCH:
+            # While another thread waits for work, it takes the next message itself: a
+            # batch only when every thread is busy, so a light load keeps its latency.
+            while len(batch) < MAX_BATCH and not self._idle:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
