@@ -107,9 +107,12 @@ def suggest(session: Session, *, text: str | None, country: str | None) -> Workp
     best: tuple[float, bool, uuid.UUID] | None = None
     starts: dict[int, list[int]] = {}
     grams = _trigrams(said)
-    rows = session.exec(
-        select(Workplace.id, Workplace.name, Workplace.country).order_by(col(Workplace.name))
-    ).all()
+    # The registry does not depend on what this transaction has pending (the intake's new
+    # reporter and draft): no flush through the unit of work for it.
+    with session.no_autoflush:
+        rows = session.exec(
+            select(Workplace.id, Workplace.name, Workplace.country).order_by(col(Workplace.name))
+        ).all()
     for place_id, place_name, place_country in rows:
         name = fold(place_name)
         if not name:
