@@ -4,7 +4,6 @@ answered only after the commit that holds it, and one that fails fails alone: on
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from concurrent.futures import Future
 
@@ -16,28 +15,14 @@ from app.identity.vault import Vault
 from app.intake.conversation import Handled
 from app.messaging.models import InboundEvent
 from app.runtime import Runtime
-from app.timeutil import utcnow
 from app.webhooks import service, views
 from app.webhooks.service import Outcome
 from channels.base import InboundMessage
+from tests.intake.helpers import inbound, new_sender
 from tests.webhooks.conftest import _intake
 from tests.webhooks.test_twilio import count
 
 POISON = "poison pill"
-
-
-def _message(text: str) -> InboundMessage:
-    return InboundMessage(
-        provider="twilio",
-        channel="sms",
-        provider_message_id="SM" + secrets.token_hex(16),
-        sender=f"+88017{secrets.randbelow(10**8):08d}",
-        text=text,
-        media=(),
-        profile_name=None,
-        received_at=utcnow(),
-        recipient="+15005550006",
-    )
 
 
 def _intake_or_fail(session: Session, vault: Vault, message: InboundMessage) -> Handled:
@@ -61,7 +46,9 @@ def commits(runtime: Runtime) -> Iterator[list[int]]:
 def _queued(runtime: Runtime, texts: list[str]) -> list[Future[Outcome]]:
     """Submit while the intake is held, so the messages wait in the queue together."""
     with views._INTAKE.gate:
-        futures = [views._INTAKE.submit(runtime, _message(text)) for text in texts]
+        futures = [
+            views._INTAKE.submit(runtime, inbound(text, sender=new_sender())) for text in texts
+        ]
     return futures
 
 
@@ -102,7 +89,7 @@ def test_a_duplicate_in_the_same_batch_has_one_effect(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service, "run_intake", _intake)
-    message = _message("hello")
+    message = inbound("hello", sender=new_sender())
     with views._INTAKE.gate:
         futures = [views._INTAKE.submit(runtime, message) for _ in range(3)]
     outcomes = [future.result(30) for future in futures]

@@ -3,7 +3,6 @@ would measure the machine): a new sender's first message and the answers after i
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -14,21 +13,8 @@ from app.runtime import Runtime
 from app.timeutil import utcnow
 from app.webhooks.service import receive
 from channels.base import InboundMessage
+from tests.intake.helpers import inbound, new_sender
 from tests.webhooks.test_twilio import count
-
-
-def _message(sender: str, text: str) -> InboundMessage:
-    return InboundMessage(
-        provider="twilio",
-        channel="sms",
-        provider_message_id="SM" + secrets.token_hex(16),
-        sender=sender,
-        text=text,
-        media=(),
-        profile_name=None,
-        received_at=utcnow(),
-        recipient="+15005550006",
-    )
 
 
 @pytest.fixture
@@ -59,10 +45,9 @@ def test_a_new_senders_first_message_takes_eight_statements(
     the answer is compared with, the sender's language and time, the conversation, the
     event's reply: eight. The workplace lookup used to flush the new rows through the unit
     of work first, which wrote the sender twice (ten statements and a tenth of the CPU)."""
-    sender = f"+88017{secrets.randbelow(10**8):08d}"
-    reply = _receive(runtime, _message(sender, "They have not paid us"))
+    reply = _receive(runtime, inbound("They have not paid us", sender=new_sender()))
     assert reply
-    sent = [s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+    sent = [s for s in statements if s not in ("BEGIN", "COMMIT")]
     assert len(sent) <= 8, sent
     assert "SAVEPOINT" not in statements
     assert count(runtime, InboundEvent) == 1
@@ -74,10 +59,10 @@ def test_the_answer_to_which_workplace_takes_six_statements(
     """The second turn of every conversation: claim, the sender, the workplace names, the
     sender's time, the conversation, the event's reply. A guard against the hot path
     growing (this one was six before the change above too)."""
-    sender = f"+88017{secrets.randbelow(10**8):08d}"
-    _receive(runtime, _message(sender, "The supervisor locked the fire exit on line 4 again"))
+    sender = new_sender()
+    _receive(runtime, inbound("The supervisor locked the fire exit on line 4 again", sender=sender))
     statements.clear()
-    assert _receive(runtime, _message(sender, "Sunrise Knitwear"))
+    assert _receive(runtime, inbound("Sunrise Knitwear", sender=sender))
     sent = [s for s in statements if s not in ("BEGIN", "COMMIT")]
     assert len(sent) <= 6, sent
     assert "SAVEPOINT" not in statements
