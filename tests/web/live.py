@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -42,3 +43,16 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def wait_until(page: Any, predicate: str, seconds: float = 30.0) -> None:
+    """Evaluate a JavaScript predicate (it may be async) in the page until it is true.
+
+    Not `page.wait_for_function`: that takes any returned Promise as a truthy answer and
+    returns after the first evaluation, whatever the Promise resolves to, so an async
+    predicate there waits for nothing."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {seconds:g} s: {predicate}")
+        page.wait_for_timeout(50)

@@ -19,7 +19,7 @@ from app.cases.service import narrative
 from app.main import create_app
 from app.runtime import Runtime
 from tests.web.helpers import cases
-from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.web.live import CHROMIUM, CHROMIUM_ARGS, serve, wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -65,7 +65,8 @@ def fill_form(page: Any) -> None:
 def wait_until_kept(page: Any) -> None:
     """The service worker controls nothing on a first visit; wait until it has kept the
     form and its files for offline use."""
-    page.wait_for_function(
+    wait_until(
+        page,
         """async () => {
             await navigator.serviceWorker.ready;
             const pages = await caches.open('gd-pages');
@@ -74,7 +75,7 @@ def wait_until_kept(page: Any) -> None:
             return !!navigator.serviceWorker.controller
                 && !!(await pages.match(location.pathname + location.search))
                 && names.some(n => n.startsWith('gd-files-'));
-        }"""
+        }""",
     )
 
 
@@ -223,7 +224,7 @@ def test_background_sync_sends_it_with_no_page_of_ours_open(context: Any, runtim
     [case] = wait_for_cases(runtime, 1, page)
     assert case.channel == "web"
     page.goto("/report?lang=en")
-    page.wait_for_function("() => gdAll().then(list => list.length === 0)")
+    wait_until(page, "gdAll().then(list => list.length === 0)")
     page.wait_for_timeout(1000)
     assert len(cases(runtime)) == 1
 
@@ -258,7 +259,7 @@ def test_offline_grievance_survives_a_closed_browser(
     page.goto("/report?lang=en")
     [case] = wait_for_cases(runtime, 1, page)
     assert case.receipt_hash == runtime.vault.receipt_hash(code)
-    page.wait_for_function("() => gdAll().then(list => list.length === 0)")
+    wait_until(page, "gdAll().then(list => list.length === 0)")
     page.reload()
     page.wait_for_timeout(1000)
     assert len(cases(runtime)) == 1
