@@ -74,6 +74,7 @@ def wait_until_kept(page: Any) -> None:
             // controller: activation (clients.claim) is over, not merely begun
             return !!navigator.serviceWorker.controller
                 && !!(await pages.match(location.pathname + location.search))
+                && !!(await pages.match(location.pathname))  // kept under both: sw.js keep()
                 && names.some(n => n.startsWith('gd-files-'));
         }""",
     )
