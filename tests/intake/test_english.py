@@ -84,11 +84,13 @@ def test_whatsapp_stop_is_confirmed_by_us(runtime: Runtime) -> None:
     assert reply is not None and "START" in reply
     reply = send(runtime, "START", channel="whatsapp")
     assert reply is not None and reply.startswith("Welcome back")
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from app.audit.models import AuditEvent
 
     with runtime.session() as session:
-        actions = [e.action for e in session.exec(select(AuditEvent)).all()]
+        actions = [
+            e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
+        ]
     assert actions == ["reporter.opted_out", "reporter.opted_in"]
     assert GB[1:] not in str(actions)
