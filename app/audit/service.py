@@ -3,7 +3,8 @@
 `record()` is the one way to append. It runs inside the caller's transaction, so an event
 and the change it describes commit or vanish together. The head row is locked first
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite transactions are already serial), which
-keeps the chain linear under concurrent writers.
+keeps the chain linear under concurrent writers. On PostgreSQL the lock, the hash, the
+append and the head's move are one statement (`_APPEND_PG`).
 
 The hash of an event is SHA-256 over its fields joined by the record separator (0x1E):
 ``seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash``. `data` is
@@ -107,9 +108,35 @@ _MOVE_HEAD = (
     .where(_HEAD.c.id == 1)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
-# PostgreSQL: the event and the head's move in one statement (a data-modifying CTE), one
-# round trip fewer while the head is locked, which is what concurrent appenders wait on.
-_APPEND_AND_MOVE = _EVENTS.insert().add_cte(_MOVE_HEAD.cte("moved"))
+# PostgreSQL: lock the head, hash, append the event and move the head in one statement, so
+# the head is locked for one round trip and the commit; concurrent appenders wait on that
+# lock. The hash is event_hash()'s, computed by PostgreSQL (sha256(), version 11 and
+# later); verify() recomputes every hash in Python. concat_ws skips NULLs, hence coalesce.
+_APPEND_PG = text(
+    """
+    WITH head AS (
+        SELECT seq + 1 AS seq, hash AS prev_hash FROM audit_head WHERE id = 1 FOR UPDATE
+    ), event AS (
+        SELECT seq, prev_hash, encode(sha256(convert_to(concat_ws(
+            CAST(:sep AS text), seq::text, CAST(:occurred_at AS text),
+            CAST(:actor_kind AS text), coalesce(CAST(:actor_id AS text), ''),
+            CAST(:action AS text), coalesce(CAST(:case_text AS text), ''),
+            CAST(:data AS text), prev_hash
+        ), 'UTF8')), 'hex') AS hash
+        FROM head
+    ), appended AS (
+        INSERT INTO audit_event
+            (seq, occurred_at, actor_kind, actor_id, action, case_id, data, prev_hash, hash)
+        SELECT seq, :occurred_at, :actor_kind, :actor_id, :action, CAST(:case_text AS uuid),
+            :data, prev_hash, hash
+        FROM event
+        RETURNING seq, hash
+    )
+    UPDATE audit_head SET seq = appended.seq, hash = appended.hash
+    FROM appended WHERE audit_head.id = 1
+    RETURNING appended.seq, appended.hash
+    """
+)
 
 
 def record(
@@ -127,11 +154,25 @@ def record(
         raise AuditDataError("audit fields may not contain the record separator")
     session.flush()  # the change being recorded reaches the database first
     conn = session.connection()  # Core on the session's own transaction: no ORM layer
-    head_seq, head_hash = conn.execute(_READ_HEAD).one()
-    seq = int(head_seq) + 1
     occurred_at = iso_utc(utcnow())
     data_text = canonical_json(payload)
     case_text = str(case_id) if case_id else None
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            _APPEND_PG,
+            {
+                "sep": SEP,
+                "occurred_at": occurred_at,
+                "actor_kind": actor.kind,
+                "actor_id": actor.id,
+                "action": action,
+                "case_text": case_text,
+                "data": data_text,
+            },
+        ).one()
+        return Recorded(seq=int(row[0]), hash=row[1])
+    head_seq, head_hash = conn.execute(_READ_HEAD).one()
+    seq = int(head_seq) + 1
     digest = event_hash(
         seq, occurred_at, actor.kind, actor.id, action, case_text, data_text, head_hash
     )
@@ -146,12 +187,8 @@ def record(
         "prev_hash": head_hash,
         "hash": digest,
     }
-    head = {"new_seq": seq, "new_hash": digest}
-    if conn.dialect.name == "postgresql":
-        conn.execute(_APPEND_AND_MOVE, event | head)
-    else:
-        conn.execute(_INSERT_EVENT, event)
-        conn.execute(_MOVE_HEAD, head)
+    conn.execute(_INSERT_EVENT, event)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     return Recorded(seq=seq, hash=digest)
 
 

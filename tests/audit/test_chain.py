@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import text
 
-from app.audit.service import Actor, AuditDataError, record, verify
+from app.audit.service import Actor, AuditDataError, event_hash, record, verify
 from app.runtime import Runtime
 
 
@@ -28,6 +29,46 @@ def test_untouched_chain_verifies(runtime: Runtime) -> None:
     result = _verify(runtime)
     assert result.ok, result.problem
     assert result.checked == 25 and result.head_seq == 25
+
+
+def test_each_event_is_hashed_as_event_hash_says(runtime: Runtime) -> None:
+    """On PostgreSQL the database computes the hash (one statement while the head is
+    locked): it must be event_hash() of the stored fields, with and without a case and an
+    actor id, and whatever the data holds."""
+    case_id = uuid.uuid4()
+    with runtime.session() as session:
+        first = record(
+            session,
+            actor=Actor.user(uuid.uuid4()),
+            action="case.status_changed",
+            case_id=case_id,
+            data={"status": "in_progress", "note": "Lohn für März", "n": 3},
+        )
+        second = record(session, actor=Actor("system"), action="retention.ran")
+        session.commit()
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT seq, occurred_at, actor_kind, actor_id, action, case_id, data, "
+                "prev_hash, hash FROM audit_event ORDER BY seq"
+            )
+        ).all()
+    assert [(r.seq, r.hash) for r in rows] == [(1, first.hash), (2, second.hash)]
+    assert rows[0].prev_hash == "0" * 64 and rows[1].prev_hash == first.hash
+    assert uuid.UUID(str(rows[0].case_id)) == case_id and rows[1].case_id is None
+    for r in rows:
+        case_text = str(uuid.UUID(str(r.case_id))) if r.case_id else None
+        assert r.hash == event_hash(
+            r.seq,
+            r.occurred_at,
+            r.actor_kind,
+            r.actor_id,
+            r.action,
+            case_text,
+            r.data,
+            r.prev_hash,
+        )
+    assert _verify(runtime).ok
 
 
 def test_event_without_commit_leaves_no_trace(runtime: Runtime) -> None:
