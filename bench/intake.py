@@ -4,7 +4,7 @@
 
 Every request is a distinct Twilio SMS (its own MessageSid and sender), pre-signed with
 Twilio's rule over GRIEVANCE_PUBLIC_URL + path and replayed by wrk through bench/intake.lua,
-so the generator does no work per request beyond sending bytes. Four servers, all under the
+so the generator does no work per request beyond sending bytes. Five servers, all under the
 same uvicorn settings, in alternating order within each round:
 
 - ceiling: a raw ASGI app that reads the body and answers; shows what wrk itself can drive.
@@ -13,6 +13,14 @@ same uvicorn settings, in alternating order within each round:
 - bare INSERT: the bare form plus one INSERT committed with the service's durability
   (SQLite: WAL, synchronous=NORMAL, BEGIN IMMEDIATE, one writer at a time; PostgreSQL: a
   regular table, synchronous_commit on).
+- same SQL: the bare INSERT's endpoint sending, instead of its one INSERT, the statements
+  the service itself sends for a new sender's first message (recorded before the run by
+  calling the service's `receive()` on a database of its schema, then replayed with fresh
+  ids), in one transaction with the same durability. It is what any intake that answers
+  with the conversation's reply must pay to the database, and nothing else: no signature
+  check, no encryption, no conversation, no ORM. `same SQL / bare INSERT` is therefore the
+  most the service could reach against the bare INSERT; `grievance / same SQL` is what the
+  service's own work costs on top of its statements.
 - grievance: `grievance serve` on a fresh database.
 
 SQLite runs everything with one uvicorn worker, PostgreSQL with `--workers 2`. Each figure
@@ -119,6 +127,105 @@ BARE_INSERT = textwrap.dedent(
         return Response("<Response/>", media_type="text/xml")
     """
 )
+# The statements the service sends for one first message, recorded by running its own
+# `receive()` on a fresh database of its schema (run with PYTHONPATH at the repository).
+RECORD = textwrap.dedent(
+    """
+    import enum, pickle, sys, uuid
+    from datetime import datetime, timezone
+    from sqlalchemy import event
+    from app.runtime import build_runtime
+    from app.settings import get_settings
+    from app.webhooks.service import receive
+    from channels.base import InboundMessage
+
+    runtime = build_runtime(get_settings())
+    seen = []
+
+    def plain(value):
+        if isinstance(value, enum.Enum):
+            return value.value
+        return bytes(value) if isinstance(value, memoryview) else value
+
+    def note(conn, cursor, statement, params, context, executemany):
+        if isinstance(params, dict):
+            params = {key: plain(value) for key, value in params.items()}
+        else:
+            params = tuple(plain(value) for value in params)
+        seen.append((statement, params))
+
+    message = InboundMessage(
+        provider="twilio", channel="sms", provider_message_id="SM" + "0" * 32,
+        sender="+8801700000000", text="My wages were not paid for two months 0", media=(),
+        profile_name=None, received_at=datetime.now(timezone.utc), recipient="+15005550006",
+    )
+    event.listen(runtime.engine, "before_cursor_execute", note)
+    with runtime.session() as session:
+        assert receive(session, runtime.vault, message, now=message.received_at, relay=False).reply
+        session.commit()
+    event.remove(runtime.engine, "before_cursor_execute", note)
+    sql = [(s, p) for s, p in seen if s.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT")]
+    with open(sys.argv[1], "wb") as out:
+        pickle.dump(sql, out)
+    """
+)
+# bare INSERT's endpoint, but each request sends the service's recorded statements instead of
+# the one INSERT, with every id, message id and blind index made fresh: what the intake costs
+# the database, with none of the service's own work (no signature check, no crypto, no ORM).
+SAME_SQL = (
+    BARE_INSERT.replace(
+        'URL = os.environ["BARE_DATABASE"]',
+        textwrap.dedent(
+            """
+        import pickle, re, secrets, uuid
+        URL = os.environ["BARE_DATABASE"]
+        with open(os.environ["BARE_STATEMENTS"], "rb") as f:
+            RECORDED = pickle.load(f)
+        UNIQUE = re.compile(r"^(SM)?[0-9a-f]{32}$|^[0-9a-f]{64}$")
+
+        def fresh(value):
+            if isinstance(value, uuid.UUID):
+                return uuid.uuid4()
+            if value.startswith("SM"):
+                return "SM" + secrets.token_hex(16)
+            return secrets.token_hex(len(value) // 2)
+
+        def unique(value):
+            return isinstance(value, uuid.UUID) or (
+                isinstance(value, str) and UNIQUE.match(value) is not None)
+
+        def statements():
+            new = {}
+            for sql, params in RECORDED:
+                items = params.items() if isinstance(params, dict) else enumerate(params)
+                changed = {}
+                for key, value in items:
+                    if unique(value):
+                        if value not in new:
+                            new[value] = fresh(value)
+                        changed[key] = new[value]
+                if isinstance(params, dict):
+                    yield sql, {**params, **changed}
+                else:
+                    yield sql, tuple(changed.get(i, v) for i, v in enumerate(params))
+
+        def send(conn, form):
+            for sql, params in statements():
+                cursor = conn.execute(sql, params)
+                if cursor.description:  # a SELECT or RETURNING: read it, as the service does
+                    cursor.fetchall()
+        """
+        ),
+    )
+    .replace(
+        'conn.execute(SQL, (form["MessageSid"], form["From"], form["Body"]))', "send(conn, form)"
+    )
+    .replace(  # the service's pragmas: its tables have foreign keys
+        'conn.execute("PRAGMA busy_timeout=10000")',
+        'conn.execute("PRAGMA busy_timeout=10000"); conn.execute("PRAGMA foreign_keys=ON")',
+    )
+)
+assert "form[" not in SAME_SQL and "foreign_keys" in SAME_SQL
 TABLE = "CREATE TABLE bare_inbound (sid VARCHAR(64) PRIMARY KEY, sender VARCHAR(32), body TEXT)"
 
 
@@ -274,18 +381,22 @@ def bench(label: str, servers: list[Server], pool: Pool, args: argparse.Namespac
                     f"   cpu {spread([r['cpu_ms'] for r in rs], '{:.2f}'):>19} ms/req"
                     + (f"   {errors} errors/non-200" if errors else "")
                 )
-            for name in ("bare INSERT", "bare form"):
-                ratios = [
-                    a["rps"] / b["rps"] for a, b in zip(runs["grievance"], runs[name], strict=True)
+            for ours, base in (
+                ("grievance", "bare INSERT"),
+                ("grievance", "bare form"),
+                ("same SQL", "bare INSERT"),
+                ("grievance", "same SQL"),
+            ):
+                ratios = [a["rps"] / b["rps"] for a, b in zip(runs[ours], runs[base], strict=True)]
+                print(f"   {ours} / {base}: {spread(ratios, '{:.2f}')}")
+            for ours in ("grievance", "same SQL"):
+                cpu_ratios = [
+                    b["cpu_ms"] / a["cpu_ms"]
+                    for a, b in zip(runs[ours], runs["bare INSERT"], strict=True)
+                    if a["cpu_ms"]
                 ]
-                print(f"   grievance / {name}: {spread(ratios, '{:.2f}')}")
-            cpu_ratios = [
-                b["cpu_ms"] / a["cpu_ms"]
-                for a, b in zip(runs["grievance"], runs["bare INSERT"], strict=True)
-                if a["cpu_ms"]
-            ]
-            if cpu_ratios:
-                print(f"   bare INSERT cpu / grievance cpu: {spread(cpu_ratios, '{:.2f}')}")
+                if cpu_ratios:
+                    print(f"   bare INSERT cpu / {ours} cpu: {spread(cpu_ratios, '{:.2f}')}")
             print(flush=True)
     finally:
         for server in servers:
@@ -304,12 +415,31 @@ def uvicorn(app: str, workers: int) -> list[str]:
     ]
 
 
+def record_statements(folder: Path, env: dict[str, str], url: str) -> Path:
+    """Migrate the database at `url` (SQLAlchemy form) to the service's schema and record
+    the statements the service sends for a first message there."""
+    ours = {**env, "PYTHONPATH": str(ROOT), "GRIEVANCE_DATA_DIR": str(folder / "same-sql")}
+    ours["GRIEVANCE_DATABASE_URL"] = url
+    subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=ours, check=True)
+    (folder / "record.py").write_text(RECORD)
+    out = folder / "statements.pickle"
+    subprocess.run([sys.executable, str(folder / "record.py"), str(out)], env=ours, check=True)
+    return out
+
+
 def servers_for(
-    folder: Path, env: dict[str, str], workers: int, bare_db: str, grievance_db: str | None
+    folder: Path,
+    env: dict[str, str],
+    workers: int,
+    bare_db: str,
+    grievance_db: str | None,
+    same_sql: tuple[str, Path],
 ) -> list[Server]:
-    for name, source in (("ceiling", CEILING), ("bare_form", BARE_FORM), ("bare", BARE_INSERT)):
+    sources = (("ceiling", CEILING), ("bare_form", BARE_FORM), ("bare", BARE_INSERT))
+    for name, source in (*sources, ("same_sql", SAME_SQL)):
         (folder / f"{name}.py").write_text(source)
     bare_env = {**env, "PYTHONPATH": str(folder), "BARE_DATABASE": bare_db}
+    same_env = {**bare_env, "BARE_DATABASE": same_sql[0], "BARE_STATEMENTS": str(same_sql[1])}
     ours = {**env, "PYTHONPATH": str(ROOT), "GRIEVANCE_DATA_DIR": str(folder / "data")}
     if grievance_db:
         ours["GRIEVANCE_DATABASE_URL"] = grievance_db
@@ -318,6 +448,7 @@ def servers_for(
         Server("ceiling", uvicorn("ceiling:app", workers), bare_env, stores=False),
         Server("bare form", uvicorn("bare_form:app", workers), bare_env, stores=False),
         Server("bare INSERT", uvicorn("bare:app", workers), bare_env, stores=True),
+        Server("same SQL", uvicorn("same_sql:app", workers), same_env, stores=True),
         Server("grievance", [*serve, "--workers", str(workers)], ours, stores=True),
     ]
 
@@ -377,31 +508,44 @@ def main() -> None:
             with sqlite3.connect(bare_db) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(TABLE)
-            servers = servers_for(folder, env, 1, bare_db, None)
+            same_db = folder / "same-sql.db"
+            recorded = record_statements(folder, env, f"sqlite:///{same_db}")
+            servers = servers_for(folder, env, 1, bare_db, None, (str(same_db), recorded))
             bench("SQLite, 1 worker", servers, Pool(folder), args)
-            with sqlite3.connect(folder / "data" / "grievance.db") as db:
-                ours = db.execute("SELECT count(*) FROM inbound_event").fetchone()[0]
-            with sqlite3.connect(bare_db) as db:
-                bare = db.execute("SELECT count(*) FROM bare_inbound").fetchone()[0]
-            ok = check_stored(servers, {"grievance": ours, "bare INSERT": bare})
+            counts = {}
+            for name, path, table in (
+                ("grievance", folder / "data" / "grievance.db", "inbound_event"),
+                ("bare INSERT", bare_db, "bare_inbound"),
+                ("same SQL", same_db, "inbound_event"),
+            ):
+                with sqlite3.connect(path) as db:
+                    counts[name] = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            counts["same SQL"] -= 1  # the message recorded before the run
+            ok = check_stored(servers, counts)
     if args.only != "sqlite":
         import psycopg
 
-        with tempfile.TemporaryDirectory() as tmp, pg_database() as url:
-            if url is not None:
+        def sqlalchemy_url(url: str) -> str:
+            return url.replace("postgresql://", "postgresql+psycopg://")
+
+        with tempfile.TemporaryDirectory() as tmp, pg_database() as url, pg_database() as same:
+            if url is not None and same is not None:
                 folder = Path(tmp)
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(TABLE)
-                pg_url = url.replace("postgresql://", "postgresql+psycopg://")
-                servers = servers_for(folder, env, 2, url, pg_url)
+                recorded = record_statements(folder, env, sqlalchemy_url(same))
+                servers = servers_for(folder, env, 2, url, sqlalchemy_url(url), (same, recorded))
                 bench("PostgreSQL, 2 workers", servers, Pool(folder), args)
-                with psycopg.connect(url) as conn:
-                    ours = conn.execute("SELECT count(*) FROM inbound_event").fetchone()
-                    bare = conn.execute("SELECT count(*) FROM bare_inbound").fetchone()
-                counts = {
-                    "grievance": ours[0] if ours else 0,
-                    "bare INSERT": bare[0] if bare else 0,
-                }
+                counts = {}
+                for name, db_url, table in (
+                    ("grievance", url, "inbound_event"),
+                    ("bare INSERT", url, "bare_inbound"),
+                    ("same SQL", same, "inbound_event"),
+                ):
+                    with psycopg.connect(db_url) as conn:
+                        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+                        counts[name] = row[0] if row else 0
+                counts["same SQL"] -= 1  # the message recorded before the run
                 ok = check_stored(servers, counts) and ok
     if not ok:
         sys.exit("LOST: some acknowledged messages are not in the database")
