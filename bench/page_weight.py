@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -38,18 +37,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.web.live import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until
+
 REQUEST_LINE = re.compile(rb"(?:^|\r\n)(GET|POST|HEAD|PUT|DELETE|OPTIONS) (\S+) HTTP/1\.[01]\r\n")
 TWO_G = {"latency": 300, "downloadThroughput": 250_000 / 8, "uploadThroughput": 50_000 / 8}
 TARGETS = {"page_kib": 20.0, "page_requests": 5, "total_kib": 30.0, "usable_s": 2.5}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -158,7 +150,7 @@ def measure(base: str, proxy: Proxy, lang: str, browser: Any = None) -> dict[str
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             return _measure(chromium, base, proxy, lang)
         finally:
@@ -180,12 +172,7 @@ def _measure(browser: Any, base: str, proxy: Proxy, lang: str) -> dict[str, Any]
     proxy.counter.reset()
     page = first_visit.new_page()
     page.goto(url, wait_until="networkidle")
-    # Polled here: wait_for_function takes the Promise an async predicate returns as true.
-    deadline = time.monotonic() + 15
-    while not page.evaluate(KEPT):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the service worker did not keep the form within 15 s")
-        page.wait_for_timeout(50)
+    wait_until(page, KEPT, seconds=15)  # the service worker has kept the form
     page.wait_for_timeout(1000)
     result["with_worker"] = {"bytes": proxy.counter.down, "requests": list(proxy.counter.paths)}
     first_visit.close()
