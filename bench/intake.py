@@ -18,9 +18,12 @@ same uvicorn settings, in alternating order within each round:
   calling the service's `receive()` on a database of its schema, then replayed with fresh
   ids), in one transaction with the same durability. It is what any intake that answers
   with the conversation's reply must pay to the database, and nothing else: no signature
-  check, no encryption, no conversation, no ORM. `same SQL / bare INSERT` is therefore the
-  most the service could reach against the bare INSERT; `grievance / same SQL` is what the
-  service's own work costs on top of its statements.
+  check, no encryption, no conversation, no ORM. `same SQL / bare INSERT` is therefore about
+  the most the service could reach against the bare INSERT; `grievance / same SQL` is what
+  the service's own work costs on top of its statements. (It commits each message alone, as
+  the bare INSERT does; on SQLite the service's group commit shares one commit among queued
+  messages. Raw, 4 to 16 messages a transaction saved 15-20 % of the statements' own CPU
+  here, about 0.04 ms of this endpoint's 0.8 ms a request: it moves the floor by about 0.02.)
 - grievance: `grievance serve` on a fresh database.
 
 SQLite runs everything with one uvicorn worker, PostgreSQL with `--workers 2`. Each figure
