@@ -186,6 +186,10 @@ SAME_SQL = (
             RECORDED = pickle.load(f)
         UNIQUE = re.compile(r"^(SM)?[0-9a-f]{32}$|^[0-9a-f]{64}$")
 
+        def unique(value):
+            return isinstance(value, uuid.UUID) or (
+                isinstance(value, str) and UNIQUE.match(value) is not None)
+
         def fresh(value):
             if isinstance(value, uuid.UUID):
                 return uuid.uuid4()
@@ -193,24 +197,23 @@ SAME_SQL = (
                 return "SM" + secrets.token_hex(16)
             return secrets.token_hex(len(value) // 2)
 
-        def unique(value):
-            return isinstance(value, uuid.UUID) or (
-                isinstance(value, str) and UNIQUE.match(value) is not None)
+        # Which parameters to make fresh, found once: a request does only the replacing.
+        PLAN = []
+        for sql, params in RECORDED:
+            keys = params.keys() if isinstance(params, dict) else range(len(params))
+            PLAN.append((sql, params, [(k, params[k]) for k in keys if unique(params[k])]))
+        OLD = {value for _, _, refresh in PLAN for _, value in refresh}
 
         def statements():
-            new = {}
-            for sql, params in RECORDED:
-                items = params.items() if isinstance(params, dict) else enumerate(params)
-                changed = {}
-                for key, value in items:
-                    if unique(value):
-                        if value not in new:
-                            new[value] = fresh(value)
-                        changed[key] = new[value]
+            new = {value: fresh(value) for value in OLD}
+            for sql, params, refresh in PLAN:
                 if isinstance(params, dict):
-                    yield sql, {**params, **changed}
+                    yield sql, {**params, **{k: new[v] for k, v in refresh}}
                 else:
-                    yield sql, tuple(changed.get(i, v) for i, v in enumerate(params))
+                    values = list(params)
+                    for k, v in refresh:
+                        values[k] = new[v]
+                    yield sql, values
 
         def send(conn, form):
             for sql, params in statements():
